@@ -1,0 +1,60 @@
+"""Read models over market data: the effective price per instrument and date, curves."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Max
+
+from apps.marketdata.models import (
+    SOURCE_PRIORITY,
+    Fixing,
+    FixingIndex,
+    SettlementPrice,
+)
+
+
+def effective_prices(
+    day: date, instrument_ids: Iterable[int] | None = None
+) -> dict[int, SettlementPrice]:
+    """The price that counts for each instrument on `day` (manual > B3 > ANBIMA > CSV > demo)."""
+    rows = SettlementPrice.objects.filter(date=day).select_related("instrument")
+    if instrument_ids is not None:
+        rows = rows.filter(instrument_id__in=list(instrument_ids))
+    rank = {source: i for i, source in enumerate(SOURCE_PRIORITY)}
+    best: dict[int, SettlementPrice] = {}
+    for row in rows:
+        current = best.get(row.instrument_id)
+        if current is None or rank[row.source] < rank[current.source]:
+            best[row.instrument_id] = row
+    return best
+
+
+def latest_price_date(on_or_before: date | None = None) -> date | None:
+    """The most recent date with any settlement price."""
+    rows = SettlementPrice.objects.all()
+    if on_or_before is not None:
+        rows = rows.filter(date__lte=on_or_before)
+    return rows.aggregate(latest=Max("date"))["latest"]
+
+
+def previous_price_date(day: date) -> date | None:
+    """The latest date with prices strictly before `day`."""
+    return SettlementPrice.objects.filter(date__lt=day).aggregate(latest=Max("date"))["latest"]
+
+
+def fixing_on(index: str, day: date) -> Decimal | None:
+    """The fixing of `index` on `day`, or None."""
+    return Fixing.objects.filter(index=index, date=day).values_list("value", flat=True).first()
+
+
+def latest_fixings(on_or_before: date) -> dict[str, Fixing]:
+    """The latest fixing of every index on or before a date."""
+    result: dict[str, Fixing] = {}
+    for index in FixingIndex.values:
+        row = Fixing.objects.filter(index=index, date__lte=on_or_before).order_by("-date").first()
+        if row is not None:
+            result[index] = row
+    return result

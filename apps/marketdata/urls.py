@@ -1,0 +1,9 @@
+from django.urls import path
+
+from apps.marketdata import views
+
+app_name = "marketdata"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+]

@@ -1,0 +1,74 @@
+"""The five roles of the PMS, as Django groups, and the model permissions each one holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.db import models
+
+
+class Role(models.TextChoices):
+    MANAGER = "manager", "Portfolio manager"
+    APPROVER = "approver", "Approver (CIO / risk)"
+    BACK_OFFICE = "back_office", "Back office"
+    OPS = "ops", "Operations"
+    VIEWER = "viewer", "Viewer (read-only)"
+
+
+# Model permissions per role, as "app_label.codename". Views and services check roles; these
+# permissions drive what the Django admin (the back office) lets each group do.
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    Role.BACK_OFFICE: (
+        "marketdata.add_instrument",
+        "marketdata.change_instrument",
+        "marketdata.view_instrument",
+        "marketdata.add_settlementprice",
+        "marketdata.view_settlementprice",
+        "marketdata.view_pricerevision",
+        "marketdata.add_fixing",
+        "marketdata.view_fixing",
+    ),
+    Role.OPS: (
+        "marketdata.view_instrument",
+        "marketdata.view_settlementprice",
+        "marketdata.view_fixing",
+    ),
+}
+
+UserLike = AbstractBaseUser | AnonymousUser
+
+
+def has_role(user: Any, *roles: str) -> bool:
+    """True when the user is active and in any of `roles` (superusers hold every role)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    names = _role_names(user)
+    return any(role in names for role in roles)
+
+
+def _role_names(user: Any) -> frozenset[str]:
+    # Cached on the user object: navigation and permission checks ask several times a request.
+    cached: frozenset[str] | None = getattr(user, "_pms_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._pms_roles = cached
+    return cached
+
+
+def sync_role_permissions(sender: Any = None, **kwargs: Any) -> None:
+    """Create the role groups and grant their admin permissions (idempotent, after migrate)."""
+    for role in Role:
+        group, _ = Group.objects.get_or_create(name=role.value)
+        wanted = ROLE_PERMISSIONS.get(role, ())
+        perms = []
+        for dotted in wanted:
+            app_label, codename = dotted.split(".")
+            perm = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if perm is not None:
+                perms.append(perm)
+        group.permissions.set(perms)

@@ -1,0 +1,112 @@
+"""Test-wide fixtures: the named cast of users, service guards and the browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+DEMO_PASSWORD = "correct-horse-battery-staple"
+
+
+def service_missing(reason: str) -> None:
+    """Skip on a newcomer's laptop; in CI a missing service is a failure, never a skip."""
+    if IN_CI:
+        pytest.fail(f"required service unavailable in CI: {reason}")
+    pytest.skip(reason)
+
+
+def make_user(username: str, *roles: str, staff: bool = False, **extra: Any) -> User:
+    user = User.objects.create_user(
+        username=username, password=DEMO_PASSWORD, is_staff=staff, **extra
+    )
+    for role in roles:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def pm_alice(db: None) -> User:
+    return make_user("pm_alice", "manager", first_name="Alice", last_name="Manager")
+
+
+@pytest.fixture
+def cio_bob(db: None) -> User:
+    return make_user("cio_bob", "approver", first_name="Bob", last_name="CIO")
+
+
+@pytest.fixture
+def bo_carol(db: None) -> User:
+    return make_user("bo_carol", "back_office", staff=True, first_name="Carol")
+
+
+@pytest.fixture
+def ops_erin(db: None) -> User:
+    return make_user("ops_erin", "ops", staff=True, first_name="Erin")
+
+
+@pytest.fixture
+def viewer_dan(db: None) -> User:
+    return make_user("viewer_dan", "viewer", first_name="Dan")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright (the Playwright browser download is not used)."""
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        service_missing(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def login(page: Any, live_server: Any) -> Any:
+    """Log `user` in through the real login form; returns the page."""
+
+    def _login(user: User) -> Any:
+        page.goto(f"{live_server.url}/login/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", DEMO_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        return page
+
+    return _login

@@ -1,0 +1,30 @@
+"""Root URL configuration."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.ops import views as ops_views
+
+admin.site.site_header = "PMS back office"
+admin.site.site_title = "PMS back office"
+admin.site.index_title = "Instruments, market data and users"
+
+urlpatterns = [
+    path("", ops_views.home, name="home"),
+    path(
+        "login/",
+        login_not_required(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("health", ops_views.health, name="health"),
+    path("market/", include("apps.marketdata.urls")),
+    path("api/", include("pms_project.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path(settings.ADMIN_URL, admin.site.urls),
+]
