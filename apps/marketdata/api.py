@@ -53,6 +53,7 @@ class FixingSerializer(serializers.ModelSerializer):
 
 class InstrumentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = InstrumentSerializer
+
     def get_queryset(self) -> QuerySet[Instrument]:
         rows = Instrument.objects.all()
         if kind := self.request.query_params.get("kind"):

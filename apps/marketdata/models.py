@@ -115,7 +115,9 @@ class Instrument(TimeStampedModel):
                 condition=Q(quote_convention__in=QuoteConvention.values),
                 name="instrument_quote_convention_valid",
             ),
-            models.CheckConstraint(condition=Q(multiplier__gt=0), name="instrument_multiplier_gt_0"),
+            models.CheckConstraint(
+                condition=Q(multiplier__gt=0), name="instrument_multiplier_gt_0"
+            ),
             models.CheckConstraint(
                 condition=~Q(kind__in=MATURING_KINDS) | Q(maturity__isnull=False),
                 name="instrument_maturity_required",

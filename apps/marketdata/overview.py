@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import date
 from decimal import Decimal
 
-from apps.marketdata.models import FixingIndex, InstrumentKind
+from apps.marketdata.models import Fixing, FixingIndex, InstrumentKind
 from apps.marketdata.queries import effective_prices, latest_fixings, previous_price_date
 
 KIND_ORDER = [k.value for k in InstrumentKind]
@@ -29,8 +30,8 @@ class Overview:
     day: date
     previous_day: date | None
     groups: list[tuple[str, list[Row]]]
-    fixings: dict[str, object]
-    curve: dict[str, list] = field(default_factory=dict)
+    fixings: dict[str, Fixing | None]
+    curve: dict[str, list[Any]] = field(default_factory=dict)
 
 
 def build_overview(day: date) -> Overview:
@@ -66,7 +67,7 @@ def build_overview(day: date) -> Overview:
         for p in before.values()
         if p.instrument.kind == InstrumentKind.DI1 and p.rate is not None
     }
-    curve = {
+    curve: dict[str, list[Any]] = {
         "labels": [r.ticker for r in curve_today],
         "today": [float(r.rate * 100) for r in curve_today if r.rate is not None],
         "previous": [
@@ -75,8 +76,8 @@ def build_overview(day: date) -> Overview:
         ],
     }
     known = latest_fixings(day)
-    fixings = {
-        key: known.get(key)
+    fixings: dict[str, Fixing | None] = {
+        str(key): known.get(key)
         for key in (
             FixingIndex.CDI,
             FixingIndex.SELIC_TARGET,

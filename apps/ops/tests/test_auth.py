@@ -44,7 +44,10 @@ def test_manager_logs_in_and_lands_on_a_page(client: Client, pm_alice) -> None:
 def test_wrong_password_is_refused_with_a_message(client: Client, pm_alice) -> None:
     response = client.post("/login/", {"username": "pm_alice", "password": "nope"})
     assert response.status_code == 200
-    assert "didn&#x27;t match" in response.content.decode() or "didn't match" in response.content.decode()
+    assert (
+        "didn&#x27;t match" in response.content.decode()
+        or "didn't match" in response.content.decode()
+    )
     assert "_auth_user_id" not in client.session
 
 
