@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "apps.ops",
     "apps.marketdata",
+    "apps.positions",
 ]
 
 MIDDLEWARE = [

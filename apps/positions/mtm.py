@@ -1,0 +1,368 @@
+"""The MTM service: marks every position of a portfolio for a business date, then its NAV.
+
+All reads are bulk (positions, yesterday's marks, today's trades, prices, fixings: one query
+each); the maths is `positions.calculations`; the writes replace the date's marks and NAV in
+one transaction, so a re-run is idempotent and a failure writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from apps.marketdata import pricing
+from apps.marketdata.calendar import (
+    business_days,
+    business_days_between,
+    is_business_day,
+    next_business_day,
+    previous_business_day,
+)
+from apps.marketdata.models import Fixing, FixingIndex, Instrument, InstrumentKind
+from apps.marketdata.queries import effective_prices
+from apps.marketdata.valuation import RateTerms, coupon_per_unit, dv01_at
+from apps.positions import calculations as calc
+from apps.positions.models import CapitalFlow, DailyMark, NavRecord, Portfolio, Position, Trade
+
+ONE = Decimal("1")
+ZERO = Decimal("0")
+DAP_POINT = Decimal("0.00025")  # R$ per point per IPCA index point (B3 DAP specification)
+
+
+class MtmError(ValidationError):
+    """MTM cannot run for this portfolio and date; nothing was written."""
+
+
+@dataclass(frozen=True)
+class MtmResult:
+    portfolio: Portfolio
+    day: date
+    marks: int
+    nav: NavRecord
+
+
+def first_mark_date(portfolio: Portfolio) -> date:
+    """The first business day on or after inception: the NAV's first date."""
+    day = portfolio.inception_date
+    return day if is_business_day(day) else next_business_day(day)
+
+
+def last_mark_date(portfolio: Portfolio) -> date | None:
+    return NavRecord.objects.filter(portfolio=portfolio).aggregate(d=Max("date"))["d"]
+
+
+class _Fixings:
+    """The fixings MTM needs around one date, loaded in one query."""
+
+    def __init__(self, days: list[date], day: date) -> None:
+        rows = Fixing.objects.filter(date__in=days).values_list("index", "date", "value")
+        self._by = {(index, d): v for index, d, v in rows}
+        self._ipca = (
+            Fixing.objects.filter(index=FixingIndex.IPCA_INDEX, date__lte=day)
+            .order_by("-date")
+            .values_list("value", flat=True)
+            .first()
+        )
+        self._ipca_month = (
+            Fixing.objects.filter(index=FixingIndex.IPCA_MONTHLY, date__lte=day)
+            .order_by("-date")
+            .values_list("value", flat=True)
+            .first()
+        )
+
+    def get(self, index: str, day: date) -> Decimal | None:
+        return self._by.get((index, day))
+
+    @property
+    def ipca_index(self) -> Decimal | None:
+        return self._ipca
+
+    @property
+    def ipca_monthly(self) -> Decimal | None:
+        return self._ipca_month
+
+
+def _terms(instrument: Instrument, fixings: _Fixings) -> calc.Terms:
+    multiplier = instrument.multiplier
+    if instrument.kind == InstrumentKind.DAP and fixings.ipca_index is not None:
+        multiplier = DAP_POINT * fixings.ipca_index
+    return calc.Terms(
+        multiplier=multiplier,
+        daily_settled=instrument.is_future,
+        is_usd=instrument.currency == "USD",
+    )
+
+
+def _market(
+    instrument: Instrument,
+    price: Any,
+    prev_rate: Decimal | None,
+    carried: bool,
+    day: date,
+    prev_day: date,
+    fixings: _Fixings,
+    missing: list[str],
+) -> calc.Market:
+    """Today's inputs for one position's instrument: FX, carry factors, coupon, DV01."""
+    kind = instrument.kind
+    usd = instrument.currency == "USD"
+    ptax = fixings.get(FixingIndex.PTAX_SELL, day) if usd or kind in ("DDI", "FRC") else ONE
+    ptax_prev = fixings.get(FixingIndex.PTAX_SELL, prev_day)
+    cdi_prev = fixings.get(FixingIndex.CDI, prev_day)
+    if ptax is None:
+        missing.append(f"PTAX {day:%Y-%m-%d}")
+        ptax = ONE
+    fx = ptax if usd else ONE
+    settle_fx, carry, implied = fx if instrument.is_future else ONE, ONE, ONE
+    if not carried:
+        pass  # opened today: PA_t − PO, no carry factor needed
+    elif kind in (InstrumentKind.DI1, InstrumentKind.DAP):
+        if cdi_prev is None:
+            missing.append(f"CDI {prev_day:%Y-%m-%d}")
+        else:
+            carry = pricing.cdi_daily_factor(cdi_prev)
+            if kind == InstrumentKind.DAP and fixings.ipca_monthly is not None:
+                # DAP is a real-rate contract: its PU is carried at CDI net of the month's IPCA
+                # accrual, taken pro rata over 21 business days (B3 uses the projected IPCA).
+                carry = carry / (ONE + fixings.ipca_monthly) ** (ONE / 21)
+            if prev_rate is not None:
+                implied = (ONE + prev_rate) ** (ONE / 252)
+    elif kind in (InstrumentKind.DDI, InstrumentKind.FRC):
+        before = fixings.get(FixingIndex.PTAX_SELL, previous_business_day(prev_day))
+        if ptax_prev is None or before is None or cdi_prev is None:
+            missing.append(f"PTAX/CDI for the DDI carry of {prev_day:%Y-%m-%d}")
+        else:
+            # B3: FC = (1 + DI_{t−1})^(1/252) / (PTAX_{t−1} / PTAX_{t−2}); ajuste at PTAX_{t−1}.
+            carry = pricing.cdi_daily_factor(cdi_prev) / (ptax_prev / before)
+            implied, settle_fx = carry, ptax_prev
+    vna = _vna(kind, day, fixings)
+    dv01, coupon = ZERO, ZERO
+    needs_vna = kind in (InstrumentKind.NTNB, InstrumentKind.LFT)
+    maturity = instrument.maturity
+    priced = instrument.is_rate_quoted and price.rate is not None and maturity is not None
+    if priced and maturity is not None and (vna is not None or not needs_vna):
+        dv01 = dv01_at(RateTerms(kind, maturity, vna), price.rate, day)
+    if kind in (InstrumentKind.NTNF, InstrumentKind.NTNB) and instrument.maturity:
+        coupon = coupon_per_unit(kind, instrument.maturity, prev_day, day, vna)
+    multiplier = _terms(instrument, fixings).multiplier
+    return calc.Market(
+        price=price.price,
+        fx=fx,
+        settle_fx=settle_fx,
+        carry_factor=carry,
+        implied_factor=implied,
+        coupon=coupon,
+        dv01_per_unit=dv01 * multiplier * settle_fx,
+    )
+
+
+def _vna(kind: str, day: date, fixings: _Fixings) -> Decimal | None:
+    if kind == InstrumentKind.NTNB:
+        return fixings.get(FixingIndex.VNA_NTNB, day)
+    if kind == InstrumentKind.LFT:
+        return fixings.get(FixingIndex.VNA_LFT, day)
+    return None
+
+
+def _carry_of(mark: DailyMark | None) -> calc.Carry:
+    if mark is None:
+        return calc.Carry()
+    return calc.Carry(
+        quantity=mark.quantity,
+        price=mark.price,
+        fx=mark.fx_rate,
+        market_value=mark.market_value_brl,
+        cost_basis=mark.cost_basis_brl,
+        open_pnl=mark.unrealized_pnl_brl,
+        realized=mark.realized_pnl_brl,
+        cum_pnl=mark.cum_pnl_brl,
+    )
+
+
+def _check_date(portfolio: Portfolio, day: date) -> tuple[date, NavRecord | None]:
+    if not is_business_day(day):
+        raise MtmError(f"{day:%Y-%m-%d} is not an ANBIMA business day.")
+    if day > timezone.localdate():
+        raise MtmError(f"{day:%Y-%m-%d} is in the future.")
+    first = first_mark_date(portfolio)
+    if day < first:
+        raise MtmError(f"{portfolio} starts on {first:%Y-%m-%d}; nothing to mark on {day}.")
+    prev_day = previous_business_day(day)
+    prev_nav = NavRecord.objects.filter(portfolio=portfolio, date=prev_day).first()
+    if day > first and prev_nav is None:
+        raise MtmError(
+            f"{portfolio} has no MTM for {prev_day:%Y-%m-%d}: run the catch-up "
+            f"(manage.py run_mtm --catch-up) so days are marked in order."
+        )
+    return prev_day, prev_nav
+
+
+@transaction.atomic
+def run_mtm(portfolio: Portfolio, day: date) -> MtmResult:
+    """Mark every position of `portfolio` on `day` and close its NAV bridge."""
+    prev_day, prev_nav = _check_date(portfolio, day)
+    prev_marks = {
+        m.position_id: m
+        for m in DailyMark.objects.filter(portfolio=portfolio, date=prev_day).exclude(quantity=0)
+    }
+    fills: dict[int, list[calc.Fill]] = defaultdict(list)
+    fees_total = ZERO
+    for trade in Trade.objects.effective().filter(portfolio=portfolio, trade_date=day):
+        assert trade.position_id is not None
+        fills[trade.position_id].append(
+            calc.Fill(trade.signed_quantity, trade.price, trade.fx_rate, trade.fees)
+        )
+        fees_total -= trade.fees
+    position_ids = set(prev_marks) | set(fills)
+    positions = list(Position.objects.filter(pk__in=position_ids).select_related("instrument"))
+    instruments = {p.instrument_id: p.instrument for p in positions}
+    prices = effective_prices(day, instruments)
+    missing = sorted(i.ticker for pk, i in instruments.items() if pk not in prices)
+    expired = sorted(
+        p.instrument.ticker
+        for p in positions
+        if p.instrument.maturity and day >= p.instrument.maturity and p.pk in prev_marks
+    )
+    if missing or expired:
+        problems = []
+        if missing:
+            problems.append(f"no settlement price on {day:%Y-%m-%d} for {', '.join(missing)}")
+        if expired:
+            problems.append(f"open positions in matured contracts: {', '.join(expired)}")
+        raise MtmError(f"MTM of {portfolio} on {day:%Y-%m-%d} stopped: " + "; ".join(problems))
+
+    fixing_days = [day, prev_day, previous_business_day(prev_day)]
+    fixings = _Fixings(fixing_days, day)
+    missing_fixings: list[str] = []
+    prev_rates = {position_id: mark.rate for position_id, mark in prev_marks.items()}
+    markets = {}
+    for position in positions:
+        instrument = position.instrument
+        markets[position.pk] = _market(
+            instrument,
+            prices[instrument.pk],
+            prev_rates.get(position.pk),
+            position.pk in prev_marks,
+            day,
+            prev_day,
+            fixings,
+            missing_fixings,
+        )
+    cdi_prev = fixings.get(FixingIndex.CDI, prev_day)
+    if prev_nav is not None and cdi_prev is None:
+        missing_fixings.append(f"CDI {prev_day:%Y-%m-%d}")
+    if missing_fixings:
+        listed = ", ".join(sorted(set(missing_fixings)))
+        raise MtmError(f"MTM of {portfolio} on {day:%Y-%m-%d} stopped: missing fixings {listed}.")
+
+    rows = []
+    for position in positions:
+        instrument = position.instrument
+        mark = calc.mark_position(
+            _terms(instrument, fixings),
+            _carry_of(prev_marks.get(position.pk)),
+            fills.get(position.pk, []),
+            markets[position.pk],
+        )
+        rows.append(_mark_row(position, day, prices[instrument.pk].rate, mark))
+
+    DailyMark.objects.filter(portfolio=portfolio, date=day).delete()
+    DailyMark.objects.bulk_create(rows, batch_size=2000)
+    nav = _close_nav(portfolio, day, prev_nav, rows, fees_total, cdi_prev)
+    return MtmResult(portfolio, day, len(rows), nav)
+
+
+def _mark_row(position: Position, day: date, rate: Decimal | None, m: calc.Mark) -> DailyMark:
+    return DailyMark(
+        position=position,
+        portfolio_id=position.portfolio_id,
+        date=day,
+        quantity=m.quantity,
+        price=m.price,
+        rate=rate,
+        fx_rate=m.fx,
+        notional_brl=m.notional,
+        exposure_brl=m.exposure,
+        market_value_brl=m.market_value,
+        cost_basis_brl=m.cost_basis,
+        dv01_brl=m.dv01,
+        pnl_price_brl=m.pnl_price,
+        pnl_fx_brl=m.pnl_fx,
+        pnl_carry_brl=m.pnl_carry,
+        fees_brl=m.fees,
+        pnl_brl=m.pnl,
+        cash_flow_brl=m.cash_flow,
+        realized_pnl_brl=m.realized,
+        unrealized_pnl_brl=m.unrealized,
+        cum_pnl_brl=m.cum_pnl,
+    )
+
+
+def _close_nav(
+    portfolio: Portfolio,
+    day: date,
+    prev: NavRecord | None,
+    rows: list[DailyMark],
+    fees: Decimal,
+    cdi_prev: Decimal | None,
+) -> NavRecord:
+    """NAV_t = NAV_{t−1} + P&L + CDI on cash + fees + flows, and = cash + holdings."""
+    nav_open = prev.nav_close if prev else portfolio.initial_nav
+    cash_open = prev.cash_brl if prev else portfolio.initial_nav
+    interest = ZERO
+    if prev is not None and cdi_prev is not None:
+        # Cash (positive or negative) accrues CDI of the previous business day, as a
+        # custodian's overnight sweep does; settlement lags are not modelled for interest.
+        interest = calc.a2(cash_open * (pricing.cdi_daily_factor(cdi_prev) - ONE))
+    flows = sum(
+        (f.signed_amount for f in CapitalFlow.objects.filter(portfolio=portfolio, date=day)),
+        ZERO,
+    )
+    pnl = sum((r.pnl_brl for r in rows), ZERO)
+    cash = cash_open + interest + sum((r.cash_flow_brl for r in rows), ZERO) + fees + flows
+    holdings = sum((r.market_value_brl for r in rows), ZERO)
+    nav, _ = NavRecord.objects.update_or_create(
+        portfolio=portfolio,
+        date=day,
+        defaults={
+            "nav_open": nav_open,
+            "pnl_brl": pnl,
+            "cash_interest_brl": interest,
+            "fees_brl": fees,
+            "flows_brl": flows,
+            "nav_close": nav_open + pnl + interest + fees + flows,
+            "cash_brl": cash,
+            "holdings_value_brl": holdings,
+        },
+    )
+    return nav
+
+
+@transaction.atomic
+def catch_up(portfolio: Portfolio, through: date) -> list[MtmResult]:
+    """Mark every missing business day up to `through`, in order."""
+    last = last_mark_date(portfolio)
+    start = next_business_day(last) if last else first_mark_date(portfolio)
+    return [run_mtm(portfolio, d) for d in business_days_between(start, through)]
+
+
+@transaction.atomic
+def recompute_from(portfolio: Portfolio, start: date) -> list[MtmResult]:
+    """Re-mark `start` and every later marked day (after a backdated trade or a price fix)."""
+    last = last_mark_date(portfolio)
+    if last is None or start > last:
+        return []
+    begin = max(start, first_mark_date(portfolio))
+    return [run_mtm(portfolio, d) for d in business_days_between(begin, last)]
+
+
+def du_to(instrument: Instrument, day: date) -> int:
+    return business_days(day, instrument.maturity) if instrument.maturity else 0

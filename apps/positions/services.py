@@ -1,0 +1,290 @@
+"""State changes of the book: trades, reversals, capital flows, position notes, replay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from apps.marketdata.calendar import add_business_days, business_days, is_business_day
+from apps.marketdata.models import FixingIndex, Instrument, InstrumentKind
+from apps.marketdata.queries import fixing_on
+from apps.marketdata.valuation import RateTerms, pu_at
+from apps.ops.roles import Role, has_role
+from apps.positions import ledger
+from apps.positions.models import CapitalFlow, Portfolio, Position, Side, Strategy, Trade
+
+TRADERS = (Role.MANAGER, Role.BACK_OFFICE)
+
+# Settlement lags in business days (brazil-markets.md §7): futures ajuste D+1 is cash in the
+# MTM; equities/ETFs D+2; federal bonds D+0; FX spot D+2.
+SETTLEMENT_LAG = {
+    InstrumentKind.EQUITY: 2,
+    InstrumentKind.ETF: 2,
+    InstrumentKind.FX_SPOT: 2,
+}
+
+
+@dataclass(frozen=True)
+class TradeTicket:
+    """What a user (or an executed proposal) asks to trade."""
+
+    portfolio: Portfolio
+    strategy: Strategy
+    instrument: Instrument
+    side: str
+    quantity: Decimal
+    trade_date: date
+    price: Decimal | None = None
+    rate: Decimal | None = None
+    fees: Decimal = Decimal("0")
+    broker: str = ""
+    notes: str = ""
+    settlement_date: date | None = None
+
+
+def _require_trader(user: Any) -> None:
+    if not has_role(user, *TRADERS):
+        raise PermissionDenied("Only a manager or back office may record trades.")
+
+
+def _validate(ticket: TradeTicket) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    instrument = ticket.instrument
+    if ticket.quantity is None or ticket.quantity <= 0:
+        errors["quantity"] = "Quantity must be greater than zero; the side gives the direction."
+    if ticket.side not in Side.values:
+        errors["side"] = f"Side must be BUY or SELL, got {ticket.side!r}."
+    if ticket.strategy.portfolio_id != ticket.portfolio.pk:
+        errors["strategy"] = f"Strategy {ticket.strategy} is not in {ticket.portfolio}."
+    if not instrument.active:
+        errors["instrument"] = f"{instrument.ticker} is not active."
+    if ticket.trade_date > timezone.localdate():
+        errors["trade_date"] = f"{ticket.trade_date:%Y-%m-%d} is in the future."
+    elif not is_business_day(ticket.trade_date):
+        errors["trade_date"] = f"{ticket.trade_date:%Y-%m-%d} is not an ANBIMA business day."
+    if ticket.trade_date < ticket.portfolio.inception_date:
+        errors["trade_date"] = (
+            f"{ticket.trade_date:%Y-%m-%d} is before the fund's inception "
+            f"({ticket.portfolio.inception_date:%Y-%m-%d})."
+        )
+    if instrument.maturity and ticket.trade_date >= instrument.maturity:
+        errors["trade_date"] = (
+            f"{instrument.ticker} matured on {instrument.maturity:%Y-%m-%d}; "
+            f"it cannot be traded on {ticket.trade_date:%Y-%m-%d}."
+        )
+    if ticket.fees < 0:
+        errors["fees"] = "Fees must be zero or positive."
+    if ticket.price is None and ticket.rate is None:
+        errors["price"] = "Give a price, or a rate for a rate-quoted instrument."
+    elif ticket.price is not None and ticket.price <= 0:
+        errors["price"] = "Price must be greater than zero."
+    elif ticket.price is None and not instrument.is_rate_quoted:
+        errors["price"] = f"{instrument.ticker} is quoted by price, not rate."
+    return errors
+
+
+def _price_of(ticket: TradeTicket) -> Decimal:
+    if ticket.price is not None:
+        return ticket.price
+    assert ticket.rate is not None
+    instrument, day = ticket.instrument, ticket.trade_date
+    assert instrument.maturity is not None
+    vna = None
+    if instrument.kind in (InstrumentKind.NTNB, InstrumentKind.LFT):
+        index = (
+            FixingIndex.VNA_NTNB if instrument.kind == InstrumentKind.NTNB else FixingIndex.VNA_LFT
+        )
+        vna = fixing_on(index, day)
+        if vna is None:
+            raise ValidationError({"rate": f"No {index.label} for {day:%Y-%m-%d}: give the PU."})
+    return pu_at(RateTerms(instrument.kind, instrument.maturity, vna), ticket.rate, day)
+
+
+def _fx_of(instrument: Instrument, day: date) -> Decimal:
+    if instrument.currency == "BRL":
+        return Decimal("1")
+    ptax = fixing_on(FixingIndex.PTAX_SELL, day)
+    if ptax is None:
+        raise ValidationError(
+            {"trade_date": f"No PTAX fixing for {day:%Y-%m-%d}: load it before a USD trade."}
+        )
+    return ptax
+
+
+@transaction.atomic
+def record_trade(ticket: TradeTicket, *, by: Any, proposal: Any = None) -> Trade:
+    """Record a fill and update its position in the same transaction."""
+    _require_trader(by)
+    errors = _validate(ticket)
+    if errors:
+        raise ValidationError(errors)
+    lag = SETTLEMENT_LAG.get(InstrumentKind(ticket.instrument.kind), 0)
+    position, _ = Position.objects.select_for_update().get_or_create(
+        portfolio=ticket.portfolio, strategy=ticket.strategy, instrument=ticket.instrument
+    )
+    trade = Trade.objects.create(
+        portfolio=ticket.portfolio,
+        strategy=ticket.strategy,
+        instrument=ticket.instrument,
+        position=position,
+        side=ticket.side,
+        quantity=ticket.quantity,
+        price=_price_of(ticket),
+        rate=ticket.rate,
+        trade_date=ticket.trade_date,
+        settlement_date=ticket.settlement_date or add_business_days(ticket.trade_date, lag),
+        fx_rate=_fx_of(ticket.instrument, ticket.trade_date),
+        fees=ticket.fees,
+        broker=ticket.broker,
+        notes=ticket.notes,
+        created_by=by,
+    )
+    _reproject(position)
+    return trade
+
+
+@transaction.atomic
+def reverse_trade(trade: Trade, *, by: Any, reason: str) -> Trade:
+    """Cancel a wrong trade with its exact opposite; both leave the position projection."""
+    _require_trader(by)
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "A reason is required to reverse a trade."})
+    original = Trade.objects.select_for_update().get(pk=trade.pk)
+    if original.reverses_id is not None:
+        raise ValidationError({"trade": f"Trade #{original.pk} is itself a reversal."})
+    if Trade.objects.filter(reverses=original).exists():
+        raise ValidationError({"trade": f"Trade #{original.pk} has already been reversed."})
+    reversal = Trade.objects.create(
+        portfolio=original.portfolio,
+        strategy=original.strategy,
+        instrument=original.instrument,
+        position=original.position,
+        side=Side.SELL if original.side == Side.BUY else Side.BUY,
+        quantity=original.quantity,
+        price=original.price,
+        rate=original.rate,
+        trade_date=original.trade_date,
+        settlement_date=original.settlement_date,
+        fx_rate=original.fx_rate,
+        fees=original.fees,
+        broker=original.broker,
+        notes=f"Reversal of #{original.pk}: {reason}",
+        reverses=original,
+        created_by=by,
+    )
+    assert original.position is not None
+    _reproject(original.position)
+    return reversal
+
+
+def _fills_of(position: Position) -> list[ledger.Fill]:
+    instrument = position.instrument
+    rows = Trade.objects.effective().filter(position=position).order_by("trade_date", "pk")
+    return [
+        ledger.Fill(
+            signed_quantity=t.signed_quantity,
+            price=t.price,
+            day=t.trade_date,
+            multiplier=instrument.multiplier,
+            fx=t.fx_rate,
+        )
+        for t in rows
+    ]
+
+
+def _reproject(position: Position) -> Position:
+    """Rebuild one position from its effective trades (date order), so backdated trades and
+    reversals give the same result as a full replay."""
+    state = ledger.replay_fills(_fills_of(position))
+    position.quantity = state.quantity
+    position.avg_cost = state.avg_cost
+    position.realized_pnl = state.realized
+    position.opened_date = state.opened
+    position.closed_date = state.closed
+    position.save(
+        update_fields=[
+            "quantity",
+            "avg_cost",
+            "realized_pnl",
+            "opened_date",
+            "closed_date",
+            "updated_at",
+        ]
+    )
+    return position
+
+
+@dataclass(frozen=True)
+class ReplayDifference:
+    position: str
+    field: str
+    stored: Any
+    replayed: Any
+
+
+def replay(portfolio: Portfolio) -> list[ReplayDifference]:
+    """Rebuild every position of `portfolio` from its trades; list where stored ones differ."""
+    differences: list[ReplayDifference] = []
+    positions = Position.objects.filter(portfolio=portfolio).select_related(
+        "instrument", "strategy"
+    )
+    for position in positions:
+        state = ledger.replay_fills(_fills_of(position))
+        for name, replayed in (
+            ("quantity", state.quantity),
+            ("avg_cost", state.avg_cost),
+            ("realized_pnl", state.realized),
+            ("opened_date", state.opened),
+            ("closed_date", state.closed),
+        ):
+            stored = getattr(position, name)
+            if stored != replayed:
+                differences.append(ReplayDifference(str(position), name, stored, replayed))
+    return differences
+
+
+@transaction.atomic
+def record_flow(
+    portfolio: Portfolio, *, day: date, kind: str, amount: Decimal, by: Any, note: str = ""
+) -> CapitalFlow:
+    """A subscription or redemption of the fund."""
+    if not has_role(by, Role.BACK_OFFICE, Role.MANAGER):
+        raise PermissionDenied("Only back office or a manager may record capital flows.")
+    if amount <= 0:
+        raise ValidationError({"amount": "Amount must be positive; the kind gives the direction."})
+    if not is_business_day(day):
+        raise ValidationError({"date": f"{day:%Y-%m-%d} is not an ANBIMA business day."})
+    if day < portfolio.inception_date:
+        raise ValidationError({"date": "A flow cannot precede the fund's inception."})
+    return CapitalFlow.objects.create(
+        portfolio=portfolio, date=day, kind=kind, amount=amount, note=note, created_by=by
+    )
+
+
+@transaction.atomic
+def update_position_plan(
+    position: Position,
+    *,
+    by: Any,
+    thesis: str,
+    stop: Decimal | None,
+    target: Decimal | None,
+) -> Position:
+    """The manager's thesis, stop and target for a position."""
+    if not has_role(by, Role.MANAGER):
+        raise PermissionDenied("Only a manager may edit a position's thesis, stop and target.")
+    position.thesis, position.stop, position.target = thesis.strip(), stop, target
+    position.save(update_fields=["thesis", "stop", "target", "updated_at"])
+    return position
+
+
+def days_to_maturity(instrument: Instrument, day: date) -> int:
+    """ANBIMA business days from `day` to the instrument's maturity (0 without one)."""
+    return business_days(day, instrument.maturity) if instrument.maturity else 0
