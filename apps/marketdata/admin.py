@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+import io
+from collections.abc import Callable
+from typing import IO, Any, cast
 
+from django import forms
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 
+from apps.marketdata.forms import B3ReportUploadForm, ManualPriceForm, PriceCsvUploadForm
+from apps.marketdata.importers import (
+    ImportFailed,
+    ImportResult,
+    import_b3_report,
+    import_price_csv,
+)
 from apps.marketdata.models import Fixing, Instrument, PriceRevision, SettlementPrice
 
 
@@ -50,6 +64,21 @@ class PriceRevisionInline(admin.TabularInline):
         return False
 
 
+def _binary(upload: UploadedFile) -> IO[bytes]:
+    if upload.file is None:  # only for a closed upload; the form has just received it
+        raise ImportFailed([f"{upload.name}: the upload could not be read"])
+    return cast(IO[bytes], upload.file)
+
+
+def _import_csv(upload: UploadedFile, user: Any) -> ImportResult:
+    text = io.TextIOWrapper(_binary(upload), encoding="utf-8-sig", newline="")
+    return import_price_csv(text, filename=upload.name, user=user)
+
+
+def _import_b3(upload: UploadedFile, user: Any) -> ImportResult:
+    return import_b3_report(_binary(upload), filename=upload.name, user=user)
+
+
 @admin.register(SettlementPrice)
 class SettlementPriceAdmin(admin.ModelAdmin):
     list_display = ("date", "instrument", "price", "rate_pct", "source", "created_by", "created_at")
@@ -59,6 +88,9 @@ class SettlementPriceAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     inlines = [PriceRevisionInline]
     readonly_fields = ("created_by", "created_at")
+    autocomplete_fields = ("instrument",)
+    change_list_template = "admin/marketdata/settlementprice/change_list.html"
+    import_template = "admin/marketdata/settlementprice/import.html"
 
     @admin.display(description="Rate %", ordering="rate")
     def rate_pct(self, obj: SettlementPrice) -> str:
@@ -69,6 +101,97 @@ class SettlementPriceAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    # --- The "add" page is a manual override through services.override_price ---------------
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
+        if obj is None:
+            kwargs["form"] = ManualPriceForm
+        form = super().get_form(request, obj, change, **kwargs)
+        if obj is None:
+            form.user = request.user  # type: ignore[attr-defined]  # a fresh class per request
+        return form
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ManualPriceForm.Meta.fields
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return () if obj is None else super().get_readonly_fields(request, obj)
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
+        return [] if obj is None else super().get_inlines(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        assert isinstance(form, ManualPriceForm) and not change
+        row = form.override()  # writes the MANUAL row and its PriceRevision
+        # The admin goes on with `obj` (message, log entry, redirect): make it the stored row,
+        # which may be an existing manual price of that day that the service updated.
+        for field in obj._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(row, field.attname))
+        obj._state.adding = False
+        obj._state.db = row._state.db
+
+    # --- Upload pages ----------------------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path(
+                "import-csv/",
+                self.admin_site.admin_view(self.import_csv_view),
+                name=f"{name}_import_csv",
+            ),
+            path(
+                "import-b3/",
+                self.admin_site.admin_view(self.import_b3_view),
+                name=f"{name}_import_b3",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_csv_view(self, request: HttpRequest) -> HttpResponse:
+        return self._import_view(
+            request, PriceCsvUploadForm, _import_csv, title="Import settlement prices (CSV)"
+        )
+
+    def import_b3_view(self, request: HttpRequest) -> HttpResponse:
+        return self._import_view(
+            request, B3ReportUploadForm, _import_b3, title="Import B3 price report (BVBG.187)"
+        )
+
+    def _import_view(
+        self,
+        request: HttpRequest,
+        form_class: type[forms.Form],
+        run: Callable[[UploadedFile, Any], ImportResult],
+        *,
+        title: str,
+    ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = form_class(request.POST, request.FILES) if request.method == "POST" else form_class()
+        result: ImportResult | None = None
+        errors: list[str] = []
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                result = run(upload, request.user)
+            except ImportFailed as exc:
+                errors = exc.errors
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": title,
+            "form": form,
+            "result": result,
+            "errors": errors,
+            "has_view_permission": self.has_view_permission(request),
+        }
+        return TemplateResponse(request, self.import_template, context)
 
 
 @admin.register(PriceRevision)

@@ -101,7 +101,7 @@ _EXPIRY_RULES = {
 def is_supported_future(ticker: str) -> bool:
     """True for a B3 future code of a supported root (DI1F27, WDOH25 …)."""
     match = _FUTURE.match(ticker)
-    return bool(match) and match.group("root") in ROOTS
+    return match is not None and match.group("root") in ROOTS
 
 
 def parse_ticker(ticker: str) -> ContractSpec:

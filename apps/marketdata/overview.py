@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from apps.marketdata.models import Fixing, FixingIndex, InstrumentKind
 from apps.marketdata.queries import effective_prices, latest_fixings, previous_price_date

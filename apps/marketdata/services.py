@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from apps.marketdata.calendar import is_business_day
 from apps.marketdata.models import Instrument, PriceRevision, PriceSource, SettlementPrice
@@ -36,7 +37,7 @@ def override_price(
         raise ValidationError({"price": f"Price must be positive, got {price}."})
     if not is_business_day(day):
         raise ValidationError({"date": f"{day:%Y-%m-%d} is not an ANBIMA business day."})
-    if day > date.today():
+    if day > timezone.localdate():
         raise ValidationError({"date": f"{day:%Y-%m-%d} is in the future."})
 
     row = (
