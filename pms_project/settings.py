@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "apps.ops",
     "apps.marketdata",
     "apps.positions",
+    "apps.journal",
+    "apps.proposals",
 ]
 
 MIDDLEWARE = [

@@ -111,8 +111,12 @@ def previous_business_day(d: date, *, as_of: date | None = None) -> date:
 
 
 def business_days_between(start: date, end: date, *, as_of: date | None = None) -> list[date]:
-    """Business days in [start, end], both ends inclusive; empty if end < start."""
-    new_list = _new_list(as_of or start)
+    """Business days in [start, end], both ends inclusive; empty if end < start.
+
+    Without `as_of` this is the calendar as it is (today's law: 20/11 a holiday from 2024 on),
+    which is what listing trading dates needs; `as_of` picks a historical list, as `du` does.
+    """
+    new_list = _new_list(as_of) if as_of else True
     days = []
     day = start
     while day <= end:

@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.journal.models import EntryKind
+from apps.journal.services import record as journal
 from apps.marketdata.calendar import is_business_day
 from apps.marketdata.models import Instrument, PriceRevision, PriceSource, SettlementPrice
 from apps.ops.roles import Role, has_role
@@ -69,6 +71,19 @@ def override_price(
         new_rate=rate,
         reason=reason,
         changed_by=by,
+    )
+    journal(
+        kind=EntryKind.PRICE_OVERRIDE,
+        actor=by,
+        on_date=day,
+        snapshot={
+            "instrument": instrument.ticker,
+            "old_price": old_price,
+            "old_rate": old_rate,
+            "new_price": price,
+            "new_rate": rate,
+        },
+        note=reason,
     )
     return row
 

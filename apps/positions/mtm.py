@@ -15,9 +15,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
+from apps.journal.models import EntryKind
+from apps.journal.services import record as journal
 from apps.marketdata import pricing
 from apps.marketdata.calendar import (
     business_days,
@@ -206,13 +208,9 @@ def _check_date(portfolio: Portfolio, day: date) -> tuple[date, NavRecord | None
 
 
 @transaction.atomic
-def run_mtm(portfolio: Portfolio, day: date) -> MtmResult:
+def run_mtm(portfolio: Portfolio, day: date, *, by: Any = None) -> MtmResult:
     """Mark every position of `portfolio` on `day` and close its NAV bridge."""
     prev_day, prev_nav = _check_date(portfolio, day)
-    prev_marks = {
-        m.position_id: m
-        for m in DailyMark.objects.filter(portfolio=portfolio, date=prev_day).exclude(quantity=0)
-    }
     fills: dict[int, list[calc.Fill]] = defaultdict(list)
     fees_total = ZERO
     for trade in Trade.objects.effective().filter(portfolio=portfolio, trade_date=day):
@@ -221,7 +219,8 @@ def run_mtm(portfolio: Portfolio, day: date) -> MtmResult:
             calc.Fill(trade.signed_quantity, trade.price, trade.fx_rate, trade.fees)
         )
         fees_total -= trade.fees
-    position_ids = set(prev_marks) | set(fills)
+    prev_marks = _previous_marks(portfolio, day, prev_day, set(fills))
+    position_ids = {pk for pk, m in prev_marks.items() if m.quantity != 0} | set(fills)
     positions = list(Position.objects.filter(pk__in=position_ids).select_related("instrument"))
     instruments = {p.instrument_id: p.instrument for p in positions}
     prices = effective_prices(day, instruments)
@@ -229,7 +228,10 @@ def run_mtm(portfolio: Portfolio, day: date) -> MtmResult:
     expired = sorted(
         p.instrument.ticker
         for p in positions
-        if p.instrument.maturity and day >= p.instrument.maturity and p.pk in prev_marks
+        if p.instrument.maturity
+        and day >= p.instrument.maturity
+        and p.pk in prev_marks
+        and prev_marks[p.pk].quantity != 0
     )
     if missing or expired:
         problems = []
@@ -250,7 +252,7 @@ def run_mtm(portfolio: Portfolio, day: date) -> MtmResult:
             instrument,
             prices[instrument.pk],
             prev_rates.get(position.pk),
-            position.pk in prev_marks,
+            position.pk in prev_marks and prev_marks[position.pk].quantity != 0,
             day,
             prev_day,
             fixings,
@@ -277,7 +279,42 @@ def run_mtm(portfolio: Portfolio, day: date) -> MtmResult:
     DailyMark.objects.filter(portfolio=portfolio, date=day).delete()
     DailyMark.objects.bulk_create(rows, batch_size=2000)
     nav = _close_nav(portfolio, day, prev_nav, rows, fees_total, cdi_prev)
+    journal(
+        kind=EntryKind.MTM_RUN,
+        actor=by,
+        portfolio=portfolio,
+        on_date=day,
+        snapshot={
+            "positions": len(rows),
+            "nav": nav.nav_close,
+            "pnl": nav.pnl_brl,
+            "cash_interest": nav.cash_interest_brl,
+            "fees": nav.fees_brl,
+            "flows": nav.flows_brl,
+        },
+    )
     return MtmResult(portfolio, day, len(rows), nav)
+
+
+def _previous_marks(
+    portfolio: Portfolio, day: date, prev_day: date, traded: set[int]
+) -> dict[int, DailyMark]:
+    """Yesterday's marks, plus the last mark of a flat position traded again today, so its
+    realised and cumulative P&L carry on rather than restart."""
+    marks = {m.position_id: m for m in DailyMark.objects.filter(portfolio=portfolio, date=prev_day)}
+    reopened = traded - set(marks)
+    if reopened:
+        last = (
+            DailyMark.objects.filter(position_id__in=reopened, date__lt=day)
+            .values("position_id")
+            .annotate(last=Max("date"))
+        )
+        wanted = Q()
+        for row in last:
+            wanted |= Q(position_id=row["position_id"], date=row["last"])
+        if last:
+            marks.update({m.position_id: m for m in DailyMark.objects.filter(wanted)})
+    return marks
 
 
 def _mark_row(position: Position, day: date, rate: Decimal | None, m: calc.Mark) -> DailyMark:
@@ -347,21 +384,21 @@ def _close_nav(
 
 
 @transaction.atomic
-def catch_up(portfolio: Portfolio, through: date) -> list[MtmResult]:
+def catch_up(portfolio: Portfolio, through: date, *, by: Any = None) -> list[MtmResult]:
     """Mark every missing business day up to `through`, in order."""
     last = last_mark_date(portfolio)
     start = next_business_day(last) if last else first_mark_date(portfolio)
-    return [run_mtm(portfolio, d) for d in business_days_between(start, through)]
+    return [run_mtm(portfolio, d, by=by) for d in business_days_between(start, through)]
 
 
 @transaction.atomic
-def recompute_from(portfolio: Portfolio, start: date) -> list[MtmResult]:
+def recompute_from(portfolio: Portfolio, start: date, *, by: Any = None) -> list[MtmResult]:
     """Re-mark `start` and every later marked day (after a backdated trade or a price fix)."""
     last = last_mark_date(portfolio)
     if last is None or start > last:
         return []
     begin = max(start, first_mark_date(portfolio))
-    return [run_mtm(portfolio, d) for d in business_days_between(begin, last)]
+    return [run_mtm(portfolio, d, by=by) for d in business_days_between(begin, last)]
 
 
 def du_to(instrument: Instrument, day: date) -> int:

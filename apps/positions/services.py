@@ -11,6 +11,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.journal.models import EntryKind
+from apps.journal.services import record as journal
 from apps.marketdata.calendar import add_business_days, business_days, is_business_day
 from apps.marketdata.models import FixingIndex, Instrument, InstrumentKind
 from apps.marketdata.queries import fixing_on
@@ -144,9 +146,65 @@ def record_trade(ticket: TradeTicket, *, by: Any, proposal: Any = None) -> Trade
         broker=ticket.broker,
         notes=ticket.notes,
         created_by=by,
+        proposal=proposal,
     )
+    before = position.quantity
     _reproject(position)
+    journal(
+        kind=EntryKind.TRADE_RECORDED,
+        actor=by,
+        portfolio=trade.portfolio,
+        position=position,
+        trade=trade,
+        proposal=proposal,
+        on_date=trade.trade_date,
+        snapshot=_trade_snapshot(trade),
+        note=trade.notes,
+    )
+    _journal_transition(position, before, by=by, trade=trade)
     return trade
+
+
+def _trade_snapshot(trade: Trade) -> dict[str, Any]:
+    return {
+        "instrument": trade.instrument.ticker,
+        "strategy": trade.strategy.code,
+        "side": trade.side,
+        "quantity": trade.quantity,
+        "price": trade.price,
+        "rate": trade.rate,
+        "fx_rate": trade.fx_rate,
+        "fees": trade.fees,
+        "trade_date": trade.trade_date,
+        "settlement_date": trade.settlement_date,
+        "broker": trade.broker,
+    }
+
+
+def _journal_transition(position: Position, before: Decimal, *, by: Any, trade: Trade) -> None:
+    """Opening, closing (and a flip, which is both) are events of their own."""
+    after = position.quantity
+    state = {"quantity_before": before, "quantity_after": after, "avg_cost": position.avg_cost}
+    if before != 0 and (after == 0 or (after > 0) != (before > 0)):
+        journal(
+            kind=EntryKind.POSITION_CLOSED,
+            actor=by,
+            portfolio=position.portfolio,
+            position=position,
+            trade=trade,
+            on_date=trade.trade_date,
+            snapshot={**state, "realized_pnl": position.realized_pnl},
+        )
+    if after != 0 and (before == 0 or (after > 0) != (before > 0)):
+        journal(
+            kind=EntryKind.POSITION_OPENED,
+            actor=by,
+            portfolio=position.portfolio,
+            position=position,
+            trade=trade,
+            on_date=trade.trade_date,
+            snapshot=state,
+        )
 
 
 @transaction.atomic
@@ -180,7 +238,19 @@ def reverse_trade(trade: Trade, *, by: Any, reason: str) -> Trade:
         created_by=by,
     )
     assert original.position is not None
+    before = original.position.quantity
     _reproject(original.position)
+    journal(
+        kind=EntryKind.TRADE_REVERSED,
+        actor=by,
+        portfolio=original.portfolio,
+        position=original.position,
+        trade=reversal,
+        on_date=original.trade_date,
+        snapshot={"reverses": original.pk, **_trade_snapshot(reversal)},
+        note=reason,
+    )
+    _journal_transition(original.position, before, by=by, trade=reversal)
     return reversal
 
 
@@ -263,9 +333,18 @@ def record_flow(
         raise ValidationError({"date": f"{day:%Y-%m-%d} is not an ANBIMA business day."})
     if day < portfolio.inception_date:
         raise ValidationError({"date": "A flow cannot precede the fund's inception."})
-    return CapitalFlow.objects.create(
+    flow = CapitalFlow.objects.create(
         portfolio=portfolio, date=day, kind=kind, amount=amount, note=note, created_by=by
     )
+    journal(
+        kind=EntryKind.FLOW_RECORDED,
+        actor=by,
+        portfolio=portfolio,
+        on_date=day,
+        snapshot={"kind": kind, "amount": amount},
+        note=note,
+    )
+    return flow
 
 
 @transaction.atomic
@@ -282,6 +361,13 @@ def update_position_plan(
         raise PermissionDenied("Only a manager may edit a position's thesis, stop and target.")
     position.thesis, position.stop, position.target = thesis.strip(), stop, target
     position.save(update_fields=["thesis", "stop", "target", "updated_at"])
+    journal(
+        kind=EntryKind.POSITION_PLAN,
+        actor=by,
+        portfolio=position.portfolio,
+        position=position,
+        snapshot={"thesis": position.thesis, "stop": stop, "target": target},
+    )
     return position
 
 

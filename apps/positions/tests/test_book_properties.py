@@ -64,13 +64,13 @@ def _market(moves: list[int]) -> None:
 
 @pytest.mark.django_db
 @settings(
-    max_examples=25,
+    max_examples=20,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
     moves=st.lists(st.integers(-4, 4), min_size=len(DAYS), max_size=len(DAYS)),
-    trades=st.lists(trade, min_size=1, max_size=25),
+    trades=st.lists(trade, min_size=1, max_size=15),
     flows=st.lists(flow, max_size=3),
 )
 def test_book_invariants_hold_for_random_trades(pm_alice, moves, trades, flows) -> None:

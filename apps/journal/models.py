@@ -1,0 +1,105 @@
+"""The decision journal: append-only, each entry chained to the previous by SHA-256."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class EntryKind(models.TextChoices):
+    POSITION_OPENED = "POSITION_OPENED", "Position opened"
+    POSITION_CLOSED = "POSITION_CLOSED", "Position closed"
+    POSITION_PLAN = "POSITION_PLAN", "Position thesis/stop/target"
+    TRADE_RECORDED = "TRADE_RECORDED", "Trade recorded"
+    TRADE_REVERSED = "TRADE_REVERSED", "Trade reversed"
+    FLOW_RECORDED = "FLOW_RECORDED", "Capital flow recorded"
+    MTM_RUN = "MTM_RUN", "MTM run"
+    PRICE_OVERRIDE = "PRICE_OVERRIDE", "Price override"
+    PROPOSAL_CREATED = "PROPOSAL_CREATED", "Proposal created"
+    PROPOSAL_APPROVED = "PROPOSAL_APPROVED", "Proposal approved"
+    PROPOSAL_REJECTED = "PROPOSAL_REJECTED", "Proposal rejected"
+    PROPOSAL_MODIFIED = "PROPOSAL_MODIFIED", "Proposal modified and approved"
+    PROPOSAL_EXPIRED = "PROPOSAL_EXPIRED", "Proposal expired"
+    PROPOSAL_EXECUTED = "PROPOSAL_EXECUTED", "Proposal executed"
+    LIMIT_ALERT = "LIMIT_ALERT", "Limit alert"
+    ALERT_ACKNOWLEDGED = "ALERT_ACKNOWLEDGED", "Alert acknowledged"
+    LIMIT_OVERRIDE = "LIMIT_OVERRIDE", "Hard-limit override"
+    MORNING_PACK = "MORNING_PACK", "Morning pack generated"
+    PIPELINE_RUN = "PIPELINE_RUN", "Pipeline run"
+    NOTE = "NOTE", "Manual note"
+
+
+class ImmutableEntry(Exception):
+    """Journal entries are never changed or removed."""
+
+
+class EntryQuerySet(models.QuerySet["Entry"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise ImmutableEntry("Journal entries are append-only.")
+
+    def delete(self) -> NoReturn:
+        raise ImmutableEntry("Journal entries are append-only.")
+
+    def for_portfolio(self, portfolio: Any) -> EntryQuerySet:
+        return self.filter(portfolio=portfolio)
+
+
+class Entry(models.Model):
+    seq = models.PositiveBigIntegerField(unique=True, help_text="Position in the chain, from 1.")
+    created_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="journal_entries",
+        help_text="Empty for the system (pipelines).",
+    )
+    kind = models.CharField(max_length=24, choices=EntryKind.choices)
+    portfolio = models.ForeignKey(
+        "positions.Portfolio", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    position = models.ForeignKey(
+        "positions.Position", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    trade = models.ForeignKey(
+        "positions.Trade", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    proposal = models.ForeignKey(
+        "proposals.Proposal", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    on_date = models.DateField(null=True, blank=True, help_text="The business date it concerns.")
+    snapshot = models.JSONField(default=dict, blank=True)
+    note = models.TextField(blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    objects = EntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-seq"]
+        verbose_name_plural = "entries"
+        indexes = [
+            models.Index(fields=["kind", "created_at"]),
+            models.Index(fields=["portfolio", "created_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=EntryKind.values), name="entry_kind_valid"),
+            models.CheckConstraint(
+                condition=~Q(kind=EntryKind.NOTE) | ~Q(note=""), name="entry_note_has_text"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.get_kind_display()}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableEntry(f"Journal entry #{self.seq} cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ImmutableEntry(f"Journal entry #{self.seq} cannot be deleted.")

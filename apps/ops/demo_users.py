@@ -1,0 +1,72 @@
+"""The demo cast: one user per role, with a known password, for the embedded demo."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group, User
+from django.db import transaction
+
+from apps.ops.roles import Role
+
+# Same default as the test suite's DEMO_PASSWORD (conftest.py); override with $DEMO_PASSWORD.
+DEFAULT_DEMO_PASSWORD = "correct-horse-battery-staple"
+UNCHANGED = "(changed since seeding)"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    role: str
+    first_name: str
+    last_name: str
+    is_staff: bool = False
+
+
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser("pm_alice", Role.MANAGER, "Alice", "Manager"),
+    DemoUser("cio_bob", Role.APPROVER, "Bob", "CIO"),
+    DemoUser("bo_carol", Role.BACK_OFFICE, "Carol", "Back office", is_staff=True),
+    DemoUser("ops_erin", Role.OPS, "Erin", "Ops", is_staff=True),
+    DemoUser("viewer_dan", Role.VIEWER, "Dan", "Viewer"),
+)
+
+
+def demo_password() -> str:
+    """The demo password: $DEMO_PASSWORD, or the documented default."""
+    return os.environ.get("DEMO_PASSWORD", "").strip() or DEFAULT_DEMO_PASSWORD
+
+
+@transaction.atomic
+def ensure_demo_users(*, reset_passwords: bool = False) -> list[tuple[str, str, str]]:
+    """Create the demo users (idempotent); returns (username, role, password) for each.
+
+    A password someone changed after seeding is left alone unless `reset_passwords`; its row
+    then shows UNCHANGED instead of a password that would not work.
+    """
+    password = demo_password()
+    logins: list[tuple[str, str, str]] = []
+    for spec in DEMO_USERS:
+        user, created = User.objects.get_or_create(
+            username=spec.username,
+            defaults={
+                "first_name": spec.first_name,
+                "last_name": spec.last_name,
+                "is_staff": spec.is_staff,
+            },
+        )
+        if created or reset_passwords:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            shown = password
+        else:
+            shown = password if user.check_password(password) else UNCHANGED
+        if spec.is_staff and not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+        # The role groups come from the ops migration; get_or_create covers a flushed database.
+        group, _ = Group.objects.get_or_create(name=spec.role)
+        user.groups.add(group)
+        logins.append((spec.username, str(spec.role), shown))
+    return logins

@@ -1,0 +1,36 @@
+"""`make bench`: timed operations on a large synthetic data set, reported against targets.
+
+Each `scripts/bench/<app>.py` exposes `OPERATIONS = [BenchOp(...)]`; `run.py` lists the modules.
+An operation's `setup(scale)` builds its inputs (untimed, before every repeat) and returns
+what `run(state)` needs; only `run` is timed. The figures are a report, not a test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Scale:
+    """`full` is the size the targets are set for; `small` is a quick smoke run."""
+
+    name: str
+    fraction: float
+
+    def size(self, full: int) -> int:
+        """`full` scaled down (never below 1)."""
+        return max(1, round(full * self.fraction))
+
+
+SCALES = {"full": Scale("full", 1.0), "small": Scale("small", 0.1)}
+
+
+@dataclass(frozen=True)
+class BenchOp:
+    name: str
+    target_ms: float | None  # at full scale; scaled linearly for `small`; None = informational
+    setup: Callable[[Scale], Any]
+    run: Callable[[Any], object]
+    repeats: int = 1  # the median of the repeats is reported
