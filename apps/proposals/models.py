@@ -141,10 +141,15 @@ class Proposal(TimeStampedModel):
         """The current terms in the same shape as `original_terms`."""
         return {
             "side": self.side,
-            "quantity": str(self.quantity),
-            "limit_price": None if self.limit_price is None else str(self.limit_price),
-            "limit_rate": None if self.limit_rate is None else str(self.limit_rate),
+            "quantity": _fixed(self.quantity, 4),
+            "limit_price": _fixed(self.limit_price, 8),
+            "limit_rate": _fixed(self.limit_rate, 8),
         }
+
+
+def _fixed(value: Decimal | None, places: int) -> str | None:
+    """As stored (the column's decimal places), so terms compare equal before and after a save."""
+    return None if value is None else str(Decimal(value).quantize(Decimal(1).scaleb(-places)))
 
 
 class SignalRule(TimeStampedModel):

@@ -1,0 +1,51 @@
+"""A fund with WDO prices and helpers to propose."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from apps.marketdata.models import Instrument
+from apps.positions.tests.conftest import book_at  # noqa: F401  (the fund fixture)
+from apps.proposals.services import Terms, create_proposal
+
+TODAY = date(2025, 2, 4)
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+
+
+@pytest.fixture(autouse=True)
+def _trading_morning() -> Any:
+    """Proposals live for one trading day: run the workflow on the morning of TODAY."""
+    with time_machine.travel(datetime(2025, 2, 4, 10, 0, tzinfo=SAO_PAULO), tick=True):
+        yield
+
+
+@pytest.fixture
+def fund(book_at: Any) -> Any:
+    book = book_at(date(2025, 2, 3), "WDOH25", "DI1F27")
+    book.price("WDOH25", date(2025, 2, 3), "5539.36")
+    book.price("WDOH25", TODAY, "5575.65")
+    book.fix("CDI", date(2025, 2, 3), "0.1315")
+    return book
+
+
+@pytest.fixture
+def propose(fund: Any, pm_alice: Any) -> Any:
+    def _propose(by: Any = pm_alice, qty: str = "10", **kw: Any) -> Any:
+        return create_proposal(
+            portfolio=fund.portfolio,
+            strategy=fund.strategy,
+            instrument=Instrument.objects.get(ticker=kw.pop("ticker", "WDOH25")),
+            terms=Terms(kw.pop("side", "BUY"), Decimal(qty), kw.pop("limit_price", None)),
+            rationale=kw.pop("rationale", "Dollar trending up after the fiscal package."),
+            business_date=kw.pop("business_date", TODAY),
+            by=by,
+            source=kw.pop("source", "manual"),
+        )
+
+    return _propose
