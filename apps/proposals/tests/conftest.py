@@ -11,7 +11,6 @@ import pytest
 import time_machine
 
 from apps.marketdata.models import Instrument
-from apps.positions.tests.conftest import book_at  # noqa: F401  (the fund fixture)
 from apps.proposals.services import Terms, create_proposal
 
 TODAY = date(2025, 2, 4)
