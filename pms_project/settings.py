@@ -49,11 +49,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "simple_history",
     "apps.ops",
     "apps.marketdata",
     "apps.positions",
     "apps.journal",
     "apps.proposals",
+    "apps.risk",
 ]
 
 MIDDLEWARE = [

@@ -22,6 +22,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health", ops_views.health, name="health"),
+    path("book/", include("apps.positions.urls")),
     path("market/", include("apps.marketdata.urls")),
     path("api/", include("pms_project.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -21,6 +21,7 @@ class NavItem:
 
 # Later apps append their pages here; an item whose URL does not resolve is not shown.
 NAV_ITEMS: list[NavItem] = [
+    NavItem("Book", "positions:book"),
     NavItem("Market", "marketdata:overview"),
 ]
 

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 from scripts.bench import SCALES, BenchOp, Scale
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-MODULES = ["scripts.bench.marketdata"]
+MODULES = ["scripts.bench.marketdata", "scripts.bench.positions"]
 
 
 def main(argv: list[str] | None = None) -> int:

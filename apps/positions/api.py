@@ -1,0 +1,465 @@
+"""The book over HTTP: the read model, positions, trades (create, reverse) and the MTM run.
+
+Every write goes through the same functions as the pages (`corrections`, `mtm.run_mtm`);
+money and prices are DecimalFields (strings in JSON), rates decimal fractions (0.14901).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import BaseRouter
+
+from apps.marketdata.models import Instrument
+from apps.ops.roles import Role, has_role
+from apps.positions import corrections
+from apps.positions.models import Portfolio, Position, Side, Strategy, Trade
+from apps.positions.mtm import MtmError, run_mtm
+from apps.positions.queries import build_book
+from apps.positions.services import TradeTicket
+
+TRADERS = (Role.MANAGER, Role.BACK_OFFICE)
+MARKERS = (Role.MANAGER, Role.BACK_OFFICE, Role.OPS)
+
+
+def money(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=20, decimal_places=2, **kwargs)
+
+
+def price(**kwargs: Any) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=24, decimal_places=8, **kwargs)
+
+
+def fraction(**kwargs: Any) -> serializers.DecimalField:
+    """A fraction of NAV or a rate (0.0012 = 12 bp)."""
+    return serializers.DecimalField(max_digits=20, decimal_places=10, allow_null=True, **kwargs)
+
+
+class RolePermission(permissions.BasePermission):
+    """Any role reads; only `write_roles` write (the services check again)."""
+
+    write_roles: tuple[str, ...] = ()
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return has_role(request.user, *Role.values)
+        return has_role(request.user, *self.write_roles)
+
+
+class TradersWrite(RolePermission):
+    write_roles = TRADERS
+
+
+class MarkersWrite(RolePermission):
+    write_roles = MARKERS
+
+
+def _parse_date(raw: str | None, name: str = "date") -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({name: f"{raw!r} is not a date (use YYYY-MM-DD)."}) from None
+
+
+def _portfolio(code: str | None) -> Portfolio:
+    rows = Portfolio.objects.active()
+    found = rows.filter(code=code).first() if code else rows.first()
+    if found is None:
+        raise ValidationError({"portfolio": f"No active portfolio {code!r}." if code else "None."})
+    return found
+
+
+def _service_error(error: DjangoValidationError) -> ValidationError:
+    if hasattr(error, "error_dict"):
+        return ValidationError(error.message_dict)
+    return ValidationError({"non_field_errors": error.messages})
+
+
+# --- the book read model ------------------------------------------------------------------
+
+
+class BookRowSerializer(serializers.Serializer):
+    position_id = serializers.IntegerField()
+    ticker = serializers.CharField()
+    instrument_name = serializers.CharField()
+    kind = serializers.CharField()
+    currency = serializers.CharField()
+    maturity = serializers.DateField(allow_null=True)
+    strategy_code = serializers.CharField()
+    strategy = serializers.CharField()
+    asset_class = serializers.CharField()
+    rate_quoted = serializers.BooleanField()
+    side = serializers.CharField()
+    side_label = serializers.CharField()
+    quantity = serializers.DecimalField(max_digits=20, decimal_places=4)
+    avg_cost = price(allow_null=True)
+    price = price()
+    rate = fraction()
+    fx_rate = serializers.DecimalField(max_digits=14, decimal_places=6)
+    notional_brl = money()
+    exposure_brl = money()
+    exposure_of_nav = fraction()
+    dv01_brl = money()
+    day_pnl_brl = money()
+    day_pnl_of_nav = fraction()
+    mtd_pnl_brl = money()
+    mtd_pnl_of_nav = fraction()
+    ytd_pnl_brl = money()
+    ytd_pnl_of_nav = fraction()
+    realized_pnl_brl = money()
+    unrealized_pnl_brl = money()
+    is_open = serializers.BooleanField()
+    closed_on = serializers.DateField(allow_null=True)
+
+
+class TotalsSerializer(serializers.Serializer):
+    positions = serializers.IntegerField()
+    notional_brl = money()
+    gross_exposure_brl = money()
+    net_exposure_brl = money()
+    gross_exposure_of_nav = fraction()
+    net_exposure_of_nav = fraction()
+    dv01_brl = money()
+    day_pnl_brl = money()
+    day_pnl_of_nav = fraction()
+    mtd_pnl_brl = money()
+    mtd_pnl_of_nav = fraction()
+    ytd_pnl_brl = money()
+    ytd_pnl_of_nav = fraction()
+    realized_pnl_brl = money()
+    unrealized_pnl_brl = money()
+
+
+class BookGroupSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField(source="label")
+    position_ids = serializers.SerializerMethodField()
+    totals = TotalsSerializer()
+
+    def get_position_ids(self, group: Any) -> list[int]:
+        return [row.position_id for row in group.rows]
+
+
+class NavBridgeSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    nav_open = money()
+    pnl_brl = money()
+    cash_interest_brl = money()
+    fees_brl = money()
+    flows_brl = money()
+    nav_close = money()
+
+
+class HeadlineSerializer(serializers.Serializer):
+    as_of = serializers.DateField()
+    nav = money()
+    day_pnl_brl = money()
+    day_pnl_of_nav = fraction()
+    positions_pnl_brl = money()
+    mtd_pnl_brl = money()
+    mtd_pnl_of_nav = fraction()
+    ytd_pnl_brl = money()
+    ytd_pnl_of_nav = fraction()
+    gross_exposure_of_nav = fraction()
+    net_exposure_of_nav = fraction()
+    dv01_brl = money()
+    cash_brl = money()
+    open_positions = serializers.IntegerField()
+    month_start_nav = money()
+    year_start_nav = money()
+    bridge = NavBridgeSerializer()
+
+
+class BookSerializer(serializers.Serializer):
+    portfolio = serializers.CharField(source="portfolio_code")
+    portfolio_name = serializers.CharField()
+    requested = serializers.DateField()
+    as_of = serializers.DateField(allow_null=True)
+    latest_date = serializers.DateField(allow_null=True)
+    status = serializers.ChoiceField(choices=["ok", "empty", "before_inception"])
+    message = serializers.CharField()
+    strategy = serializers.CharField(allow_null=True)
+    asset_class = serializers.CharField(allow_null=True)
+    include_closed = serializers.BooleanField()
+    unmarked_positions = serializers.IntegerField()
+    headline = HeadlineSerializer(allow_null=True)
+    rows = BookRowSerializer(many=True)
+    by_strategy = BookGroupSerializer(many=True)
+    by_asset_class = BookGroupSerializer(many=True)
+    totals = TotalsSerializer()
+
+
+class BookViewSet(viewsets.ViewSet):
+    permission_classes = [TradersWrite]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("portfolio", str, description="Portfolio code (default: first)."),
+            OpenApiParameter("date", OpenApiTypes.DATE, description="As of (default: latest)."),
+            OpenApiParameter("strategy", str, description="Strategy code."),
+            OpenApiParameter("asset_class", str, description="RATES, FX, EQUITY …"),
+            OpenApiParameter("closed", bool, description="Include positions closed this year."),
+        ],
+        responses=BookSerializer,
+    )
+    def list(self, request: Request) -> Response:
+        """The book as marked on the latest marked date on or before `date`."""
+        params = request.query_params
+        book = build_book(
+            _portfolio(params.get("portfolio")),
+            _parse_date(params.get("date")) or timezone.localdate(),
+            strategy=params.get("strategy") or None,
+            asset_class=params.get("asset_class") or None,
+            include_closed=params.get("closed", "").lower() in ("1", "true"),
+        )
+        return Response(BookSerializer(book).data)
+
+
+# --- positions ------------------------------------------------------------------------------
+
+
+class PositionSerializer(serializers.ModelSerializer):
+    portfolio = serializers.CharField(source="portfolio.code", read_only=True)
+    strategy = serializers.CharField(source="strategy.code", read_only=True)
+    ticker = serializers.CharField(source="instrument.ticker", read_only=True)
+    avg_cost = price()
+    realized_pnl = money()
+
+    class Meta:
+        model = Position
+        fields = (
+            "id",
+            "portfolio",
+            "strategy",
+            "instrument",
+            "ticker",
+            "direction",
+            "quantity",
+            "avg_cost",
+            "realized_pnl",
+            "opened_date",
+            "closed_date",
+            "thesis",
+            "stop",
+            "target",
+        )
+
+
+class PositionViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = PositionSerializer
+    permission_classes = [TradersWrite]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("portfolio", str, description="Portfolio code."),
+            OpenApiParameter("open", bool, description="true: open only; false: closed only."),
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Position]:
+        rows = Position.objects.select_related("portfolio", "strategy", "instrument")
+        params = self.request.query_params
+        if code := params.get("portfolio"):
+            rows = rows.filter(portfolio__code=code)
+        flag = params.get("open", "").lower()
+        if flag in ("true", "1"):
+            rows = rows.open()
+        elif flag in ("false", "0"):
+            rows = rows.filter(quantity=0)
+        return rows.order_by("portfolio__code", "strategy__name", "instrument__ticker")
+
+
+# --- trades ---------------------------------------------------------------------------------
+
+
+class TradeSerializer(serializers.ModelSerializer):
+    portfolio = serializers.CharField(source="portfolio.code", read_only=True)
+    strategy = serializers.CharField(source="strategy.code", read_only=True)
+    ticker = serializers.CharField(source="instrument.ticker", read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True)
+    reversed_by = serializers.SerializerMethodField()
+    price = price()
+    fees = money()
+
+    class Meta:
+        model = Trade
+        fields = (
+            "id",
+            "portfolio",
+            "strategy",
+            "instrument",
+            "ticker",
+            "position",
+            "side",
+            "quantity",
+            "price",
+            "rate",
+            "trade_date",
+            "settlement_date",
+            "fx_rate",
+            "fees",
+            "broker",
+            "notes",
+            "reverses",
+            "reversed_by",
+            "created_by",
+            "created_at",
+        )
+
+    def get_reversed_by(self, trade: Trade) -> int | None:
+        reversal = getattr(trade, "reversed_by", None)
+        return reversal.pk if reversal is not None else None
+
+
+class TradeInputSerializer(serializers.Serializer):
+    """A trade ticket; `rate` is a decimal fraction (0.14901), `strategy` a code of the fund."""
+
+    portfolio = serializers.SlugRelatedField(slug_field="code", queryset=Portfolio.objects.active())
+    strategy = serializers.CharField(max_length=32)
+    instrument = serializers.PrimaryKeyRelatedField(queryset=Instrument.objects.all())
+    side = serializers.ChoiceField(choices=Side.choices)
+    quantity = serializers.DecimalField(max_digits=20, decimal_places=4)
+    price = price(required=False, allow_null=True)
+    rate = serializers.DecimalField(
+        max_digits=14, decimal_places=8, required=False, allow_null=True
+    )
+    trade_date = serializers.DateField()
+    settlement_date = serializers.DateField(required=False, allow_null=True)
+    fees = money(required=False, default=Decimal("0"))
+    broker = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        code = attrs["strategy"]
+        strategy = Strategy.objects.filter(portfolio=attrs["portfolio"], code=code).first()
+        if strategy is None:
+            raise ValidationError({"strategy": f"No strategy {code!r} in {attrs['portfolio']}."})
+        attrs["strategy"] = strategy
+        return attrs
+
+    def ticket(self) -> TradeTicket:
+        return TradeTicket(**self.validated_data)
+
+
+class ReverseSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class TradeViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    permission_classes = [TradersWrite]
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        if self.action == "create":
+            return TradeInputSerializer
+        if self.action == "reverse":
+            return ReverseSerializer
+        return TradeSerializer
+
+    def get_queryset(self) -> QuerySet[Trade]:
+        rows = Trade.objects.select_related(
+            "portfolio", "strategy", "instrument", "created_by", "reversed_by"
+        )
+        params = self.request.query_params
+        if code := params.get("portfolio"):
+            rows = rows.filter(portfolio__code=code)
+        if start := _parse_date(params.get("from"), "from"):
+            rows = rows.filter(trade_date__gte=start)
+        if end := _parse_date(params.get("to"), "to"):
+            rows = rows.filter(trade_date__lte=end)
+        return rows.order_by("trade_date", "pk")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("portfolio", str, description="Portfolio code."),
+            OpenApiParameter("from", OpenApiTypes.DATE, description="Trade date on or after."),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Trade date on or before."),
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=TradeInputSerializer, responses={201: TradeSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Record a trade; a backdated one re-marks the book from its date (all or nothing)."""
+        form = TradeInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            trade = corrections.record_and_remark(form.ticket(), by=request.user)
+        except DjangoValidationError as error:
+            raise _service_error(error) from None
+        return Response(TradeSerializer(trade).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReverseSerializer, responses={201: TradeSerializer})
+    @action(detail=True, methods=["post"])
+    def reverse(self, request: Request, pk: str | None = None) -> Response:
+        """Reverse a trade (reason required) and re-mark from its date."""
+        trade = self.get_object()
+        form = ReverseSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            reversal = corrections.reverse_and_remark(
+                trade, by=request.user, reason=form.validated_data["reason"]
+            )
+        except DjangoValidationError as error:
+            raise _service_error(error) from None
+        return Response(TradeSerializer(reversal).data, status=status.HTTP_201_CREATED)
+
+
+# --- MTM --------------------------------------------------------------------------------------
+
+
+class MtmRequestSerializer(serializers.Serializer):
+    portfolio = serializers.SlugRelatedField(slug_field="code", queryset=Portfolio.objects.active())
+    date = serializers.DateField()
+
+
+class MtmResultSerializer(serializers.Serializer):
+    portfolio = serializers.CharField(source="portfolio.code")
+    date = serializers.DateField(source="day")
+    marks = serializers.IntegerField()
+    nav = NavBridgeSerializer()
+
+
+class MtmViewSet(viewsets.ViewSet):
+    permission_classes = [MarkersWrite]
+
+    @extend_schema(request=MtmRequestSerializer, responses={201: MtmResultSerializer})
+    def create(self, request: Request) -> Response:
+        """Mark every position of a portfolio on a business date and close its NAV."""
+        form = MtmRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            result = run_mtm(
+                form.validated_data["portfolio"], form.validated_data["date"], by=request.user
+            )
+        except MtmError as error:
+            return Response({"detail": " ".join(error.messages)}, status=400)
+        return Response(MtmResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+def register(router: BaseRouter) -> None:
+    router.register("book", BookViewSet, basename="book")
+    router.register("positions", PositionViewSet, basename="position")
+    router.register("trades", TradeViewSet, basename="trade")
+    router.register("mtm", MtmViewSet, basename="mtm")

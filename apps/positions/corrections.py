@@ -1,0 +1,27 @@
+"""Book changes that must leave the marks true: a trade or a reversal plus the re-mark."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from apps.positions.models import Trade
+from apps.positions.mtm import recompute_from
+from apps.positions.services import TradeTicket, record_trade, reverse_trade
+
+
+@transaction.atomic
+def record_and_remark(ticket: TradeTicket, *, by: Any) -> Trade:
+    """Record a trade and re-mark every marked day from its date on; all or nothing."""
+    trade = record_trade(ticket, by=by)
+    recompute_from(ticket.portfolio, trade.trade_date, by=by)
+    return trade
+
+
+@transaction.atomic
+def reverse_and_remark(trade: Trade, *, by: Any, reason: str) -> Trade:
+    """Reverse a trade and re-mark every marked day from its date on; all or nothing."""
+    reversal = reverse_trade(trade, by=by, reason=reason)
+    recompute_from(trade.portfolio, trade.trade_date, by=by)
+    return reversal

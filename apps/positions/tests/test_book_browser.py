@@ -1,0 +1,47 @@
+"""The manager opens the book, filters it (htmx) and drills into a position, in chromium."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from apps.positions.tests.test_book_page import D1, make_fund
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+
+
+def test_the_manager_reads_filters_and_drills_into_the_book(
+    book_at: Any, pm_alice: Any, login: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    make_fund(book_at(D1, "DI1F26", "DI1F27", "WDOH25", "INDG25"))
+    page = login(pm_alice)
+    page.wait_for_url("**/book/")  # home lands on the book
+    table = page.get_by_test_id("book-table")
+    expect(table).to_be_visible()
+    expect(page.get_by_test_id("position-row")).to_have_count(4)
+    expect(page.get_by_test_id("subtotal")).to_have_count(2)  # FX closed on the 3rd
+    expect(page.get_by_test_id("totals")).to_contain_text("Total · 4 open")
+    expect(page.get_by_test_id("kpis")).to_contain_text("NAV")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "book.png"), full_page=True)
+
+    page.select_option("#f-strategy", "rates-br")
+    page.wait_for_url("**strategy=rates-br**")  # hx-push-url
+    expect(page.get_by_test_id("position-row")).to_have_count(2)
+    expect(page.get_by_test_id("totals")).to_contain_text("(filtered)")
+    assert page.locator("header.topbar").count() == 1  # swapped a fragment, not a page
+
+    page.get_by_role("link", name="DI1F26").click()
+    page.wait_for_url("**/book/position/**")
+    expect(page.locator("canvas#pnl-cumulative")).to_be_visible()
+    expect(page.locator("canvas#pnl-daily")).to_be_visible()
+    expect(page.get_by_test_id("direction")).to_have_text("long PU (dado)")
+    page.wait_for_function("() => window.Chart && Chart.getChart('pnl-daily') !== undefined")
+    page.screenshot(path=str(SHOTS / "position.png"), full_page=True)

@@ -1,0 +1,373 @@
+"""Risk services: build the engine's inputs from the book, snapshot, limits → alerts, what-if."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from apps.journal.models import EntryKind
+from apps.journal.services import record as journal
+from apps.marketdata.calendar import business_days
+from apps.marketdata.models import FixingIndex, Instrument, InstrumentKind
+from apps.marketdata.queries import effective_prices, fixing_on
+from apps.marketdata.valuation import (
+    NTNB_COUPON_RATE,
+    NTNF_COUPON,
+    RateTerms,
+    coupon_dates,
+    dv01_at,
+)
+from apps.ops.roles import Role, has_role
+from apps.positions.models import DailyMark, NavRecord, Portfolio, Position, Side
+from apps.risk.engine import RiskPosition, RiskReport, analyse
+from apps.risk.factors import build_history, factor_of
+from apps.risk.models import Alert, Limit, Metric, RiskSnapshot, Scope, StressScenario
+
+D = Decimal
+
+DEFAULT_LIMITS: list[tuple[str, Decimal, Decimal]] = [
+    (Metric.VAR_99, D("0.025"), D("0.035")),
+    (Metric.ES_975, D("0.030"), D("0.045")),
+    (Metric.GROSS, D("4.0"), D("5.0")),
+    (Metric.NET, D("2.0"), D("3.0")),
+    (Metric.WORST_STRESS, D("0.08"), D("0.12")),
+    (Metric.CONCENTRATION, D("0.75"), D("1.00")),
+]
+
+
+def ensure_default_limits(portfolio: Portfolio) -> int:
+    """Portfolio-level limits a new fund starts with (edited in the admin afterwards)."""
+    created = 0
+    for metric, warning, hard in DEFAULT_LIMITS:
+        _, made = Limit.objects.get_or_create(
+            portfolio=portfolio,
+            metric=metric,
+            scope=Scope.PORTFOLIO,
+            scope_value="",
+            defaults={"warning_level": warning, "hard_level": hard},
+        )
+        created += made
+    return created
+
+
+def _bond_flows(
+    kind: str, maturity: date, day: date, vna: Decimal | None
+) -> list[tuple[float, float]]:
+    """(du, cash per unit) of a bond's remaining flows, for float revaluation."""
+    if kind == InstrumentKind.LTN:
+        return [(float(business_days(day, maturity)), 1000.0)]
+    flows = []
+    for flow_date in coupon_dates(kind, maturity, day, maturity):
+        du = float(business_days(day, flow_date))
+        if kind == InstrumentKind.NTNF:
+            cash = float(NTNF_COUPON) + (1000.0 if flow_date == maturity else 0.0)
+        else:
+            per_vna = float(NTNB_COUPON_RATE) + (1.0 if flow_date == maturity else 0.0)
+            cash = per_vna * float(vna or 0)
+        flows.append((du, cash))
+    return flows
+
+
+def _risk_position(
+    *,
+    key: str,
+    strategy: str,
+    instrument: Instrument,
+    quantity: Decimal,
+    price: Decimal,
+    rate: Decimal | None,
+    unit_value: Decimal,
+    dv01: Decimal,
+    day: date,
+    vna: Decimal | None,
+) -> RiskPosition:
+    maturity = instrument.maturity
+    flows = []
+    if maturity and instrument.kind in (
+        InstrumentKind.LTN,
+        InstrumentKind.NTNF,
+        InstrumentKind.NTNB,
+    ):
+        flows = _bond_flows(instrument.kind, maturity, day, vna)
+    return RiskPosition(
+        key=key,
+        strategy=strategy,
+        asset_class=instrument.asset_class,
+        ticker=instrument.ticker,
+        kind=instrument.kind,
+        currency=instrument.currency,
+        quantity=quantity,
+        price=price,
+        rate=rate,
+        maturity=maturity,
+        du=business_days(day, maturity) if maturity and maturity > day else 0,
+        dc=(maturity - day).days if maturity and maturity > day else 0,
+        unit_value=unit_value,
+        exposure=(price * quantity * unit_value).quantize(D("0.01")),
+        dv01=dv01,
+        factor=factor_of(instrument.kind, instrument.ticker, instrument.currency),
+        vna=vna,
+        flows=flows,
+    )
+
+
+def book_positions(portfolio: Portfolio, day: date) -> tuple[list[RiskPosition], list[str]]:
+    """The open positions as marked on `day`, and warnings for open ones without a mark."""
+    marks = (
+        DailyMark.objects.filter(portfolio=portfolio, date=day)
+        .exclude(quantity=0)
+        .select_related("position__instrument", "position__strategy")
+    )
+    vna = fixing_on(FixingIndex.VNA_NTNB, day)
+    positions = []
+    for mark in marks:
+        instrument = mark.position.instrument
+        unit = abs(mark.notional_brl / (mark.price * mark.quantity)) if mark.price else D(0)
+        positions.append(
+            _risk_position(
+                key=str(mark.position_id),
+                strategy=mark.position.strategy.code,
+                instrument=instrument,
+                quantity=mark.quantity,
+                price=mark.price,
+                rate=mark.rate,
+                unit_value=unit,
+                dv01=mark.dv01_brl,
+                day=day,
+                vna=vna if instrument.kind == InstrumentKind.NTNB else None,
+            )
+        )
+    marked = {int(p.key) for p in positions}
+    unmarked = (
+        Position.objects.filter(portfolio=portfolio, opened_date__lte=day)
+        .exclude(quantity=0)
+        .exclude(pk__in=marked)
+        .select_related("instrument")
+    )
+    warnings = [
+        f"{p.instrument.ticker} has no mark on {day:%Y-%m-%d}: excluded from risk."
+        for p in unmarked
+    ]
+    return positions, warnings
+
+
+def latest_risk_date(portfolio: Portfolio) -> date | None:
+    return NavRecord.objects.filter(portfolio=portfolio).aggregate(d=Max("date"))["d"]
+
+
+def compute_report(
+    portfolio: Portfolio, day: date, extra: list[RiskPosition] | None = None
+) -> RiskReport:
+    """The full risk report of the book marked on `day` (plus hypothetical positions)."""
+    nav_row = NavRecord.objects.filter(portfolio=portfolio, date=day).first()
+    if nav_row is None:
+        raise ValidationError(f"{portfolio} has no NAV on {day:%Y-%m-%d}: run the MTM first.")
+    positions, warnings = book_positions(portfolio, day)
+    return analyse(
+        [*positions, *(extra or [])],
+        build_history(day),
+        nav=nav_row.nav_close,
+        asof=day,
+        ptax=fixing_on(FixingIndex.PTAX_SELL, day),
+        scenarios=list(StressScenario.objects.filter(active=True)),
+        warnings=warnings,
+    )
+
+
+def metric_values(report: RiskReport) -> dict[tuple[str, str, str], Decimal]:
+    """Every limit-able value of a report, keyed (metric, scope, scope_value)."""
+    nav = report.nav or 1.0
+    worst = report.worst_stress
+    values: dict[tuple[str, str, str], float] = {
+        (Metric.VAR_99, Scope.PORTFOLIO, ""): report.var99 / nav,
+        (Metric.VAR_95, Scope.PORTFOLIO, ""): report.var95 / nav,
+        (Metric.ES_975, Scope.PORTFOLIO, ""): report.es975 / nav,
+        (Metric.GROSS, Scope.PORTFOLIO, ""): report.gross_pct,
+        (Metric.NET, Scope.PORTFOLIO, ""): abs(report.net_pct),
+        (Metric.DV01, Scope.PORTFOLIO, ""): abs(report.dv01_total),
+        (Metric.FX_DELTA, Scope.PORTFOLIO, ""): abs(report.fx_delta_usd),
+        (Metric.WORST_STRESS, Scope.PORTFOLIO, ""): max(0.0, -worst.pnl / nav) if worst else 0.0,
+        (Metric.CONCENTRATION, Scope.PORTFOLIO, ""): (
+            abs(report.concentration[0]["pct_nav"]) if report.concentration else 0.0
+        ),
+    }
+    for key, exposure in report.exposures.items():
+        kind, _, name = key.partition(":")
+        scope = {"strategy": Scope.STRATEGY, "asset": Scope.ASSET_CLASS}.get(kind)
+        if scope:
+            values[(Metric.GROSS, scope, name)] = exposure["gross_pct"]
+            values[(Metric.NET, scope, name)] = abs(exposure["net_pct"])
+    for name, component in report.component_var99.items():
+        values[(Metric.VAR_99, Scope.STRATEGY, name)] = component / nav
+    return {k: D(str(round(v, 6))) for k, v in values.items()}
+
+
+def check_limits(portfolio: Portfolio, report: RiskReport) -> list[dict[str, Any]]:
+    """Each active limit with its value, utilisation and level (ok / warning / hard)."""
+    values = metric_values(report)
+    checks = []
+    for limit in Limit.objects.filter(portfolio=portfolio, active=True):
+        value = values.get((limit.metric, limit.scope, limit.scope_value))
+        if value is None:
+            continue
+        level = (
+            "hard"
+            if value >= limit.hard_level
+            else "warning"
+            if value >= limit.warning_level
+            else "ok"
+        )
+        checks.append(
+            {
+                "limit_id": limit.pk,
+                "label": str(limit),
+                "metric": limit.metric,
+                "value": float(value),
+                "warning": float(limit.warning_level),
+                "hard": float(limit.hard_level),
+                "utilisation": float(limit.utilisation(value)),
+                "level": level,
+            }
+        )
+    return checks
+
+
+@transaction.atomic
+def run_risk(portfolio: Portfolio, day: date, *, by: Any = None) -> RiskSnapshot:
+    """Snapshot the day's risk and raise an alert for every limit level crossed."""
+    report = compute_report(portfolio, day)
+    checks = check_limits(portfolio, report)
+    payload = {**report.as_dict(), "limits": checks}
+    snapshot, _ = RiskSnapshot.objects.update_or_create(
+        portfolio=portfolio, date=day, defaults={"report": payload}
+    )
+    for check in checks:
+        if check["level"] == "ok":
+            continue
+        level = Alert.Level.HARD if check["level"] == "hard" else Alert.Level.WARNING
+        alert, created = Alert.objects.get_or_create(
+            limit_id=check["limit_id"],
+            date=day,
+            level=level,
+            defaults={
+                "portfolio": portfolio,
+                "value": D(str(check["value"])),
+                "utilisation": D(str(round(check["utilisation"], 4))),
+            },
+        )
+        if created:
+            journal(
+                kind=EntryKind.LIMIT_ALERT,
+                actor=by,
+                portfolio=portfolio,
+                on_date=day,
+                snapshot={k: check[k] for k in ("label", "value", "warning", "hard", "level")},
+                note=f"{alert.get_level_display()}: {check['label']}",
+            )
+    return snapshot
+
+
+@transaction.atomic
+def acknowledge_alert(alert: Alert, *, by: Any, note: str) -> Alert:
+    """Someone takes responsibility for an alert, saying what is being done."""
+    if not has_role(by, Role.MANAGER, Role.APPROVER, Role.OPS):
+        raise PermissionDenied("Only a manager, an approver or ops may acknowledge an alert.")
+    if not note.strip():
+        raise ValidationError({"note": "Say what is being done: acknowledging needs a note."})
+    locked = Alert.objects.select_for_update().get(pk=alert.pk)
+    if locked.status != Alert.Status.OPEN:
+        raise ValidationError(f"Alert #{locked.pk} was already acknowledged.")
+    locked.status = Alert.Status.ACKNOWLEDGED
+    locked.acknowledged_by, locked.acknowledged_at = by, timezone.now()
+    locked.note = note.strip()
+    locked.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "note"])
+    journal(
+        kind=EntryKind.ALERT_ACKNOWLEDGED,
+        actor=by,
+        portfolio=locked.portfolio,
+        on_date=locked.date,
+        snapshot={"alert": locked.pk, "limit": str(locked.limit), "level": locked.level},
+        note=locked.note,
+    )
+    return locked
+
+
+def hypothetical_position(proposal: Any, day: date) -> RiskPosition:
+    """The proposal as if filled at `day`'s settlement: what the what-if adds to the book."""
+    instrument = proposal.instrument
+    price_row = effective_prices(day, [instrument.pk]).get(instrument.pk)
+    if price_row is None:
+        raise ValidationError(f"No settlement price for {instrument.ticker} on {day:%Y-%m-%d}.")
+    signed = proposal.quantity if proposal.side == Side.BUY else -proposal.quantity
+    multiplier = instrument.multiplier
+    if instrument.currency == "USD":
+        ptax = fixing_on(FixingIndex.PTAX_SELL, day)
+        multiplier *= ptax or D(0)
+    vna = fixing_on(FixingIndex.VNA_NTNB, day) if instrument.kind == InstrumentKind.NTNB else None
+    dv01 = D(0)
+    alive = instrument.maturity is not None and instrument.maturity > day
+    priceable = instrument.kind != InstrumentKind.NTNB or vna is not None
+    if price_row.rate is not None and instrument.maturity and alive and priceable:
+        terms = RateTerms(instrument.kind, instrument.maturity, vna)
+        per_unit = dv01_at(terms, price_row.rate, day)
+        dv01 = (per_unit * signed * multiplier).quantize(D("0.01"))
+    return _risk_position(
+        key=f"proposal:{proposal.pk}",
+        strategy=proposal.strategy.code,
+        instrument=instrument,
+        quantity=signed,
+        price=price_row.price,
+        rate=price_row.rate,
+        unit_value=multiplier,
+        dv01=dv01,
+        day=day,
+        vna=vna,
+    )
+
+
+def _summary(report: RiskReport, checks: list[dict[str, Any]]) -> dict[str, Any]:
+    worst = report.worst_stress
+    return {
+        "var99": round(report.var99, 2),
+        "es975": round(report.es975, 2),
+        "gross_pct": round(report.gross_pct, 4),
+        "net_pct": round(report.net_pct, 4),
+        "dv01_total": round(report.dv01_total, 2),
+        "dv01_ladder": report.dv01_ladder,
+        "worst_stress": {"name": worst.name, "pnl": round(worst.pnl, 2)} if worst else None,
+        "limits": checks,
+    }
+
+
+@transaction.atomic
+def what_if(proposal: Any, *, day: date | None = None) -> dict[str, Any]:
+    """Risk before and after the proposal, stored on it; hard breaches listed for approval."""
+    portfolio = proposal.portfolio
+    day = day or latest_risk_date(portfolio)
+    if day is None:
+        raise ValidationError(f"{portfolio} has no marked day to measure risk on.")
+    before = compute_report(portfolio, day)
+    after = compute_report(portfolio, day, extra=[hypothetical_position(proposal, day)])
+    checks_before, checks_after = check_limits(portfolio, before), check_limits(portfolio, after)
+    was_hard = {c["limit_id"] for c in checks_before if c["level"] == "hard"}
+    breaches = [
+        f"{c['label']}: {c['utilisation']:.0%} of the hard limit"
+        for c in checks_after
+        if c["level"] == "hard" and c["limit_id"] not in was_hard
+    ]
+    result = {
+        "asof": day.isoformat(),
+        "before": _summary(before, checks_before),
+        "after": _summary(after, checks_after),
+        "hard_breaches": breaches,
+        "computed_at": timezone.now().isoformat(),
+    }
+    proposal.what_if = result
+    proposal.save(update_fields=["what_if", "updated_at"])
+    return result
