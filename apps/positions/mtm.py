@@ -244,20 +244,27 @@ def run_mtm(portfolio: Portfolio, day: date, *, by: Any = None) -> MtmResult:
     fixing_days = [day, prev_day, previous_business_day(prev_day)]
     fixings = _Fixings(fixing_days, day)
     missing_fixings: list[str] = []
-    prev_rates = {position_id: mark.rate for position_id, mark in prev_marks.items()}
-    markets = {}
+    # Market inputs depend on the instrument (and whether a quantity was carried), not on
+    # the position: price each instrument once, however many strategies hold it.
+    markets: dict[tuple[int, bool], calc.Market] = {}
+    terms: dict[int, calc.Terms] = {}
     for position in positions:
         instrument = position.instrument
-        markets[position.pk] = _market(
-            instrument,
-            prices[instrument.pk],
-            prev_rates.get(position.pk),
-            position.pk in prev_marks and prev_marks[position.pk].quantity != 0,
-            day,
-            prev_day,
-            fixings,
-            missing_fixings,
-        )
+        prev = prev_marks.get(position.pk)
+        carried = prev is not None and prev.quantity != 0
+        key = (instrument.pk, carried)
+        if key not in markets:
+            markets[key] = _market(
+                instrument,
+                prices[instrument.pk],
+                prev.rate if prev is not None else None,
+                carried,
+                day,
+                prev_day,
+                fixings,
+                missing_fixings,
+            )
+            terms[instrument.pk] = _terms(instrument, fixings)
     cdi_prev = fixings.get(FixingIndex.CDI, prev_day)
     if prev_nav is not None and cdi_prev is None:
         missing_fixings.append(f"CDI {prev_day:%Y-%m-%d}")
@@ -268,11 +275,12 @@ def run_mtm(portfolio: Portfolio, day: date, *, by: Any = None) -> MtmResult:
     rows = []
     for position in positions:
         instrument = position.instrument
+        prev = prev_marks.get(position.pk)
         mark = calc.mark_position(
-            _terms(instrument, fixings),
-            _carry_of(prev_marks.get(position.pk)),
+            terms[instrument.pk],
+            _carry_of(prev),
             fills.get(position.pk, []),
-            markets[position.pk],
+            markets[(instrument.pk, prev is not None and prev.quantity != 0)],
         )
         rows.append(_mark_row(position, day, prices[instrument.pk].rate, mark))
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from apps.marketdata.calendar import previous_business_day
 from apps.marketdata.demo.store import seed_demo_market
 from apps.ops.demo_users import ensure_demo_users
+from apps.positions.demo import seed_fund
 
 # Any seed gives a plausible market; this one's recent years show an easing and a tightening
 # cycle, a good tour of the book and risk pages.
@@ -61,7 +62,7 @@ def seed_market(options: SeedOptions) -> str:
     return summary + "."
 
 
-SEEDERS: list[SeedStep] = [seed_users, seed_market]
+SEEDERS: list[SeedStep] = [seed_users, seed_market, seed_fund]
 
 
 class Command(BaseCommand):
