@@ -102,6 +102,7 @@ def create_proposal(
     )
     proposal.original_terms = proposal.terms()
     proposal.save(update_fields=["original_terms"])
+    refresh_what_if(proposal)
     journal(
         kind=EntryKind.PROPOSAL_CREATED,
         actor=by,
@@ -136,6 +137,18 @@ def _lock_for_decision(proposal: Proposal, by: Any) -> Proposal:
             "Four eyes: you proposed this trade, so someone else must decide it."
         )
     return locked
+
+
+def refresh_what_if(proposal: Proposal) -> dict[str, Any]:
+    """Measure the proposal's effect on risk now; a failure is recorded, never raised."""
+    from apps.risk.services import what_if
+
+    try:
+        return what_if(proposal)
+    except ValidationError as error:
+        proposal.what_if = {"error": "; ".join(error.messages)}
+        proposal.save(update_fields=["what_if", "updated_at"])
+        return proposal.what_if
 
 
 def _check_limits(proposal: Proposal, override_note: str) -> dict[str, Any] | None:
@@ -205,6 +218,7 @@ def approve_proposal(
 ) -> Proposal:
     """Approve as proposed (a hard-limit breach needs `override_note`)."""
     locked = _lock_for_decision(proposal, by)
+    refresh_what_if(locked)  # decide on the book as it is now, not as it was at 06:00
     breach = _check_limits(locked, override_note)
     decided = _decide(
         locked,

@@ -181,6 +181,7 @@ def analyse(
 
 def _exposures(positions: list[RiskPosition], nav: float) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = defaultdict(lambda: {"gross": 0.0, "net": 0.0})
+    out["total"] = {"gross": 0.0, "net": 0.0}  # an empty book still has a (zero) total
     for p in positions:
         exposure = float(p.exposure)
         for key in ("total", f"strategy:{p.strategy}", f"asset:{p.asset_class}"):

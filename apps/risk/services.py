@@ -371,3 +371,13 @@ def what_if(proposal: Any, *, day: date | None = None) -> dict[str, Any]:
     proposal.what_if = result
     proposal.save(update_fields=["what_if", "updated_at"])
     return result
+
+
+def stress_pnl_for(
+    portfolio: Portfolio, day: date, scenario: StressScenario, ticker: str
+) -> Decimal:
+    """One position's stress P&L (the sum over its strategies), for checks and drill-downs."""
+    from apps.risk.engine import stress_pnl
+
+    positions, _ = book_positions(portfolio, day)
+    return sum((stress_pnl(p, scenario.shocks, day) for p in positions if p.ticker == ticker), D(0))

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.journal.models import Entry, EntryKind
 from apps.positions.models import Position, Trade
+from apps.positions.mtm import run_mtm
 from apps.proposals.models import Proposal, ProposalStatus
 from apps.proposals.services import (
     Terms,
@@ -23,6 +24,7 @@ from apps.proposals.services import (
     reject_proposal,
 )
 from apps.proposals.tests.conftest import TODAY
+from apps.risk.models import Limit
 
 pytestmark = pytest.mark.django_db
 
@@ -110,10 +112,16 @@ def test_a_decided_proposal_cannot_be_decided_again(propose, cio_bob) -> None:
         reject_proposal(proposal, by=cio_bob, note="changed my mind")
 
 
-def test_hard_limit_breach_needs_an_override_note(propose, cio_bob) -> None:
-    proposal = propose()
-    proposal.what_if = {"hard_breaches": ["Gross exposure 412 % of NAV (hard 400 %)"]}
-    proposal.save(update_fields=["what_if"])
+def test_hard_limit_breach_needs_an_override_note(fund, propose, cio_bob) -> None:
+    run_mtm(fund.portfolio, date(2025, 2, 3))
+    Limit.objects.create(
+        portfolio=fund.portfolio, metric="GROSS", warning_level="0.001", hard_level="0.002"
+    )
+    proposal = propose()  # 10 WDO ≈ R$ 0.55m on a R$ 100m fund: 0.55 % gross
+    assert proposal.what_if["hard_breaches"] == [
+        "Gross exposure (% of NAV) — Portfolio: 277% of the hard limit"
+    ]
+    assert proposal.what_if["before"]["gross_pct"] == 0
     with pytest.raises(ValidationError, match="override note"):
         approve_proposal(proposal, by=cio_bob)
     approve_proposal(proposal, by=cio_bob, override_note="CIO accepts for one day.")
