@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "apps.journal",
     "apps.proposals",
     "apps.risk",
+    "apps.attribution",
 ]
 
 MIDDLEWARE = [
