@@ -120,7 +120,12 @@ def _split(quantity: Decimal, signed_qty: Decimal) -> tuple[Decimal, Decimal]:
 def mark_future(terms: Terms, carry: Carry, fills: list[Fill], market: Market) -> Mark:
     """Daily settlement (ajuste) of a futures position, in BRL."""
     m, fx = terms.multiplier, market.settle_fx
-    carried_price = a2(carry.price * market.carry_factor)
+    # B3 rounds PA_{t−1} · FC to cents for carried rate futures; without a carry factor the
+    # previous settlement is used as published (DOL has 3 decimals, ZN 1/64 ticks).
+    if market.carry_factor == ONE:
+        carried_price = carry.price
+    else:
+        carried_price = a2(carry.price * market.carry_factor)
     carried = a2((market.price - carried_price) * carry.quantity * m * fx)
     pnl_carry = ZERO
     if carry.quantity and market.carry_factor != ONE:

@@ -128,3 +128,15 @@ def test_mtm_is_idempotent(book_at) -> None:
     run_mtm(book.portfolio, date(2025, 2, 3))
     assert DailyMark.objects.filter(portfolio=book.portfolio).count() == 1
     assert NavRecord.objects.filter(portfolio=book.portfolio).count() == 1
+
+
+def test_a_future_without_carry_uses_the_published_settlement_decimals(book_at) -> None:
+    """DOL settles with 3 decimals: yesterday's price is not rounded to cents."""
+    book = book_at(date(2025, 2, 3), "WDOH25")
+    book.price("WDOH25", date(2025, 2, 3), "5847.377")
+    book.price("WDOH25", date(2025, 2, 4), "5850.111")
+    book.fix("CDI", date(2025, 2, 3), "0.1315")
+    book.trade("WDOH25", "BUY", "400", date(2025, 2, 3), price="5847.377")
+    run_mtm(book.portfolio, date(2025, 2, 3))
+    run_mtm(book.portfolio, date(2025, 2, 4))
+    assert mark(book, "WDOH25", date(2025, 2, 4)).pnl_brl == D("10936.00")  # 2.734 × 10 × 400
