@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "apps.proposals",
     "apps.risk",
     "apps.attribution",
+    "apps.briefings",
 ]
 
 MIDDLEWARE = [
@@ -241,6 +242,12 @@ ADMINS = [("Ops", address) for address in env_list("ADMIN_EMAILS")]
 # --- Integrations ---------------------------------------------------------------------------
 
 ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
+ANTHROPIC_MODEL = env_str("ANTHROPIC_MODEL", "claude-sonnet-4-5")
+ANTHROPIC_TIMEOUT_SECONDS = env_float("ANTHROPIC_TIMEOUT_SECONDS", 30.0)
+ANTHROPIC_MAX_RETRIES = env_int("ANTHROPIC_MAX_RETRIES", 2, minimum=0)
+MORNING_PACK_LANGUAGE = env_choice("MORNING_PACK_LANGUAGE", "pt-BR", choices=("pt-BR", "en"))
+MORNING_PACK_EMAIL = env_bool("MORNING_PACK_EMAIL", default=False)
+PROPOSALS_FOUR_EYES = env_bool("PROPOSALS_FOUR_EYES", default=True)
 BCB_SGS_URL = env_str("BCB_SGS_URL", "https://api.bcb.gov.br/dados/serie/bcdata.sgs.{series}/dados")
 BCB_TIMEOUT_SECONDS = env_float("BCB_TIMEOUT_SECONDS", 10.0)
 

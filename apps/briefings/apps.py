@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class BriefingsConfig(AppConfig):
+    name = "apps.briefings"
+    label = "briefings"
+    verbose_name = "Morning pack"

@@ -1,0 +1,62 @@
+"""A small demo fund (a few months of the demo market, traded and marked by the engine) and a
+fake Anthropic client that never touches the network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from apps.marketdata.calendar import next_business_day
+from apps.marketdata.management.commands.seed_demo import SeedOptions, seed_market
+from apps.ops.demo_users import ensure_demo_users
+from apps.positions.demo import seed_fund
+from apps.positions.models import NavRecord, Portfolio
+
+END = date(2025, 4, 30)
+
+
+@dataclass
+class FakeAnthropic:
+    """Records each call; answers with `text`, or raises `error`."""
+
+    text: str = ""
+    error: Exception | None = None
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def messages(self) -> Any:
+        return self
+
+    def create(self, **kwargs: Any) -> Any:
+        self.calls.append(kwargs)
+        if self.error is not None:
+            raise self.error
+        return SimpleNamespace(content=[SimpleNamespace(type="text", text=self.text)])
+
+
+@pytest.fixture
+def demo_fund(db: None, settings: Any) -> tuple[Portfolio, date]:
+    """Demo Macro FIM over Jan–Apr 2025; returns the fund and the next trading day."""
+    settings.DEBUG = True
+    options = SeedOptions(start=date(2025, 1, 2), end=END, years=1, seed=7, reset_passwords=False)
+    ensure_demo_users()
+    seed_market(options)
+    seed_fund(options)
+    portfolio = Portfolio.objects.get(code="demo-macro")
+    last = NavRecord.objects.filter(portfolio=portfolio).latest("date").date
+    return portfolio, next_business_day(last)
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: Any) -> None:
+    """Any attempt to build a real Anthropic client in these tests is a failure."""
+    import anthropic
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a test tried to build a real Anthropic client")
+
+    monkeypatch.setattr(anthropic, "Anthropic", refuse)
