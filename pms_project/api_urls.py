@@ -2,11 +2,17 @@
 
 from rest_framework.routers import DefaultRouter
 
+from apps.journal import api as journal_api
 from apps.marketdata import api as marketdata_api
 from apps.positions import api as positions_api
+from apps.proposals import api as proposals_api
+from apps.risk import api as risk_api
 
 router = DefaultRouter()
 marketdata_api.register(router)
 positions_api.register(router)
+proposals_api.register(router)
+journal_api.register(router)
+risk_api.register(router)
 
 urlpatterns = router.urls

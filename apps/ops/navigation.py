@@ -22,7 +22,10 @@ class NavItem:
 # Later apps append their pages here; an item whose URL does not resolve is not shown.
 NAV_ITEMS: list[NavItem] = [
     NavItem("Book", "positions:book"),
+    NavItem("Risk", "risk:monitor"),
     NavItem("Market", "marketdata:overview"),
+    NavItem("Blotter", "proposals:blotter"),
+    NavItem("Journal", "journal:list"),
 ]
 
 
