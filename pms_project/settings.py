@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from pms_project.env import (
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "simple_history",
+    "django_celery_beat",
     "apps.ops",
     "apps.marketdata",
     "apps.positions",
@@ -127,6 +129,19 @@ if REDIS_URL:
             },
         }
     }
+    # The read models go through apps.ops.cache, which guards every call itself (circuit
+    # breaker): this alias lets it see the errors that IGNORE_EXCEPTIONS would swallow.
+    CACHES["readmodels"] = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "pms"),
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
+        },
+    }
+    READ_MODEL_CACHE = "readmodels"
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {
@@ -135,6 +150,7 @@ else:
             "LOCATION": "pms",
         }
     }
+    READ_MODEL_CACHE = "default"
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Celery ---------------------------------------------------------------------------------
@@ -146,6 +162,21 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "America/Sao_Paulo"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The one schedule, in code; DatabaseScheduler syncs it to the database (visible in admin).
+# Both run Monday–Friday; the tasks themselves skip ANBIMA holidays.
+CELERY_BEAT_SCHEDULE = {
+    "eod-18h": {
+        "task": "pipelines.run_eod",
+        "schedule": crontab(hour=18, minute=0, day_of_week="mon-fri"),
+    },
+    "preopen-06h": {
+        "task": "pipelines.run_preopen",
+        "schedule": crontab(hour=6, minute=0, day_of_week="mon-fri"),
+    },
+}
+PIPELINE_RETRY_DELAYS = [2.0, 10.0, 30.0]
 
 # --- Auth -----------------------------------------------------------------------------------
 

@@ -9,3 +9,89 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class DataVersion(models.Model):
+    """A counter per scope ("portfolio:<id>" or "market") that every cached read model's key
+    carries; a write bumps it in its own transaction, so a rolled-back write changes nothing
+    and a committed one makes every older cache entry unreachable."""
+
+    scope = models.CharField(max_length=48, unique=True)
+    version = models.PositiveBigIntegerField(default=1)
+
+    def __str__(self) -> str:
+        return f"{self.scope} v{self.version}"
+
+
+class PipelineRun(models.Model):
+    class Pipeline(models.TextChoices):
+        EOD = "eod", "End of day (18:00)"
+        PREOPEN = "preopen", "Pre-open (06:00)"
+
+    class Status(models.TextChoices):
+        RUNNING = "RUNNING", "Running"
+        SUCCESS = "SUCCESS", "Succeeded"
+        FAILED = "FAILED", "Failed"
+
+    pipeline = models.CharField(max_length=8, choices=Pipeline.choices)
+    business_date = models.DateField()
+    portfolio = models.ForeignKey(
+        "positions.Portfolio", on_delete=models.PROTECT, related_name="pipeline_runs"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    attempt = models.PositiveIntegerField(default=1, help_text="How many times it was started.")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    triggered_by = models.CharField(max_length=64, default="beat")
+
+    class Meta:
+        ordering = ["-business_date", "pipeline", "portfolio"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pipeline", "business_date", "portfolio"], name="pipeline_run_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["RUNNING", "SUCCESS", "FAILED"]),
+                name="pipeline_run_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline} {self.business_date} {self.portfolio}: {self.status}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class StepRun(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "RUNNING", "Running"
+        SUCCESS = "SUCCESS", "Succeeded"
+        FAILED = "FAILED", "Failed"
+        SKIPPED = "SKIPPED", "Skipped"
+
+    run = models.ForeignKey(PipelineRun, on_delete=models.PROTECT, related_name="steps")
+    run_attempt = models.PositiveIntegerField(default=1, help_text="The run attempt it belongs to.")
+    order = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=32)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Tries, with retries.")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "run_attempt", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "run_attempt", "name"], name="step_once_per_attempt"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run} · {self.name}: {self.status}"

@@ -1,0 +1,187 @@
+"""Caching of the heavy read models: versioned keys, a circuit breaker, write-through refresh.
+
+A key carries the data versions it depends on (the portfolio's and the market's), read from
+PostgreSQL. A write bumps the version in its own transaction and refreshes the cache after
+commit; a rollback bumps nothing. A refill computed before an invalidation lands under the
+old version, which nobody reads again. Redis being slow or down never breaks a page: every
+call is guarded, and after a few failures a per-process breaker skips Redis for a while, so a
+dead Redis costs no network wait per request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import transaction
+from django.db.models import F
+
+from apps.ops.models import DataVersion
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+MISSING = object()
+
+# Seconds each read model may live even without an invalidation (a safety net only).
+TTL = {"book": 30, "risk": 60, "attribution": 300, "morning": 24 * 3600}
+
+
+class CircuitBreaker:
+    """Opens after `threshold` failures in a row; stays open `cooldown` seconds."""
+
+    def __init__(self, threshold: int = 3, cooldown: float = 30.0) -> None:
+        self.threshold, self.cooldown = threshold, cooldown
+        self.failures, self.opened_at = 0, 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def is_open(self) -> bool:
+        return self.failures >= self.threshold and time.monotonic() - self.opened_at < self.cooldown
+
+    def success(self) -> None:
+        with self._lock:
+            self.failures = 0
+
+    def failure(self) -> None:
+        with self._lock:
+            self.failures += 1
+            if self.failures >= self.threshold:
+                self.opened_at = time.monotonic()
+
+
+breaker = CircuitBreaker(
+    threshold=getattr(settings, "CACHE_BREAKER_THRESHOLD", 3),
+    cooldown=getattr(settings, "CACHE_BREAKER_COOLDOWN", 30.0),
+)
+stats = {"hit": 0, "miss": 0, "bypass": 0, "error": 0}
+
+
+def _backend() -> Any:
+    return caches[getattr(settings, "READ_MODEL_CACHE", "default")]
+
+
+def _guarded(operation: Callable[[], T], fallback: T) -> T:
+    if breaker.is_open:
+        return fallback
+    try:
+        result = operation()
+    except Exception as error:  # redis errors, timeouts, anything: the page must not break
+        stats["error"] += 1
+        breaker.failure()
+        log.warning("cache unavailable (%s); serving uncached", type(error).__name__)
+        return fallback
+    breaker.success()
+    return result
+
+
+def cache_get(key: str) -> Any:
+    return _guarded(lambda: _backend().get(key, MISSING), MISSING)
+
+
+def cache_set(key: str, value: Any, ttl: int) -> None:
+    _guarded(lambda: _backend().set(key, value, ttl), None)
+
+
+# --- versions -------------------------------------------------------------------------------
+
+
+def scope_of(portfolio_id: int | None) -> str:
+    return "market" if portfolio_id is None else f"portfolio:{portfolio_id}"
+
+
+def versions(portfolio_id: int | None) -> tuple[int, int]:
+    """(market version, portfolio version) in one query."""
+    wanted = ["market", scope_of(portfolio_id)]
+    found = dict(DataVersion.objects.filter(scope__in=wanted).values_list("scope", "version"))
+    return found.get("market", 0), found.get(scope_of(portfolio_id), 0)
+
+
+def bump(portfolio_id: int | None = None) -> None:
+    """Invalidate a portfolio's read models (None: the market, i.e. every portfolio's).
+
+    Call inside the writing transaction; the write-through refresh runs after commit."""
+    scope = scope_of(portfolio_id)
+    updated = DataVersion.objects.filter(scope=scope).update(version=F("version") + 1)
+    if not updated:
+        DataVersion.objects.get_or_create(scope=scope, defaults={"version": 2})
+    if getattr(settings, "CACHE_WRITE_THROUGH", True):
+        transaction.on_commit(lambda: refresh(portfolio_id))
+
+
+def refresh(portfolio_id: int | None) -> None:
+    """Recompute the current read models after a committed write (best effort)."""
+    from apps.positions.models import Portfolio
+
+    portfolios = Portfolio.objects.active()
+    if portfolio_id is not None:
+        portfolios = portfolios.filter(pk=portfolio_id)
+    for portfolio in portfolios:
+        try:
+            warm(portfolio)
+        except Exception:  # a refresh is an optimisation; the next read recomputes
+            log.exception("write-through refresh of %s failed", portfolio)
+
+
+# --- cached reads ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cached:
+    value: Any
+    status: str  # "hit", "miss" or "bypass"
+
+
+def key_for(name: str, portfolio_id: int | None, params: str = "") -> str:
+    market, own = versions(portfolio_id)
+    return f"rm:{name}:{portfolio_id}:m{market}:p{own}:{params}"
+
+
+def read(
+    name: str,
+    portfolio_id: int | None,
+    build: Callable[[], T],
+    *,
+    params: str = "",
+    bypass: bool = False,
+) -> Cached:
+    """The read model from the cache, or built and stored; `bypass` for historical reads."""
+    if bypass:
+        stats["bypass"] += 1
+        return Cached(build(), "bypass")
+    key = key_for(name, portfolio_id, params)
+    value = cache_get(key)
+    if value is not MISSING:
+        stats["hit"] += 1
+        return Cached(value, "hit")
+    stats["miss"] += 1
+    value = build()
+    cache_set(key, value, TTL.get(name.split(":")[0], 60))
+    return Cached(value, "miss")
+
+
+WARMERS: dict[str, Callable[[Any], None]] = {}
+
+
+def warmer(name: str) -> Callable[[Callable[[Any], None]], Callable[[Any], None]]:
+    """Register how to warm a read model for a portfolio (each app registers its own)."""
+
+    def register(fn: Callable[[Any], None]) -> Callable[[Any], None]:
+        WARMERS[name] = fn
+        return fn
+
+    return register
+
+
+def warm(portfolio: Any) -> list[str]:
+    """Build every registered read model of `portfolio` into the cache."""
+    done = []
+    for name, fn in WARMERS.items():
+        fn(portfolio)
+        done.append(name)
+    return done

@@ -1,0 +1,132 @@
+"""The EOD and pre-open pipelines: idempotent, ordered, stopping and alerting on failure."""
+
+from __future__ import annotations
+
+from datetime import date
+from io import StringIO
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+
+from apps.journal.models import Entry, EntryKind
+from apps.ops.models import PipelineRun, StepRun
+from apps.ops.pipelines import run_due, run_pipeline
+from apps.positions.models import DailyMark, NavRecord
+
+pytestmark = pytest.mark.django_db
+D1, D2, D3 = date(2025, 2, 3), date(2025, 2, 4), date(2025, 2, 5)
+
+
+@pytest.fixture
+def fund(book_at, settings):
+    settings.PIPELINE_RETRY_DELAYS = [0, 0]
+    settings.ADMINS = [("Ops", "ops@example.com")]
+    book = book_at(D1, "WDOH25")
+    for day, price in ((D1, "5539.36"), (D2, "5575.65"), (D3, "5560.00")):
+        book.price("WDOH25", day, price)
+        book.fix("CDI", day, "0.1315")
+        book.fix("PTAX_SELL", day, "5.8000")
+    book.trade("WDOH25", "BUY", "10", D1, price="5529.50")
+    return book
+
+
+def test_eod_twice_leaves_one_set_of_marks_and_one_successful_run(fund) -> None:
+    first = run_pipeline("eod", fund.portfolio, D1)
+    second = run_pipeline("eod", fund.portfolio, D1)
+    assert (first.status, second.status) == ("ran", "already-done")
+    assert PipelineRun.objects.filter(status="SUCCESS").count() == 1
+    assert DailyMark.objects.filter(date=D1).count() == 1
+    steps = list(first.run.steps.values_list("name", "status"))
+    assert [name for name, _ in steps] == [
+        "check_prices",
+        "mtm",
+        "nav",
+        "attribution",
+        "risk",
+        "warm_caches",
+    ]
+    assert {status for _, status in steps} == {"SUCCESS"}
+
+
+def test_missed_business_days_are_caught_up_in_order(fund) -> None:
+    outcomes = run_due("eod", D3, portfolio=fund.portfolio)
+    assert [o.run.business_date for o in outcomes] == [D1, D2, D3]
+    assert list(NavRecord.objects.values_list("date", flat=True).order_by("date")) == [D1, D2, D3]
+
+
+def test_a_weekend_trigger_does_nothing(fund, caplog) -> None:
+    assert run_pipeline("eod", fund.portfolio, date(2025, 2, 8)).status == "not-business-day"
+    assert not PipelineRun.objects.exists()
+    assert "not a business day" in caplog.text
+
+
+def test_a_failing_step_stops_the_run_and_raises_the_alarm(fund) -> None:
+    # No price on 6 Feb: check_prices fails; MTM and later steps never run.
+    outcome = run_pipeline("eod", fund.portfolio, date(2025, 2, 6))
+    assert outcome.status == "failed"
+    run = outcome.run
+    assert run.status == "FAILED" and "WDOH25" in run.error
+    assert list(run.steps.values_list("name", "status")) == [("check_prices", "FAILED")]
+    assert not NavRecord.objects.filter(date=date(2025, 2, 6)).exists()
+    assert len(mail.outbox) == 1 and "FAILED" in mail.outbox[0].subject
+    failure = Entry.objects.get(kind=EntryKind.PIPELINE_RUN)
+    assert failure.snapshot["status"] == "FAILED"
+
+
+def test_a_transient_error_is_retried_then_fails_the_run(fund, monkeypatch) -> None:
+    from django.db import OperationalError
+
+    from apps.ops import pipelines
+
+    calls = []
+
+    def flaky(portfolio, day):
+        calls.append(day)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setitem(pipelines.PIPELINES, "eod", [("mtm", flaky)])
+    outcome = run_pipeline("eod", fund.portfolio, D1)
+    assert len(calls) == 3  # the first try and two retries
+    assert outcome.status == "failed"
+    assert StepRun.objects.get().attempts == 3
+
+
+def test_a_failed_run_can_be_rerun_and_succeeds(fund) -> None:
+    bad = date(2025, 2, 6)
+    assert run_pipeline("eod", fund.portfolio, D1).status == "ran"
+    assert run_pipeline("eod", fund.portfolio, bad).status == "failed"
+    fund.price("WDOH25", bad, "5570.00")
+    fund.fix("CDI", bad, "0.1315")
+    fund.fix("PTAX_SELL", bad, "5.8000")
+    # The EOD of 6 Feb needs 4 and 5 Feb first: run_due catches them up in order.
+    outcomes = run_due("eod", bad, portfolio=fund.portfolio)
+    assert [o.status for o in outcomes] == ["ran", "ran", "ran"]
+    rerun = PipelineRun.objects.get(business_date=bad)
+    assert (rerun.status, rerun.attempt) == ("SUCCESS", 2)
+
+
+def test_run_eod_command_prints_the_steps(fund) -> None:
+    out = StringIO()
+    call_command("run_eod", "--date", D2.isoformat(), stdout=out)
+    assert "2025-02-04: ran (SUCCESS)" in out.getvalue()
+    assert "check_prices" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("run_eod", "--date", "2025-02-06", stdout=StringIO())
+
+
+def test_preopen_generates_the_pack(fund, settings) -> None:
+    settings.ANTHROPIC_API_KEY = ""
+    run_pipeline("eod", fund.portfolio, D1)
+    outcome = run_pipeline("preopen", fund.portfolio, D2)
+    assert outcome.status == "ran"
+    assert [s.name for s in outcome.run.steps.all()] == [
+        "expire",
+        "proposals",
+        "what_if",
+        "morning_pack",
+        "warm_caches",
+    ]
+    from apps.briefings.models import MorningPack
+
+    assert MorningPack.objects.get().business_date == D2
