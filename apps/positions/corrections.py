@@ -12,9 +12,9 @@ from apps.positions.services import TradeTicket, record_trade, reverse_trade
 
 
 @transaction.atomic
-def record_and_remark(ticket: TradeTicket, *, by: Any) -> Trade:
+def record_and_remark(ticket: TradeTicket, *, by: Any, proposal: Any = None) -> Trade:
     """Record a trade and re-mark every marked day from its date on; all or nothing."""
-    trade = record_trade(ticket, by=by)
+    trade = record_trade(ticket, by=by, proposal=proposal)
     recompute_from(ticket.portfolio, trade.trade_date, by=by)
     return trade
 

@@ -18,8 +18,9 @@ from apps.journal.services import record as journal
 from apps.marketdata.calendar import is_business_day
 from apps.marketdata.models import Instrument
 from apps.ops.roles import Role, has_role
+from apps.positions.corrections import record_and_remark
 from apps.positions.models import Portfolio, Side, Strategy, Trade
-from apps.positions.services import TradeTicket, record_trade
+from apps.positions.services import TradeTicket
 from apps.proposals.models import Proposal, ProposalStatus
 
 DECIDERS = (Role.MANAGER, Role.APPROVER)
@@ -146,7 +147,10 @@ def refresh_what_if(proposal: Proposal) -> dict[str, Any]:
     try:
         return what_if(proposal)
     except ValidationError as error:
-        proposal.what_if = {"error": "; ".join(error.messages)}
+        # Not measurable now (no NAV, no price): keep any breach found earlier, so a decision
+        # cannot slip past a limit just because risk could not be recomputed.
+        earlier = (proposal.what_if or {}).get("hard_breaches") or []
+        proposal.what_if = {"error": "; ".join(error.messages), "hard_breaches": earlier}
         proposal.save(update_fields=["what_if", "updated_at"])
         return proposal.what_if
 
@@ -235,6 +239,8 @@ def approve_proposal(
 @transaction.atomic
 def reject_proposal(proposal: Proposal, *, by: Any, note: str) -> Proposal:
     """Reject; the note saying why is mandatory."""
+    if not has_role(by, *DECIDERS):
+        raise PermissionDenied("Only a manager or an approver may decide a proposal.")
     if not note.strip():
         raise ValidationError({"note": "Say why: rejecting a proposal needs a note."})
     locked = _lock_for_decision(proposal, by)
@@ -252,15 +258,18 @@ def modify_and_approve(
     proposal: Proposal, *, by: Any, terms: Terms, note: str, override_note: str = ""
 ) -> Proposal:
     """Approve with changed terms; the note is mandatory and the original terms are kept."""
+    if not has_role(by, *DECIDERS):
+        raise PermissionDenied("Only a manager or an approver may decide a proposal.")
     if not note.strip():
         raise ValidationError({"note": "Say why: modifying a proposal needs a note."})
     locked = _lock_for_decision(proposal, by)
     errors = _check_terms(terms, locked.instrument, locked.business_date)
     if errors:
         raise ValidationError(errors)
-    breach = _check_limits(locked, override_note)
     locked.side, locked.quantity = terms.side, terms.quantity
     locked.limit_price, locked.limit_rate = terms.limit_price, terms.limit_rate
+    refresh_what_if(locked)  # the limits are checked on the modified terms
+    breach = _check_limits(locked, override_note)
     decided = _decide(
         locked,
         by=by,
@@ -299,7 +308,8 @@ def execute_proposal(
         raise ValidationError(
             {"quantity": f"Executed quantity must be between 0 and {locked.quantity:f}."}
         )
-    trade = record_trade(
+    # A fill dated before the last marked day re-marks the book from that day on.
+    trade = record_and_remark(
         TradeTicket(
             portfolio=locked.portfolio,
             strategy=locked.strategy,

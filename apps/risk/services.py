@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -170,7 +171,7 @@ def compute_report(
         raise ValidationError(f"{portfolio} has no NAV on {day:%Y-%m-%d}: run the MTM first.")
     positions, warnings = book_positions(portfolio, day)
     return analyse(
-        [*positions, *(extra or [])],
+        _net(positions, extra or []),
         build_history(day),
         nav=nav_row.nav_close,
         asof=day,
@@ -178,6 +179,32 @@ def compute_report(
         scenarios=list(StressScenario.objects.filter(active=True)),
         warnings=warnings,
     )
+
+
+def _net(positions: list[RiskPosition], extra: list[RiskPosition]) -> list[RiskPosition]:
+    """Add hypothetical trades to the book, netting one against a position it trades (same
+    instrument and strategy), so a reducing trade reduces exposure."""
+    out = list(positions)
+    for trade in extra:
+        match = next(
+            (
+                i
+                for i, p in enumerate(out)
+                if p.ticker == trade.ticker and p.strategy == trade.strategy
+            ),
+            None,
+        )
+        if match is None:
+            out.append(trade)
+            continue
+        held = out[match]
+        out[match] = replace(
+            held,
+            quantity=held.quantity + trade.quantity,
+            exposure=held.exposure + trade.exposure,
+            dv01=held.dv01 + trade.dv01,
+        )
+    return [p for p in out if p.quantity != 0]
 
 
 def metric_values(report: RiskReport) -> dict[tuple[str, str, str], Decimal]:
@@ -355,11 +382,13 @@ def what_if(proposal: Any, *, day: date | None = None) -> dict[str, Any]:
     before = compute_report(portfolio, day)
     after = compute_report(portfolio, day, extra=[hypothetical_position(proposal, day)])
     checks_before, checks_after = check_limits(portfolio, before), check_limits(portfolio, after)
-    was_hard = {c["limit_id"] for c in checks_before if c["level"] == "hard"}
+    # A new hard breach, or a hard breach the trade makes worse, needs an override note.
+    before_use = {c["limit_id"]: c["utilisation"] for c in checks_before if c["level"] == "hard"}
     breaches = [
         f"{c['label']}: {c['utilisation']:.0%} of the hard limit"
+        + (f" (from {before_use[c['limit_id']]:.0%})" if c["limit_id"] in before_use else "")
         for c in checks_after
-        if c["level"] == "hard" and c["limit_id"] not in was_hard
+        if c["level"] == "hard" and c["utilisation"] > before_use.get(c["limit_id"], 0.0) + 1e-9
     ]
     result = {
         "asof": day.isoformat(),

@@ -1,0 +1,129 @@
+"""The journal over HTTP: read-only entries (filtered) and notes through `add_note`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import BaseRouter
+
+from apps.journal import services
+from apps.journal.models import Entry, EntryKind
+from apps.ops.roles import Role, has_role
+from apps.positions.models import Portfolio, Position
+from apps.proposals.models import Proposal
+
+
+class AnyRole(permissions.BasePermission):
+    """Every role reads and may try to write; `add_note` decides who may (403 otherwise)."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return has_role(request.user, *Role.values)
+
+
+def service_error(error: DjangoValidationError) -> ValidationError:
+    if hasattr(error, "error_dict"):
+        return ValidationError(error.message_dict)
+    return ValidationError({"non_field_errors": error.messages})
+
+
+class EntrySerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", allow_null=True, read_only=True)
+    portfolio = serializers.CharField(source="portfolio.code", allow_null=True, read_only=True)
+    snapshot = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = Entry
+        fields = (
+            "seq",
+            "created_at",
+            "actor",
+            "kind",
+            "portfolio",
+            "position",
+            "trade",
+            "proposal",
+            "on_date",
+            "snapshot",
+            "note",
+            "prev_hash",
+            "hash",
+        )
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(allow_blank=True)
+    on_date = serializers.DateField(required=False, allow_null=True, help_text="About a day.")
+    portfolio = serializers.SlugRelatedField(
+        slug_field="code", queryset=Portfolio.objects.active(), required=False, allow_null=True
+    )
+    position = serializers.PrimaryKeyRelatedField(
+        queryset=Position.objects.select_related("portfolio"), required=False, allow_null=True
+    )
+    proposal = serializers.PrimaryKeyRelatedField(
+        queryset=Proposal.objects.select_related("portfolio"), required=False, allow_null=True
+    )
+
+
+def _int(raw: str | None, name: str) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValidationError({name: f"{raw!r} is not an id (a whole number)."})
+    return int(raw)
+
+
+class EntryViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = EntrySerializer
+    permission_classes = [AnyRole]
+    lookup_field = "seq"
+
+    def get_queryset(self) -> QuerySet[Entry]:
+        rows = Entry.objects.select_related("actor", "portfolio").order_by("-seq")
+        params = self.request.query_params
+        if kind := params.get("kind"):
+            if kind.upper() not in EntryKind.values:
+                raise ValidationError({"kind": f"{kind!r} is not a journal entry kind."})
+            rows = rows.filter(kind=kind.upper())
+        if code := params.get("portfolio"):
+            rows = rows.filter(portfolio__code=code)
+        if proposal := _int(params.get("proposal"), "proposal"):
+            rows = rows.filter(proposal_id=proposal)
+        if position := _int(params.get("position"), "position"):
+            rows = rows.filter(position_id=position)
+        return rows
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", str, enum=EntryKind.values),
+            OpenApiParameter("portfolio", str, description="Portfolio code."),
+            OpenApiParameter("proposal", int, description="Proposal id."),
+            OpenApiParameter("position", int, description="Position id."),
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Entries, newest first."""
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=NoteSerializer, responses={201: EntrySerializer})
+    @action(detail=False, methods=["post"])
+    def notes(self, request: Request) -> Response:
+        """A manager's or an approver's note about a day, a position or a proposal."""
+        form = NoteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            entry = services.add_note(by=request.user, **form.validated_data)
+        except DjangoValidationError as error:
+            raise service_error(error) from None
+        return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+
+def register(router: BaseRouter) -> None:
+    router.register("journal", EntryViewSet, basename="journal-entry")

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from apps.journal import views
+
+app_name = "journal"
+
+urlpatterns = [
+    path("", views.entries, name="list"),
+    path("notes/", views.add_note, name="add_note"),
+]
