@@ -1,0 +1,422 @@
+"""The checks behind `manage.py verify_system`: every part of the PMS, PASS / WARN / FAIL."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from io import StringIO
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
+
+
+@dataclass
+class Result:
+    component: str
+    check: str
+    status: str
+    detail: str
+    ms: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+Check = Callable[[], tuple[str, str]]
+REGISTRY: list[tuple[str, str, Check]] = []
+
+
+def check(component: str, name: str) -> Callable[[Check], Check]:
+    def register(fn: Check) -> Check:
+        REGISTRY.append((component, name, fn))
+        return fn
+
+    return register
+
+
+def run_checks(only: str | None = None) -> Iterator[Result]:
+    for component, name, fn in REGISTRY:
+        if only and component != only:
+            continue
+        started = time.perf_counter()
+        try:
+            status, detail = fn()
+        except Exception as error:  # a check that crashes is a failed check, not a crash
+            status, detail = FAIL, f"{type(error).__name__}: {error}"
+        yield Result(component, name, status, detail, (time.perf_counter() - started) * 1000)
+
+
+def components() -> list[str]:
+    return list(dict.fromkeys(c for c, _, _ in REGISTRY))
+
+
+def _previous_business_day() -> date:
+    from apps.marketdata.calendar import previous_business_day
+
+    return previous_business_day(timezone.localdate())
+
+
+# --- settings and infrastructure -------------------------------------------------------------
+
+
+@check("settings", "deploy checks")
+def _deploy() -> tuple[str, str]:
+    if settings.DEBUG:
+        return WARN, "DEBUG is on: this is a development configuration."
+    out = StringIO()
+    try:
+        call_command("check", deploy=True, stdout=out, stderr=out, fail_level="WARNING")
+    except Exception:
+        return FAIL, " ".join(out.getvalue().split())[:500] or "check --deploy failed"
+    return PASS, "check --deploy is clean"
+
+
+@check("database", "connection")
+def _database() -> tuple[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return PASS, f"{connection.vendor} {connection.settings_dict.get('NAME')}"
+
+
+@check("database", "migrations")
+def _migrations() -> tuple[str, str]:
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if plan:
+        names = ", ".join(f"{m.app_label}.{m.name}" for m, _ in plan[:5])
+        return FAIL, f"{len(plan)} unapplied migration(s): {names} — run manage.py migrate"
+    return PASS, "all migrations applied"
+
+
+@check("cache", "redis round trip")
+def _redis() -> tuple[str, str]:
+    from django.core.cache import caches
+
+    if not getattr(settings, "REDIS_URL", ""):
+        return WARN, "REDIS_URL unset: local-memory cache (embedded default)"
+    client = caches[settings.READ_MODEL_CACHE]
+    key, value = f"verify:{uuid.uuid4().hex}", uuid.uuid4().hex
+    client.set(key, value, 10)
+    if client.get(key) != value:
+        return FAIL, "Redis answered but did not return the value written"
+    client.delete(key)
+    return PASS, "set/get/delete OK"
+
+
+@check("cache", "read-model cache")
+def _read_cache() -> tuple[str, str]:
+    from apps.ops.cache import MISSING, breaker, cache_get, cache_set
+
+    if breaker.is_open:
+        return WARN, "circuit breaker open: pages are served uncached"
+    key = f"verify:rm:{uuid.uuid4().hex}"
+    cache_set(key, 42, 10)
+    if cache_get(key) is MISSING:
+        return FAIL, "the read-model cache did not keep a value"
+    return PASS, "round trip OK"
+
+
+@check("celery", "broker")
+def _broker() -> tuple[str, str]:
+    if not settings.CELERY_BROKER_URL:
+        return WARN, "CELERY_BROKER_URL unset: tasks run eagerly in-process"
+    from pms_project.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return PASS, "broker reachable"
+
+
+@check("celery", "workers")
+def _workers() -> tuple[str, str]:
+    if not settings.CELERY_BROKER_URL:
+        return WARN, "no broker: no workers needed in the embedded default"
+    from pms_project.celery import app
+
+    replies = app.control.inspect(timeout=1.0).ping() or {}
+    if not replies:
+        return FAIL, "no Celery worker answered a ping"
+    return PASS, f"{len(replies)} worker(s): {', '.join(sorted(replies))}"
+
+
+@check("celery", "beat schedule")
+def _beat() -> tuple[str, str]:
+    from django_celery_beat.models import PeriodicTask
+
+    wanted = {"pipelines.run_eod", "pipelines.run_preopen"}
+    enabled = set(
+        PeriodicTask.objects.filter(task__in=wanted, enabled=True).values_list("task", flat=True)
+    )
+    if enabled == wanted:
+        return PASS, "EOD 18:00 and pre-open 06:00 scheduled"
+    missing = ", ".join(sorted(wanted - enabled))
+    return WARN, f"not in the beat database yet: {missing} (beat installs them when it starts)"
+
+
+# --- pipelines and data ------------------------------------------------------------------------
+
+
+@check("pipelines", "last EOD and pre-open")
+def _pipelines() -> tuple[str, str]:
+    from apps.ops.models import PipelineRun
+    from apps.positions.models import Portfolio
+
+    expected_eod = _previous_business_day()
+    problems, fine = [], []
+    for portfolio in Portfolio.objects.active():
+        for pipeline in (PipelineRun.Pipeline.EOD, PipelineRun.Pipeline.PREOPEN):
+            run = (
+                PipelineRun.objects.filter(pipeline=pipeline, portfolio=portfolio)
+                .order_by("-business_date")
+                .first()
+            )
+            label = f"{portfolio.code} {pipeline}"
+            if run is None:
+                problems.append((WARN, f"{label}: never run"))
+            elif run.status == PipelineRun.Status.FAILED:
+                problems.append((FAIL, f"{label} {run.business_date} FAILED: {run.error[:120]}"))
+            elif pipeline == PipelineRun.Pipeline.EOD and run.business_date < expected_eod:
+                problems.append((WARN, f"{label}: last run {run.business_date}"))
+            else:
+                fine.append(f"{label} {run.business_date} {run.status}")
+    if not problems:
+        return PASS, "; ".join(fine) or "no active portfolio"
+    worst = FAIL if any(s == FAIL for s, _ in problems) else WARN
+    return worst, "; ".join(d for _, d in problems)
+
+
+@check("market data", "settlement freshness")
+def _freshness() -> tuple[str, str]:
+    from apps.marketdata.models import Fixing, FixingIndex, Instrument
+    from apps.marketdata.queries import effective_prices
+    from apps.positions.models import Position
+
+    day = _previous_business_day()
+    held = set(Position.objects.open().values_list("instrument_id", flat=True))
+    active = Instrument.objects.active().filter(pk__in=held) | Instrument.objects.active().exclude(
+        maturity__lt=day
+    ).filter(prices__date__gte=day - timedelta(days=10))
+    wanted = {i.pk: i.ticker for i in active.distinct()}
+    priced = effective_prices(day, wanted)
+    missing = sorted(t for pk, t in wanted.items() if pk not in priced)
+    fixings = set(
+        Fixing.objects.filter(
+            date=day, index__in=[FixingIndex.CDI, FixingIndex.PTAX_SELL]
+        ).values_list("index", flat=True)
+    )
+    missing += [f"{i} fixing" for i in sorted({"CDI", "PTAX_SELL"} - fixings)]
+    if missing:
+        listed = ", ".join(missing[:12]) + (" …" if len(missing) > 12 else "")
+        return FAIL, f"stale or missing on {day:%Y-%m-%d}: {listed}"
+    return PASS, f"{len(wanted)} instruments and CDI/PTAX priced for {day:%Y-%m-%d}"
+
+
+@check("market data", "history depth")
+def _history() -> tuple[str, str]:
+    from apps.marketdata.models import SettlementPrice
+
+    days = SettlementPrice.objects.values("date").distinct().count()
+    if days >= 252:
+        return PASS, f"{days} priced days"
+    return WARN, f"only {days} priced days (VaR wants 252)"
+
+
+@check("book", "journal chain")
+def _journal() -> tuple[str, str]:
+    from apps.journal.models import Entry
+    from apps.journal.services import verify
+
+    broken = verify()
+    if broken is not None:
+        return FAIL, f"BROKEN at entry #{broken.seq}: {broken.reason}"
+    return PASS, f"{Entry.objects.count():,} entries verified"
+
+
+@check("book", "positions = replay of trades")
+def _replay() -> tuple[str, str]:
+    from apps.positions.models import Portfolio
+    from apps.positions.services import replay
+
+    problems = []
+    for portfolio in Portfolio.objects.all():
+        for diff in replay(portfolio):
+            problems.append(
+                f"{diff.position} {diff.field}: stored {diff.stored}, trades {diff.replayed}"
+            )
+    if problems:
+        return FAIL, f"{len(problems)} difference(s): " + "; ".join(problems[:5])
+    return PASS, "every position equals the replay of its trades"
+
+
+@check("book", "NAV bridge")
+def _nav() -> tuple[str, str]:
+    from django.db.models import F
+
+    from apps.positions.models import NavRecord
+
+    navs = NavRecord.objects.all()
+    bad = (
+        navs.exclude(
+            nav_close=F("nav_open")
+            + F("pnl_brl")
+            + F("cash_interest_brl")
+            + F("fees_brl")
+            + F("flows_brl")
+        ).count()
+        if connection.vendor == "postgresql"
+        else 0
+    )
+    rows = list(
+        navs.order_by("portfolio_id", "date").values_list(
+            "portfolio_id", "date", "nav_open", "nav_close", "cash_brl", "holdings_value_brl"
+        )
+    )
+    broken_links = 0
+    for before, after in pairwise(rows):
+        if before[0] == after[0] and after[2] != before[3]:
+            broken_links += 1
+    unbalanced = sum(1 for r in rows if r[3] != r[4] + r[5])
+    if bad or broken_links or unbalanced:
+        return FAIL, (
+            f"{bad} day(s) whose bridge does not close, {broken_links} opening NAV(s) that are "
+            f"not the previous close, {unbalanced} NAV(s) ≠ cash + holdings"
+        )
+    return PASS, f"{len(rows):,} NAV days close to the cent"
+
+
+# --- integrations -----------------------------------------------------------------------------
+
+
+@check("integrations", "LLM key")
+def _llm() -> tuple[str, str]:
+    if not settings.ANTHROPIC_API_KEY:
+        return WARN, "ANTHROPIC_API_KEY unset: morning packs use the template narrative"
+    return PASS, f"key set; model {settings.ANTHROPIC_MODEL}"
+
+
+@check("backups", "last backup age")
+def _backup() -> tuple[str, str]:
+    root = Path(getattr(settings, "BACKUP_DIR", Path(settings.BASE_DIR) / "backups"))
+    folders = sorted(
+        p for p in root.glob("pms-*") if p.is_dir() and (p / "manifest.sha256").exists()
+    )
+    if not folders:
+        return WARN, f"no backup in {root} (scripts/backup.sh)"
+    newest = folders[-1]
+    age = datetime.now().timestamp() - newest.stat().st_mtime
+    hours = age / 3600
+    if hours > 26:
+        return WARN, f"newest backup {newest.name} is {hours:.0f} h old"
+    return PASS, f"{newest.name}, {hours:.1f} h old"
+
+
+# --- the smoke workflow ------------------------------------------------------------------------
+
+
+class _Rollback(Exception):
+    pass
+
+
+@check("workflow", "smoke (rolled back)")
+def _smoke() -> tuple[str, str]:
+    """open → MTM → proposal approved → another rejected with a note → close → journal."""
+    detail: list[str] = []
+    try:
+        with transaction.atomic():
+            detail = _smoke_steps()
+            raise _Rollback
+    except _Rollback:
+        pass
+    return PASS, " → ".join(detail) + " (rolled back)"
+
+
+def _smoke_steps() -> list[str]:
+    from django.contrib.auth.models import Group, User
+
+    from apps.journal.models import Entry, EntryKind
+    from apps.marketdata.calendar import add_business_days
+    from apps.marketdata.models import InstrumentKind, SettlementPrice
+    from apps.positions.models import Portfolio, Strategy
+    from apps.positions.mtm import run_mtm
+    from apps.positions.services import TradeTicket, record_trade
+    from apps.proposals.services import Terms, approve_proposal, create_proposal, reject_proposal
+
+    price = (
+        SettlementPrice.objects.filter(instrument__kind=InstrumentKind.WDO, instrument__active=True)
+        .select_related("instrument")
+        .order_by("-date")
+        .first()
+    )
+    if price is None:
+        raise RuntimeError("no WDO settlement price to run the smoke workflow on")
+    day, instrument = price.date, price.instrument
+    tag = uuid.uuid4().hex[:8]
+    manager = User.objects.create_user(f"smoke-pm-{tag}")
+    approver = User.objects.create_user(f"smoke-cio-{tag}")
+    manager.groups.add(Group.objects.get(name="manager"))
+    approver.groups.add(Group.objects.get(name="approver"))
+    fund = Portfolio.objects.create(
+        code=f"smoke-{tag}", name="Smoke", inception_date=day, initial_nav=Decimal("1000000")
+    )
+    book = Strategy.objects.create(portfolio=fund, code="smoke", name="Smoke")
+    first = Entry.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+    def trade(side: str) -> None:
+        record_trade(
+            TradeTicket(fund, book, instrument, side, Decimal("1"), day, price=price.price),
+            by=manager,
+        )
+
+    trade("BUY")
+    steps = [f"opened 1 {instrument.ticker}"]
+    run_mtm(fund, day, by=manager)
+    steps.append(f"MTM {day:%Y-%m-%d}")
+    trading_day = add_business_days(timezone.localdate(), 0)
+    proposal = create_proposal(
+        portfolio=fund,
+        strategy=book,
+        instrument=instrument,
+        terms=Terms("BUY", Decimal("1")),
+        rationale="smoke",
+        business_date=trading_day,
+        by=manager,
+    )
+    approve_proposal(proposal, by=approver, override_note="smoke")
+    steps.append("proposal approved")
+    other = create_proposal(
+        portfolio=fund,
+        strategy=book,
+        instrument=instrument,
+        terms=Terms("SELL", Decimal("1")),
+        rationale="smoke",
+        business_date=trading_day,
+        by=manager,
+    )
+    reject_proposal(other, by=approver, note="smoke rejection")
+    steps.append("proposal rejected with note")
+    trade("SELL")
+    steps.append("closed")
+    kinds = set(Entry.objects.filter(seq__gt=first).values_list("kind", flat=True))
+    wanted = {
+        EntryKind.POSITION_OPENED,
+        EntryKind.MTM_RUN,
+        EntryKind.PROPOSAL_APPROVED,
+        EntryKind.PROPOSAL_REJECTED,
+        EntryKind.POSITION_CLOSED,
+    }
+    if not wanted <= kinds:
+        raise RuntimeError(f"journal entries missing: {', '.join(sorted(wanted - kinds))}")
+    steps.append(f"{len(kinds)} kinds journaled")
+    return steps
