@@ -30,6 +30,12 @@ def service_missing(reason: str) -> None:
     pytest.skip(reason)
 
 
+def log_in(client: Any, username: str, password: str) -> bool:
+    """Log in through the real login view (axes refuses `client.login`, which has no request)."""
+    client.post("/login/", {"username": username, "password": password})
+    return "_auth_user_id" in client.session
+
+
 def make_user(username: str, *roles: str, staff: bool = False, **extra: Any) -> User:
     user = User.objects.create_user(
         username=username, password=DEMO_PASSWORD, is_staff=staff, **extra

@@ -22,7 +22,7 @@ from apps.marketdata.demo.paths import trading_days
 from apps.marketdata.management.commands import seed_demo
 from apps.marketdata.models import Fixing, Instrument, PriceSource, SettlementPrice
 from apps.ops.demo_users import DEMO_USERS
-from conftest import DEMO_PASSWORD
+from conftest import DEMO_PASSWORD, log_in
 
 # A window across the 2023-12-26 switch to the calendar with 20 November as a holiday.
 START, END = date(2023, 11, 1), date(2024, 11, 29)
@@ -260,10 +260,10 @@ def test_demo_users_have_their_roles_and_can_log_in(fast_hasher: None, monkeypat
         user = User.objects.get(username=username)
         assert list(user.groups.values_list("name", flat=True)) == [role]
         assert user.is_staff is staff and not user.is_superuser
-        assert Client().login(username=username, password=DEMO_PASSWORD)
+        assert log_in(Client(), username, DEMO_PASSWORD)
         assert f"{username}" in output and DEMO_PASSWORD in output
     client = Client()
-    client.login(username="bo_carol", password=DEMO_PASSWORD)
+    log_in(client, "bo_carol", DEMO_PASSWORD)
     assert client.get("/admin/").status_code == 200
 
 
@@ -276,11 +276,11 @@ def test_a_changed_password_survives_unless_reset(fast_hasher: None, monkeypatch
     alice.save()
 
     output = _seed()
-    assert Client().login(username="pm_alice", password="alice-own-secret-123")
+    assert log_in(Client(), "pm_alice", "alice-own-secret-123")
     assert "changed since seeding" in output
 
     _seed("--reset-passwords")
-    assert Client().login(username="pm_alice", password=DEMO_PASSWORD)
+    assert log_in(Client(), "pm_alice", DEMO_PASSWORD)
 
 
 @pytest.mark.django_db
@@ -288,4 +288,4 @@ def test_demo_password_comes_from_the_environment(fast_hasher: None, monkeypatch
     monkeypatch.setenv("DEMO_PASSWORD", "another-demo-pass-42")
     monkeypatch.setattr(seed_demo, "SEEDERS", [seed_demo.seed_users])
     assert "another-demo-pass-42" in _seed()
-    assert Client().login(username="viewer_dan", password="another-demo-pass-42")
+    assert log_in(Client(), "viewer_dan", "another-demo-pass-42")
