@@ -231,7 +231,8 @@ def metric_values(report: RiskReport) -> dict[tuple[str, str, str], Decimal]:
             values[(Metric.GROSS, scope, name)] = exposure["gross_pct"]
             values[(Metric.NET, scope, name)] = abs(exposure["net_pct"])
     for name, component in report.component_var99.items():
-        values[(Metric.VAR_99, Scope.STRATEGY, name)] = component / nav
+        # A negative component is a hedge: it uses none of its strategy's limit.
+        values[(Metric.VAR_99, Scope.STRATEGY, name)] = max(0.0, component / nav)
     return {k: D(str(round(v, 6))) for k, v in values.items()}
 
 
@@ -278,6 +279,8 @@ def run_risk(portfolio: Portfolio, day: date, *, by: Any = None) -> RiskSnapshot
         if check["level"] == "ok":
             continue
         level = Alert.Level.HARD if check["level"] == "hard" else Alert.Level.WARNING
+        if Alert.objects.open().filter(limit_id=check["limit_id"], level=level).exists():
+            continue  # still breached: the open alert stands until someone acknowledges it
         alert, created = Alert.objects.get_or_create(
             limit_id=check["limit_id"],
             date=day,

@@ -1,0 +1,456 @@
+"""Risk over HTTP: the live report, stored snapshots and their history, what-if, alerts, run.
+
+Reads are open to every role. Writes call the same services as the page: `run_risk` (manager,
+approver, ops), `acknowledge_alert` (its own role check: 403 with its message) and `what_if`.
+Risk figures are floats in BRL (VaR, ES and stress P&L; a loss is negative in P&L vectors and
+VaR/ES are positive numbers) or fractions of NAV (`*_pct`, 0.0123 = 1.23 %).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import BaseRouter
+
+from apps.ops.roles import Role, has_role
+from apps.positions.models import Portfolio
+from apps.proposals.models import Proposal, ProposalStatus
+from apps.risk.models import Alert, RiskSnapshot
+from apps.risk.services import (
+    acknowledge_alert,
+    check_limits,
+    compute_report,
+    latest_risk_date,
+    run_risk,
+    what_if,
+)
+from apps.risk.views import RUNNERS
+
+HEADLINE_KEYS = (
+    "nav",
+    "var95",
+    "var99",
+    "es975",
+    "pvar99",
+    "gross_pct",
+    "net_pct",
+    "dv01_total",
+    "fx_delta_usd",
+    "scenarios",
+    "stress",
+)
+
+
+class RunnersWrite(permissions.BasePermission):
+    """Every role reads; a manager, an approver or ops computes."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return has_role(request.user, *Role.values)
+        return has_role(request.user, *RUNNERS)
+
+
+class AnyRole(permissions.BasePermission):
+    """Every role may try; `acknowledge_alert` decides who may (403 with its message)."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return has_role(request.user, *Role.values)
+
+
+def service_error(error: DjangoValidationError) -> ValidationError:
+    if hasattr(error, "error_dict"):
+        return ValidationError(error.message_dict)
+    return ValidationError({"non_field_errors": error.messages})
+
+
+def _date_param(request: Request, name: str) -> date | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({name: [f"{raw!r} is not a date (use YYYY-MM-DD)."]}) from None
+
+
+def _portfolio_param(request: Request) -> Portfolio:
+    code = request.query_params.get("portfolio")
+    rows = Portfolio.objects.active()
+    found = rows.filter(code=code).first() if code else rows.order_by("code").first()
+    if found is None:
+        message = f"No active portfolio {code!r}." if code else "There is no active portfolio."
+        raise ValidationError({"portfolio": [message]})
+    return found
+
+
+# --- serializers (the report is stored as JSON; these document and shape it) -----------------
+
+
+class StressResultSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["HISTORICAL", "PRIMITIVE", "USER"])
+    pnl = serializers.FloatField(help_text="BRL; a loss is negative.")
+    pct_nav = serializers.FloatField()
+    by_strategy = serializers.DictField(child=serializers.FloatField())
+    # DRF takes declared fields off the class, so `source` names the output key here.
+    source = serializers.CharField(  # type: ignore[assignment]
+        help_text="The historical episode's window, dd/mm/yyyy."
+    )
+
+
+class LimitCheckSerializer(serializers.Serializer):
+    limit_id = serializers.IntegerField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    metric = serializers.CharField()
+    value = serializers.FloatField()
+    warning = serializers.FloatField()
+    hard = serializers.FloatField()
+    utilisation = serializers.FloatField(help_text="Value / hard level (1 = at the hard limit).")
+    level = serializers.ChoiceField(choices=["ok", "warning", "hard"])
+
+
+class ConcentrationSerializer(serializers.Serializer):
+    ticker = serializers.CharField()
+    strategy = serializers.CharField()
+    exposure = serializers.FloatField()
+    pct_nav = serializers.FloatField()
+
+
+def _floats() -> serializers.DictField:
+    return serializers.DictField(child=serializers.FloatField())
+
+
+class RiskReportSerializer(serializers.Serializer):
+    asof = serializers.DateField()
+    nav = serializers.FloatField()
+    positions = serializers.IntegerField()
+    scenarios = serializers.IntegerField(help_text="Historical daily moves (VaR wants 252).")
+    gross = serializers.FloatField()
+    net = serializers.FloatField()
+    gross_pct = serializers.FloatField()
+    net_pct = serializers.FloatField()
+    fx_delta_usd = serializers.FloatField()
+    var95 = serializers.FloatField()
+    var99 = serializers.FloatField()
+    es975 = serializers.FloatField()
+    pvar95 = serializers.FloatField()
+    pvar99 = serializers.FloatField()
+    var99_date = serializers.DateField(allow_null=True)
+    dv01_total = serializers.FloatField(help_text="BRL for +1 bp on every curve.")
+    dv01_ladder = serializers.DictField(child=_floats(), help_text="curve → {du: BRL per bp}.")
+    component_var99 = _floats()
+    component_var99_asset = _floats()
+    exposures = serializers.DictField(child=_floats())
+    concentration = ConcentrationSerializer(many=True)
+    stress = StressResultSerializer(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+    pnl_history = serializers.ListField(child=serializers.FloatField())
+    limits = LimitCheckSerializer(many=True)
+
+
+class SnapshotSerializer(serializers.Serializer):
+    portfolio = serializers.CharField()
+    date = serializers.DateField()
+    stored = serializers.BooleanField(help_text="False for a live report (not saved).")
+    computed_at = serializers.DateTimeField()
+    report = RiskReportSerializer()
+
+
+def _snapshot_out(snapshot: RiskSnapshot) -> dict[str, Any]:
+    return {
+        "portfolio": snapshot.portfolio.code,
+        "date": snapshot.date,
+        "stored": True,
+        "computed_at": snapshot.computed_at,
+        "report": snapshot.report,
+    }
+
+
+class HistoryPointSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    nav = serializers.FloatField()
+    var95 = serializers.FloatField()
+    var99 = serializers.FloatField()
+    es975 = serializers.FloatField()
+    pvar99 = serializers.FloatField()
+    var99_pct = serializers.FloatField()
+    es975_pct = serializers.FloatField()
+    gross_pct = serializers.FloatField()
+    net_pct = serializers.FloatField()
+    dv01_total = serializers.FloatField()
+    fx_delta_usd = serializers.FloatField()
+    scenarios = serializers.IntegerField()
+    worst_stress = serializers.CharField(allow_null=True)
+    worst_stress_pnl = serializers.FloatField(allow_null=True)
+
+
+# --- live, snapshot, history --------------------------------------------------------------------
+
+
+class LiveViewSet(viewsets.ViewSet):
+    permission_classes = [RunnersWrite]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("portfolio", str, description="Portfolio code (default: first)."),
+            OpenApiParameter("date", OpenApiTypes.DATE, description="Default: last NAV date."),
+        ],
+        responses=SnapshotSerializer,
+    )
+    def list(self, request: Request) -> Response:
+        """The risk report computed now on the marked book (not stored, raises no alert)."""
+        portfolio = _portfolio_param(request)
+        day = _date_param(request, "date") or latest_risk_date(portfolio)
+        if day is None:
+            raise ValidationError({"date": [f"{portfolio} has no marked day: run the MTM first."]})
+        try:
+            report = compute_report(portfolio, day)
+        except DjangoValidationError as error:
+            raise service_error(error) from None
+        payload = {**report.as_dict(), "limits": check_limits(portfolio, report)}
+        out = {
+            "portfolio": portfolio.code,
+            "date": day,
+            "stored": False,
+            "computed_at": timezone.now(),
+            "report": payload,
+        }
+        return Response(SnapshotSerializer(out).data)
+
+
+class SnapshotViewSet(viewsets.ViewSet):
+    permission_classes = [RunnersWrite]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("portfolio", str, description="Portfolio code (default: first)."),
+            OpenApiParameter("date", OpenApiTypes.DATE, description="Default: latest snapshot."),
+        ],
+        responses=SnapshotSerializer,
+    )
+    def list(self, request: Request) -> Response:
+        """The stored snapshot of a date (404 when that date has none)."""
+        portfolio = _portfolio_param(request)
+        day = _date_param(request, "date")
+        rows = RiskSnapshot.objects.filter(portfolio=portfolio).select_related("portfolio")
+        snapshot = rows.filter(date=day).first() if day else rows.order_by("-date").first()
+        if snapshot is None:
+            when = f"on {day:%Y-%m-%d}" if day else "yet"
+            raise NotFound(f"No risk snapshot for {portfolio.code} {when}.")
+        return Response(SnapshotSerializer(_snapshot_out(snapshot)).data)
+
+
+class HistoryViewSet(viewsets.ViewSet):
+    permission_classes = [RunnersWrite]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("portfolio", str, description="Portfolio code (default: first)."),
+            OpenApiParameter("from", OpenApiTypes.DATE, description="On or after."),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="On or before."),
+        ],
+        responses=HistoryPointSerializer(many=True),
+    )
+    def list(self, request: Request) -> Response:
+        """Headline figures of every stored snapshot in the window, oldest first."""
+        portfolio = _portfolio_param(request)
+        start, end = _date_param(request, "from"), _date_param(request, "to")
+        if start and end and start > end:
+            raise ValidationError({"from": [f"'from' ({start}) is after 'to' ({end})."]})
+        rows = RiskSnapshot.objects.filter(portfolio=portfolio)
+        if start:
+            rows = rows.filter(date__gte=start)
+        if end:
+            rows = rows.filter(date__lte=end)
+        keys = ["date", *(f"report__{k}" for k in HEADLINE_KEYS)]
+        points = [
+            _point(dict(zip(["date", *HEADLINE_KEYS], row, strict=True)))
+            for row in rows.order_by("date").values_list(*keys)
+        ]
+        return Response(HistoryPointSerializer(points, many=True).data)
+
+
+def _point(row: dict[str, Any]) -> dict[str, Any]:
+    nav = float(row["nav"] or 0.0) or 1.0
+    worst = min(row.pop("stress") or [], key=lambda s: s["pnl"], default=None)
+    return {
+        **{k: (v if v is not None else 0.0) for k, v in row.items()},
+        "var99_pct": float(row["var99"] or 0.0) / nav,
+        "es975_pct": float(row["es975"] or 0.0) / nav,
+        "worst_stress": worst["name"] if worst else None,
+        "worst_stress_pnl": worst["pnl"] if worst else None,
+    }
+
+
+# --- run and what-if -----------------------------------------------------------------------------
+
+
+class RunInputSerializer(serializers.Serializer):
+    portfolio = serializers.SlugRelatedField(slug_field="code", queryset=Portfolio.objects.active())
+    date = serializers.DateField(required=False, help_text="Default: the last NAV date.")
+
+
+class RunViewSet(viewsets.ViewSet):
+    permission_classes = [RunnersWrite]
+
+    @extend_schema(request=RunInputSerializer, responses={201: SnapshotSerializer})
+    def create(self, request: Request) -> Response:
+        """Compute and store a snapshot (limits checked, alerts raised and journaled)."""
+        form = RunInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        portfolio = form.validated_data["portfolio"]
+        day = form.validated_data.get("date") or latest_risk_date(portfolio)
+        if day is None:
+            raise ValidationError({"date": [f"{portfolio} has no marked day: run the MTM first."]})
+        try:
+            snapshot = run_risk(portfolio, day, by=request.user)
+        except DjangoValidationError as error:
+            raise service_error(error) from None
+        body = SnapshotSerializer(_snapshot_out(snapshot)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class WhatIfInputSerializer(serializers.Serializer):
+    proposal = serializers.PrimaryKeyRelatedField(queryset=Proposal.objects.all())
+    date = serializers.DateField(required=False, help_text="Default: the fund's last NAV date.")
+
+    def validate_proposal(self, proposal: Proposal) -> Proposal:
+        # A decided proposal keeps the what-if it was decided on (the approval's evidence).
+        if proposal.status != ProposalStatus.PENDING:
+            raise ValidationError(
+                f"Proposal #{proposal.pk} is {proposal.get_status_display().lower()}: "
+                "its what-if is kept as it was decided."
+            )
+        return proposal
+
+
+class RiskSummarySerializer(serializers.Serializer):
+    var99 = serializers.FloatField()
+    es975 = serializers.FloatField()
+    gross_pct = serializers.FloatField()
+    net_pct = serializers.FloatField()
+    dv01_total = serializers.FloatField()
+    dv01_ladder = serializers.DictField(child=_floats())
+    worst_stress = serializers.DictField(allow_null=True)
+    limits = LimitCheckSerializer(many=True)
+
+
+class WhatIfSerializer(serializers.Serializer):
+    asof = serializers.DateField()
+    before = RiskSummarySerializer()
+    after = RiskSummarySerializer()
+    hard_breaches = serializers.ListField(child=serializers.CharField())
+    computed_at = serializers.DateTimeField()
+
+
+class WhatIfViewSet(viewsets.ViewSet):
+    permission_classes = [RunnersWrite]
+
+    @extend_schema(request=WhatIfInputSerializer, responses=WhatIfSerializer)
+    def create(self, request: Request) -> Response:
+        """Risk before and after a pending proposal (stored on it, as the blotter shows it)."""
+        form = WhatIfInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            result = what_if(form.validated_data["proposal"], day=form.validated_data.get("date"))
+        except DjangoValidationError as error:
+            raise service_error(error) from None
+        return Response(result)
+
+
+# --- alerts --------------------------------------------------------------------------------------
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    portfolio = serializers.CharField(source="portfolio.code", read_only=True)
+    limit_label = serializers.CharField(source="limit.__str__", read_only=True)
+    metric = serializers.CharField(source="limit.metric", read_only=True)
+    acknowledged_by = serializers.CharField(
+        source="acknowledged_by.username", allow_null=True, read_only=True
+    )
+
+    class Meta:
+        model = Alert
+        fields = (
+            "id",
+            "portfolio",
+            "limit",
+            "limit_label",
+            "metric",
+            "date",
+            "level",
+            "value",
+            "utilisation",
+            "status",
+            "created_at",
+            "acknowledged_by",
+            "acknowledged_at",
+            "note",
+        )
+
+
+class AcknowledgeSerializer(serializers.Serializer):
+    # Optional here so that the service's own message answers a missing note.
+    note = serializers.CharField(allow_blank=True, required=False, default="")
+
+
+class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = AlertSerializer
+    permission_classes = [AnyRole]
+
+    def get_queryset(self) -> QuerySet[Alert]:
+        rows = Alert.objects.select_related("portfolio", "limit", "acknowledged_by")
+        if self.action != "list":
+            return rows
+        params = self.request.query_params
+        if code := params.get("portfolio"):
+            rows = rows.filter(portfolio__code=code)
+        if wanted := params.get("status"):
+            if wanted.upper() not in Alert.Status.values:
+                choices = ", ".join(s.lower() for s in Alert.Status.values)
+                raise ValidationError({"status": [f"{wanted!r} is not one of {choices}."]})
+            rows = rows.filter(status=wanted.upper())
+        return rows.order_by("-date", "pk")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("portfolio", str, description="Portfolio code."),
+            OpenApiParameter("status", str, enum=["open", "acknowledged"]),
+        ]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=AcknowledgeSerializer, responses=AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request: Request, pk: str | None = None) -> Response:
+        """Take responsibility for an alert; `note` (what is being done) is mandatory."""
+        alert = self.get_object()
+        form = AcknowledgeSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            alert = acknowledge_alert(alert, by=request.user, note=form.validated_data["note"])
+        except DjangoValidationError as error:
+            raise service_error(error) from None
+        return Response(AlertSerializer(self.get_queryset().get(pk=alert.pk)).data)
+
+
+def register(router: BaseRouter) -> None:
+    router.register("risk/live", LiveViewSet, basename="risk-live")
+    router.register("risk/history", HistoryViewSet, basename="risk-history")
+    router.register("risk/snapshot", SnapshotViewSet, basename="risk-snapshot")
+    router.register("risk/what-if", WhatIfViewSet, basename="risk-what-if")
+    router.register("risk/run", RunViewSet, basename="risk-run")
+    router.register("risk/alerts", AlertViewSet, basename="risk-alert")
