@@ -2,6 +2,8 @@
 
 from rest_framework.routers import DefaultRouter
 
+from apps.attribution import api as attribution_api
+from apps.briefings import api as briefings_api
 from apps.journal import api as journal_api
 from apps.marketdata import api as marketdata_api
 from apps.positions import api as positions_api
@@ -14,5 +16,7 @@ positions_api.register(router)
 proposals_api.register(router)
 journal_api.register(router)
 risk_api.register(router)
+attribution_api.register(router)
+briefings_api.register(router)
 
 urlpatterns = router.urls

@@ -233,6 +233,8 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Where scripts/backup.sh writes (verify_system checks the newest backup's age there).
+BACKUP_DIR = Path(env_str("PMS_BACKUP_DIR", str(BASE_DIR / "backups")))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

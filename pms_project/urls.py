@@ -1,5 +1,6 @@
 """Root URL configuration."""
 
+from csp.decorators import csp_exempt
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -22,13 +23,22 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("health", ops_views.health, name="health"),
+    path("ready", ops_views.ready, name="ready"),
+    path("metrics", ops_views.metrics, name="metrics"),
     path("book/", include("apps.positions.urls")),
     path("market/", include("apps.marketdata.urls")),
     path("blotter/", include("apps.proposals.urls")),
     path("journal/", include("apps.journal.urls")),
     path("risk/", include("apps.risk.urls")),
+    path("attribution/", include("apps.attribution.urls")),
+    path("morning/", include("apps.briefings.urls")),
     path("api/", include("pms_project.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # Swagger UI renders with inline scripts of its own: the only page outside the CSP.
+    path(
+        "api/docs/",
+        csp_exempt()(SpectacularSwaggerView.as_view(url_name="schema")),
+        name="api-docs",
+    ),
     path(settings.ADMIN_URL, admin.site.urls),
 ]

@@ -15,14 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Case, F, FloatField, Max, Min, Sum, Value, When
-from django.db.models.functions import Cast
+from django.db import connection
+from django.db.models import Max, Min
 
 from apps.attribution import calculations as calc
 from apps.marketdata.calendar import previous_business_day
 from apps.marketdata.models import Fixing, FixingIndex
 from apps.marketdata.pricing import cdi_daily_factor
-from apps.positions.models import DailyMark, NavRecord, Portfolio
+from apps.positions.models import DailyMark, NavRecord, Portfolio, Position
 
 PERIODS = {
     "mtd": "Month to date",
@@ -156,41 +156,56 @@ def _days(portfolio: Portfolio, period: Period) -> list[calc.Day]:
 
 
 def _position_totals(
-    portfolio: Portfolio, days: list[calc.Day], weights: dict[date, float]
+    portfolio: Any, days: list[calc.Day], weights: dict[date, float]
 ) -> list[dict[str, Any]]:
-    """Per position: BRL P&L by source and the Cariño-linked contribution, in one query."""
-    weight = Case(
-        *[When(date=d, then=Value(w)) for d, w in weights.items()],
-        default=Value(0.0),
-        output_field=FloatField(),
+    """Per position: BRL P&L by source and the Cariño-linked contribution, in one query.
+
+    The day weights join as a VALUES list, so each day is one probe of the (portfolio, date)
+    index; a CASE over every date, evaluated on every mark, cost ~1 s at 122 days × 500
+    positions (SQLite and PostgreSQL alike)."""
+    pg = connection.vendor == "postgresql"
+    row, real = ("(%s::date, %s::float8)", "float8") if pg else ("(%s, %s)", "REAL")
+    params: list[Any] = []
+    for day, weight in weights.items():
+        params += [day if pg else day.isoformat(), weight]
+    sources = {
+        "pnl": "m.pnl_brl + m.fees_brl",
+        "price": "m.pnl_price_brl - m.pnl_carry_brl",
+        "carry": "m.pnl_carry_brl",
+        "fx": "m.pnl_fx_brl",
+        "fees": "m.fees_brl",
+    }
+    sums = [f"SUM({expr})" for expr in sources.values()]
+    linked = [f"SUM(CAST({expr} AS {real}) * w.k)" for expr in sources.values()]
+    sql = (
+        f"WITH w(day, k) AS (VALUES {', '.join([row] * len(weights))}) "
+        f"SELECT m.position_id, {', '.join(sums + linked)} "
+        f"FROM w JOIN {DailyMark._meta.db_table} m ON m.portfolio_id = %s AND m.date = w.day "
+        "GROUP BY m.position_id"
     )
-    pnl_with_fees = F("pnl_brl") + F("fees_brl")
-    rows = (
-        DailyMark.objects.filter(portfolio=portfolio, date__range=(days[0].date, days[-1].date))
-        .values(
-            "position_id",
-            "position__strategy__name",
-            "position__instrument__asset_class",
-            "position__instrument__ticker",
-        )
-        .annotate(
-            pnl=Sum(pnl_with_fees),
-            price=Sum(F("pnl_price_brl") - F("pnl_carry_brl")),
-            carry=Sum("pnl_carry_brl"),
-            fx=Sum("pnl_fx_brl"),
-            fees=Sum("fees_brl"),
-            linked=Sum(Cast(pnl_with_fees, FloatField()) * weight),
-            linked_price=Sum(Cast(F("pnl_price_brl") - F("pnl_carry_brl"), FloatField()) * weight),
-            linked_carry=Sum(Cast("pnl_carry_brl", FloatField()) * weight),
-            linked_fx=Sum(Cast("pnl_fx_brl", FloatField()) * weight),
-            linked_fees=Sum(Cast("fees_brl", FloatField()) * weight),
-        )
-    )
-    # SQLite sums decimals in floating point: bring every BRL total back to exact cents.
-    money = ("pnl", "price", "carry", "fx", "fees")
-    out: list[dict[str, Any]] = [dict(row) for row in rows]
-    for row in out:
-        row.update({k: _cents(row[k]) for k in money})
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, portfolio.pk])
+        fetched = cursor.fetchall()
+    names = {
+        pk: (strategy, asset_class, ticker)
+        for pk, strategy, asset_class, ticker in Position.objects.filter(
+            pk__in=[r[0] for r in fetched]
+        ).values_list("pk", "strategy__name", "instrument__asset_class", "instrument__ticker")
+    }
+    keys = ["pnl", "price", "carry", "fx", "fees"]
+    out = []
+    for position_id, *values in fetched:
+        strategy, asset_class, ticker = names[position_id]
+        item: dict[str, Any] = {
+            "position_id": position_id,
+            "position__strategy__name": strategy,
+            "position__instrument__asset_class": asset_class,
+            "position__instrument__ticker": ticker,
+        }
+        item |= {k: _cents(v) for k, v in zip(keys, values[:5], strict=True)}
+        item["linked"] = float(values[5] or 0.0)
+        item |= {f"linked_{k}": float(v or 0.0) for k, v in zip(keys[1:], values[6:], strict=True)}
+        out.append(item)
     return out
 
 

@@ -36,6 +36,8 @@ def generate_morning_pack(
     """A new version of `day`'s pack (the LLM call happens outside the database transaction)."""
     if by is not None and not has_role(by, *GENERATORS):
         raise PermissionDenied("Only a manager, an approver or ops may generate the pack.")
+    if not 1990 <= day.year <= 2200:
+        raise ValidationError(f"{day:%Y-%m-%d} is outside the calendar (1990–2200).")
     if not is_business_day(day):
         raise ValidationError(f"{day:%Y-%m-%d} is not an ANBIMA business day.")
     language = language or settings.MORNING_PACK_LANGUAGE

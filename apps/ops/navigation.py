@@ -21,8 +21,10 @@ class NavItem:
 
 # Later apps append their pages here; an item whose URL does not resolve is not shown.
 NAV_ITEMS: list[NavItem] = [
+    NavItem("Morning pack", "briefings:latest"),
     NavItem("Book", "positions:book"),
     NavItem("Risk", "risk:monitor"),
+    NavItem("Attribution", "attribution:page"),
     NavItem("Market", "marketdata:overview"),
     NavItem("Blotter", "proposals:blotter"),
     NavItem("Journal", "journal:list"),

@@ -308,7 +308,7 @@ def _llm() -> tuple[str, str]:
 
 @check("backups", "last backup age")
 def _backup() -> tuple[str, str]:
-    root = Path(getattr(settings, "BACKUP_DIR", Path(settings.BASE_DIR) / "backups"))
+    root = Path(settings.BACKUP_DIR)
     folders = sorted(
         p for p in root.glob("pms-*") if p.is_dir() and (p / "manifest.sha256").exists()
     )

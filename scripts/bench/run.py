@@ -27,7 +27,15 @@ from urllib.parse import urlsplit, urlunsplit
 from scripts.bench import SCALES, BenchOp, Scale
 
 BASE_DIR = Path(__file__).resolve().parents[2]
-MODULES = ["scripts.bench.marketdata", "scripts.bench.positions"]
+MODULES = [
+    "scripts.bench.marketdata",
+    "scripts.bench.positions",
+    "scripts.bench.risk",
+    "scripts.bench.attribution",
+    "scripts.bench.briefings",
+    "scripts.bench.journal",
+    "scripts.bench.backup",  # last: its restore replaces every table
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,13 +16,14 @@ SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 
 
 def test_the_manager_reads_filters_and_drills_into_the_book(
-    book_at: Any, pm_alice: Any, login: Any
+    book_at: Any, pm_alice: Any, login: Any, live_server: Any
 ) -> None:
     from playwright.sync_api import expect
 
     make_fund(book_at(D1, "DI1F26", "DI1F27", "WDOH25", "INDG25"))
     page = login(pm_alice)
-    page.wait_for_url("**/book/")  # home lands on the book
+    page.wait_for_url("**/morning/")  # home lands on the morning pack, the 06:00 page
+    page.goto(f"{live_server.url}/book/")
     table = page.get_by_test_id("book-table")
     expect(table).to_be_visible()
     expect(page.get_by_test_id("position-row")).to_have_count(4)

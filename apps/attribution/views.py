@@ -1,0 +1,148 @@
+"""The attribution page: returns against the CDI, statistics, contributions, the monthly grid."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django_htmx.middleware import HtmxDetails
+
+from apps.attribution import exports
+from apps.attribution.forms import PeriodForm
+from apps.attribution.queries import PERIODS, Attribution, build_attribution, marked_range
+from apps.marketdata.calendar import previous_business_day
+from apps.ops.roles import Role
+from apps.positions.models import Portfolio
+from apps.positions.views import role_required
+
+CHART_NAMES = 24  # longer strategy names are cut in the bar chart's axis
+TAB_LABELS = {"mtd": "MTD", "qtd": "QTD", "ytd": "YTD", "12m": "12M", "itd": "Since inception"}
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+@role_required(*Role.values)
+def page(request: HtmxHttpRequest) -> HttpResponse:
+    """One fund over one period; htmx gets the body partial, `?format=csv&table=…` a table."""
+    form = PeriodForm(request.GET)
+    result, errors = _attribute(form)
+    portfolio = form.chosen_portfolio or Portfolio.objects.active().first()
+    if request.GET.get("format") == "csv":
+        return _csv(request.GET.get("table", ""), portfolio, result, errors)
+    context = _context(form, portfolio, result, errors)
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "attribution/_body.html" if partial else "attribution/page.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _attribute(form: PeriodForm) -> tuple[Attribution | None, list[str]]:
+    """The read model for a valid request, or the reasons there is none."""
+    period = form.resolved()
+    portfolio = form.cleaned_data.get("portfolio") if period else None
+    if period is None or portfolio is None:
+        return None, form.messages()
+    try:
+        return build_attribution(portfolio, period), []
+    except ValidationError as error:  # e.g. a custom range with no marked day in it
+        return None, error.messages
+
+
+def _csv(
+    table: str, portfolio: Portfolio | None, result: Attribution | None, errors: list[str]
+) -> HttpResponse:
+    if table not in exports.TABLES:
+        errors = [f"Unknown table {table!r}; use one of {', '.join(exports.TABLES)}."]
+    if errors or portfolio is None or (result is None and table != "monthly"):
+        message = " ".join(errors) or "No active portfolio yet."
+        return HttpResponse(message + "\n", status=400, content_type="text/plain; charset=utf-8")
+    history = exports.monthly_history(portfolio) if table == "monthly" else None
+    return exports.csv_response(table, portfolio=portfolio, result=result, history=history)
+
+
+def _context(
+    form: PeriodForm, portfolio: Portfolio | None, result: Attribution | None, errors: list[str]
+) -> dict[str, Any]:
+    first, last = marked_range(portfolio) if portfolio else (None, None)
+    key = form.cleaned_data.get("period") if form.is_valid() else form.data.get("period")
+    context: dict[str, Any] = {
+        "portfolios": list(Portfolio.objects.active()),
+        "portfolio": portfolio,
+        "periods": [(k, label, PERIODS[k]) for k, label in TAB_LABELS.items()],
+        "period_key": key,
+        "start": form.data.get("start", ""),
+        "end": form.data.get("end", ""),
+        "first_marked": first,
+        "last_marked": last,
+        "errors": errors,
+        "result": result,
+        "months": exports.MONTHS,
+    }
+    if result is not None and portfolio is not None:
+        context |= _figures(result)
+        context["history"] = exports.monthly_history(portfolio)
+        context["query"] = _query(portfolio, result)
+    return context
+
+
+def _query(portfolio: Portfolio, result: Attribution) -> str:
+    """The query string of what is shown (CSV links repeat it)."""
+    params = {"portfolio": portfolio.code, "period": result.period.key}
+    if result.period.key == "custom":
+        params |= {"start": result.period.start.isoformat(), "end": result.period.end.isoformat()}
+    return urlencode(params)
+
+
+def _figures(result: Attribution) -> dict[str, Any]:
+    """Tables (line items and their total), the IRR when it converged, and chart series."""
+    tables: dict[str, dict[str, Any]] = {}
+    for by in exports.GROUPINGS:
+        items = exports.groups(result, by)
+        rows = [(g, exports.split(g)) for g in items]
+        tables[by] = {"rows": rows, "total": exports.total(items)}
+    tables["strategy"]["rows"] = [
+        (g, parts, [(c, exports.split(c)) for c in g.children])
+        for g, parts in tables["strategy"]["rows"]
+    ]
+    return {
+        "tables": tables,
+        "bar_height": max(220, 34 * len(result.by_strategy) + 70),
+        "irr": exports.finite(result.irr),
+        "start": result.period.start.isoformat(),
+        "end": result.period.end.isoformat(),
+        "charts": _charts(result),
+    }
+
+
+def _charts(result: Attribution) -> dict[str, Any]:
+    """Chart.js series in percent and basis points (floats only for drawing).
+
+    The lines start at 0 on the business day before the period: the NAV the returns grow from."""
+    strategies = result.by_strategy
+    base = previous_business_day(result.days[0].date)
+
+    def percent(series: list[float]) -> list[float]:
+        return [0.0, *(round(x * 100, 4) for x in series)]
+
+    return {
+        "dates": [base.isoformat(), *(d.date.isoformat() for d in result.days)],
+        "fund": percent(result.cumulative),
+        "cdi": percent(result.cumulative_cdi),
+        "drawdown": percent(result.drawdown),
+        "strategies": {
+            "names": [_short(g.name) for g in strategies],
+            "bps": [round(g.contribution * 10000, 2) for g in strategies],
+            "pnl": [float(g.pnl) for g in strategies],
+        },
+    }
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= CHART_NAMES else name[: CHART_NAMES - 1] + "…"

@@ -1,0 +1,170 @@
+"""The morning pack over HTTP: the latest pack, one day's (any version), and generation.
+
+Generation calls the same service as the page (`generate_morning_pack`): a viewer gets its 403,
+a non-business date its 400. Facts are the stored JSON, exactly what the narrative was checked
+against.
+"""
+
+from __future__ import annotations
+
+import datetime
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import BaseRouter
+
+from apps.briefings.models import MorningPack
+from apps.briefings.services import GENERATORS, generate_morning_pack
+from apps.briefings.views import FIRST_YEAR, LAST_YEAR
+from apps.ops.roles import Role, has_role
+from apps.positions.models import Portfolio
+
+PORTFOLIO = OpenApiParameter("portfolio", str, description="Portfolio code (default: first).")
+
+
+class ReadOrGenerate(permissions.BasePermission):
+    """Every role reads; managers, approvers and ops generate (the service checks again)."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return has_role(request.user, *Role.values)
+        return has_role(request.user, *GENERATORS)
+
+
+class MorningPackSerializer(serializers.ModelSerializer):
+    portfolio = serializers.CharField(source="portfolio.code", read_only=True)
+    created_by = serializers.CharField(
+        source="created_by.username", allow_null=True, read_only=True
+    )
+    facts = serializers.JSONField(read_only=True)
+    timings = serializers.JSONField(read_only=True, help_text="Milliseconds per step.")
+
+    class Meta:
+        model = MorningPack
+        fields = (
+            "id",
+            "portfolio",
+            "business_date",
+            "version",
+            "language",
+            "source",
+            "model",
+            "prompt_hash",
+            "rejection_reason",
+            "timings",
+            "facts_version",
+            "facts",
+            "narrative",
+            "created_by",
+            "created_at",
+        )
+
+
+class GenerateSerializer(serializers.Serializer):
+    portfolio = serializers.SlugRelatedField(slug_field="code", queryset=Portfolio.objects.active())
+    date = serializers.DateField(help_text="The business date the pack prepares.")
+    language = serializers.ChoiceField(
+        choices=["pt-BR", "en"], required=False, help_text="Default: MORNING_PACK_LANGUAGE."
+    )
+
+    def validate_date(self, day: datetime.date) -> datetime.date:
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ValidationError(f"Years {FIRST_YEAR}–{LAST_YEAR} only.")
+        return day
+
+
+def _portfolio(code: str | None) -> Portfolio:
+    rows = Portfolio.objects.active()
+    found = rows.filter(code=code).first() if code else rows.first()
+    if found is None:
+        raise ValidationError({"portfolio": f"No active portfolio {code!r}." if code else "None."})
+    return found
+
+
+def _date(raw: str | None) -> date:
+    if not raw:
+        raise ValidationError({"date": "Required (YYYY-MM-DD)."})
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({"date": f"{raw!r} is not a date (use YYYY-MM-DD)."}) from None
+
+
+def _version(raw: str | None) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValidationError({"version": f"{raw!r} is not a version number."})
+    return int(raw)
+
+
+class OnePackSchema(AutoSchema):
+    """`GET /morning-pack/?date=` answers one pack, not a list."""
+
+    def _is_list_view(self, serializer: Any = None) -> bool:
+        return False
+
+
+class MorningPackViewSet(viewsets.ViewSet):
+    permission_classes = [ReadOrGenerate]
+    schema = OnePackSchema()
+
+    @extend_schema(
+        parameters=[
+            PORTFOLIO,
+            OpenApiParameter(
+                "date", OpenApiTypes.DATE, required=True, description="Business date."
+            ),
+            OpenApiParameter("version", int, description="Default: the day's latest version."),
+        ],
+        responses=MorningPackSerializer,
+    )
+    def list(self, request: Request) -> Response:
+        """One day's pack: the given version, or the latest one of that day."""
+        params = request.query_params
+        portfolio, day = _portfolio(params.get("portfolio")), _date(params.get("date"))
+        version = _version(params.get("version"))
+        packs = MorningPack.objects.filter(portfolio=portfolio, business_date=day)
+        pack = (packs.filter(version=version) if version else packs).first()
+        if pack is None:
+            which = f" version {version}" if version else ""
+            raise NotFound(f"No morning pack{which} for {portfolio.code} on {day:%Y-%m-%d}.")
+        return Response(MorningPackSerializer(pack).data)
+
+    @extend_schema(parameters=[PORTFOLIO], responses=MorningPackSerializer)
+    @action(detail=False)
+    def latest(self, request: Request) -> Response:
+        """The newest pack of the portfolio (latest business date, then latest version)."""
+        portfolio = _portfolio(request.query_params.get("portfolio"))
+        pack = MorningPack.objects.filter(portfolio=portfolio).first()
+        if pack is None:
+            raise NotFound(f"{portfolio.code} has no morning pack yet.")
+        return Response(MorningPackSerializer(pack).data)
+
+    @extend_schema(request=GenerateSerializer, responses={201: MorningPackSerializer})
+    @action(detail=False, methods=["post"])
+    def generate(self, request: Request) -> Response:
+        """Generate a new version of a day's pack (may call the LLM; template fallback)."""
+        form = GenerateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        try:
+            pack = generate_morning_pack(
+                data["portfolio"], data["date"], by=request.user, language=data.get("language")
+            )
+        except DjangoValidationError as error:
+            raise ValidationError({"date": error.messages}) from None
+        return Response(MorningPackSerializer(pack).data, status=status.HTTP_201_CREATED)
+
+
+def register(router: BaseRouter) -> None:
+    router.register("morning-pack", MorningPackViewSet, basename="morning-pack")
