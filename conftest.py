@@ -119,9 +119,15 @@ def book_at(db: None, pm_alice: Any) -> Any:
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
-    from django.core.cache import cache
+    """Empty this worker's cache keys (never FLUSHDB: parallel workers share the Redis)."""
+    from django.core.cache import caches
 
-    cache.clear()
+    for alias in caches:
+        cache = caches[alias]
+        if hasattr(cache, "delete_pattern"):
+            cache.delete_pattern("*")
+        else:
+            cache.clear()
     yield
 
 
