@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
@@ -11,6 +13,7 @@ class OpsConfig(AppConfig):
         from apps.ops.roles import sync_role_permissions
 
         post_migrate.connect(sync_role_permissions, dispatch_uid="ops_sync_role_permissions")
+        post_migrate.connect(load_reference_data, dispatch_uid="ops_load_reference_data")
         _register_metrics()
 
 
@@ -21,3 +24,14 @@ def _register_metrics() -> None:
 
     if not any(isinstance(c, PmsCollector) for c in list(REGISTRY._collector_to_names)):
         REGISTRY.register(PmsCollector())
+
+
+def load_reference_data(sender: Any = None, **kwargs: Any) -> None:
+    """Reference rows a flush removes (tests, restores): re-create the missing ones."""
+    from apps.briefings.calendar_seed import ensure_market_calendar
+    from apps.risk.stress_library import ensure_stress_library
+
+    if getattr(sender, "label", None) != "ops":
+        return  # post_migrate fires once per app; once is enough
+    ensure_stress_library()
+    ensure_market_calendar()
