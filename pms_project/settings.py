@@ -16,6 +16,7 @@ from celery.schedules import crontab
 from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
+from pms_project.caches import redis_caches
 from pms_project.env import (
     env_bool,
     env_choice,
@@ -130,31 +131,7 @@ CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "pms") + (
 )
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.25)
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": CACHE_KEY_PREFIX,
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
-                "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
-                "IGNORE_EXCEPTIONS": True,
-            },
-        }
-    }
-    # The read models go through apps.ops.cache, which guards every call itself (circuit
-    # breaker): this alias lets it see the errors that IGNORE_EXCEPTIONS would swallow.
-    CACHES["readmodels"] = {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": CACHE_KEY_PREFIX,
-        "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            "SOCKET_CONNECT_TIMEOUT": REDIS_SOCKET_TIMEOUT,
-            "SOCKET_TIMEOUT": REDIS_SOCKET_TIMEOUT,
-        },
-    }
+    CACHES = redis_caches(REDIS_URL, prefix=CACHE_KEY_PREFIX, timeout=REDIS_SOCKET_TIMEOUT)
     READ_MODEL_CACHE = "readmodels"
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
@@ -285,8 +262,10 @@ WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: DRF takes the WWW-Authenticate challenge from the first class, so a bad
+        # token gets 401 (not 403).
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -299,6 +278,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Portfolio management system for a Brazilian global-macro fund.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -1,14 +1,25 @@
 """Root URL configuration."""
 
+from collections.abc import Callable
+
 from csp.decorators import csp_exempt
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.http.response import HttpResponseBase
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.ops import views as ops_views
+
+
+def _login_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """A DRF view that is a page for people: DRF exempts its views from Django's
+    LoginRequiredMiddleware (they answer 401/403 themselves); this one redirects to login."""
+    view.login_required = True  # type: ignore[attr-defined]
+    return view
+
 
 admin.site.site_header = "PMS back office"
 admin.site.site_title = "PMS back office"
@@ -32,12 +43,13 @@ urlpatterns = [
     path("risk/", include("apps.risk.urls")),
     path("attribution/", include("apps.attribution.urls")),
     path("morning/", include("apps.briefings.urls")),
+    path("ops/", include("apps.ops.urls")),
     path("api/", include("pms_project.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI renders with inline scripts of its own: the only page outside the CSP.
     path(
         "api/docs/",
-        csp_exempt()(SpectacularSwaggerView.as_view(url_name="schema")),
+        _login_page(csp_exempt()(SpectacularSwaggerView.as_view(url_name="schema"))),
         name="api-docs",
     ),
     path(settings.ADMIN_URL, admin.site.urls),

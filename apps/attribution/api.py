@@ -154,7 +154,7 @@ class MonthlySerializer(serializers.Serializer):
     years = YearSerializer(many=True)
 
 
-class SnapshotSerializer(serializers.Serializer):
+class AttributionSnapshotSerializer(serializers.Serializer):
     portfolio = serializers.CharField()
     date = serializers.DateField()
     computed_at = serializers.DateTimeField()
@@ -369,7 +369,7 @@ class AttributionViewSet(viewsets.ViewSet):
             PERIOD_PARAMS[0],
             OpenApiParameter("date", OpenApiTypes.DATE, description="Default: the latest stored."),
         ],
-        responses=SnapshotSerializer,
+        responses=AttributionSnapshotSerializer,
     )
     @action(detail=False)
     def snapshot(self, request: Request) -> Response:
@@ -391,7 +391,7 @@ class AttributionViewSet(viewsets.ViewSet):
             "computed_at": snapshot.computed_at,
             "periods": _rounded(snapshot.periods),
         }
-        return Response(SnapshotSerializer(data).data)
+        return Response(AttributionSnapshotSerializer(data).data)
 
 
 def register(router: BaseRouter) -> None:

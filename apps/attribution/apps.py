@@ -5,3 +5,7 @@ class AttributionConfig(AppConfig):
     name = "apps.attribution"
     label = "attribution"
     verbose_name = "Performance and attribution"
+
+    def ready(self) -> None:
+        # Importing the read model registers its cache warmer (`apps.ops.cache.warm`).
+        from apps.attribution import queries  # noqa: F401

@@ -22,6 +22,7 @@ from apps.attribution import calculations as calc
 from apps.marketdata.calendar import previous_business_day
 from apps.marketdata.models import Fixing, FixingIndex
 from apps.marketdata.pricing import cdi_daily_factor
+from apps.ops.cache import Cached, breaker, read, warmer
 from apps.positions.models import DailyMark, NavRecord, Portfolio, Position
 
 PERIODS = {
@@ -284,6 +285,38 @@ def build_attribution(portfolio: Portfolio, period: Period) -> Attribution:
         drawdown=calc.drawdown_series(days),
         monthly=calc.monthly_grid(days),
     )
+
+
+# --- the cached read: rm:attribution:<portfolio>:m<market v>:p<portfolio v>:<period> ----------
+
+
+def cached_attribution(portfolio: Portfolio, period: Period) -> Cached:
+    """`build_attribution` cache-first for a named period running to the latest marked day;
+    custom ranges, periods ending earlier (history) and reads inside a transaction bypass it."""
+    return read(
+        "attribution",
+        portfolio.pk,
+        lambda: build_attribution(portfolio, period),
+        params=f"{period.key}|{period.start.isoformat()}|{period.end.isoformat()}",
+        bypass=connection.in_atomic_block or is_history(portfolio, period),
+    )
+
+
+def is_history(portfolio: Portfolio, period: Period) -> bool:
+    """Custom ranges and periods ending before the latest marked day."""
+    return period.key == "custom" or period.end < (marked_range(portfolio)[1] or period.end)
+
+
+@warmer("attribution")
+def warm_attribution(portfolio: Portfolio) -> None:
+    """Year to date (the page's default period) into the cache."""
+    if breaker.is_open:
+        return
+    try:
+        period = resolve_period(portfolio, "ytd")
+    except ValidationError:  # no marked day yet: nothing to attribute
+        return
+    cached_attribution(portfolio, period)
 
 
 def _sources(groups: list[Group], cash: Group) -> list[Group]:

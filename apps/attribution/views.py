@@ -7,14 +7,13 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
 from django_htmx.middleware import HtmxDetails
 
 from apps.attribution import exports
 from apps.attribution.forms import PeriodForm
-from apps.attribution.queries import PERIODS, Attribution, build_attribution, marked_range
+from apps.attribution.queries import PERIODS, Attribution, cached_attribution, marked_range
 from apps.marketdata.calendar import previous_business_day
+from apps.ops.page_cache import cached_page
 from apps.ops.roles import Role
 from apps.positions.models import Portfolio
 from apps.positions.views import role_required
@@ -30,29 +29,43 @@ class HtmxHttpRequest(HttpRequest):
 @role_required(*Role.values)
 def page(request: HtmxHttpRequest) -> HttpResponse:
     """One fund over one period; htmx gets the body partial, `?format=csv&table=…` a table."""
-    form = PeriodForm(request.GET)
-    result, errors = _attribute(form)
-    portfolio = form.chosen_portfolio or Portfolio.objects.active().first()
     if request.GET.get("format") == "csv":
+        form = PeriodForm(request.GET)
+        result, errors, _ = _attribute(form)
+        portfolio = form.chosen_portfolio or Portfolio.objects.active().first()
         return _csv(request.GET.get("table", ""), portfolio, result, errors)
-    context = _context(form, portfolio, result, errors)
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "attribution/_body.html" if partial else "attribution/page.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+
+    def build() -> tuple[dict[str, Any], str]:
+        form = PeriodForm(request.GET)
+        result, errors, status = _attribute(form)
+        portfolio = form.chosen_portfolio or Portfolio.objects.active().first()
+        return _context(form, portfolio, result, errors), status
+
+    query = {k: request.GET.get(k, "") for k in ("portfolio", "period", "start", "end")}
+    key = query["period"].strip().lower() or ("custom" if query["start"] or query["end"] else "")
+    return cached_page(
+        request,
+        name="attribution",
+        code=query["portfolio"],
+        params=query,
+        build=build,
+        template="attribution/page.html",
+        fragment="attribution/_body.html",
+        bypass=key not in TAB_LABELS and key != "",  # custom ranges (and typos) are not cached
+    )
 
 
-def _attribute(form: PeriodForm) -> tuple[Attribution | None, list[str]]:
-    """The read model for a valid request, or the reasons there is none."""
+def _attribute(form: PeriodForm) -> tuple[Attribution | None, list[str], str]:
+    """The read model for a valid request (and its cache status), or the reasons there is none."""
     period = form.resolved()
     portfolio = form.cleaned_data.get("portfolio") if period else None
     if period is None or portfolio is None:
-        return None, form.messages()
+        return None, form.messages(), "bypass"
     try:
-        return build_attribution(portfolio, period), []
+        cached = cached_attribution(portfolio, period)
     except ValidationError as error:  # e.g. a custom range with no marked day in it
-        return None, error.messages
+        return None, error.messages, "bypass"
+    return cached.value, [], cached.status
 
 
 def _csv(
@@ -87,7 +100,11 @@ def _context(
     }
     if result is not None and portfolio is not None:
         context |= _figures(result)
-        context["history"] = exports.monthly_history(portfolio)
+        # Since inception, the period's own days are the whole history: no second read.
+        itd = result.period.key == "itd"
+        context["history"] = (
+            exports.year_rows(result.monthly) if itd else exports.monthly_history(portfolio)
+        )
         context["query"] = _query(portfolio, result)
     return context
 

@@ -5,3 +5,8 @@ class MarketdataConfig(AppConfig):
     name = "apps.marketdata"
     label = "marketdata"
     verbose_name = "Market data"
+
+    def ready(self) -> None:
+        from apps.marketdata import signals
+
+        signals.connect()

@@ -33,5 +33,8 @@ def load_reference_data(sender: Any = None, **kwargs: Any) -> None:
 
     if getattr(sender, "label", None) != "ops":
         return  # post_migrate fires once per app; once is enough
+    from apps.ops.models import DataVersion
+
     ensure_stress_library()
     ensure_market_calendar()
+    DataVersion.objects.get_or_create(scope="market")  # a market write then costs one UPDATE

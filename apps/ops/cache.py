@@ -1,18 +1,16 @@
-"""Caching of the heavy read models: versioned keys, a circuit breaker, write-through refresh.
+"""Caching of the heavy read models: versioned keys, write-through refresh, breaker-guarded.
 
 A key carries the data versions it depends on (the portfolio's and the market's), read from
 PostgreSQL. A write bumps the version in its own transaction and refreshes the cache after
 commit; a rollback bumps nothing. A refill computed before an invalidation lands under the
 old version, which nobody reads again. Redis being slow or down never breaks a page: every
-call is guarded, and after a few failures a per-process breaker skips Redis for a while, so a
-dead Redis costs no network wait per request.
+call is guarded by the per-process circuit breaker (apps.ops.breaker), so a dead Redis costs
+no network wait per request.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -22,7 +20,11 @@ from django.core.cache import caches
 from django.db import transaction
 from django.db.models import F
 
+from apps.ops.breaker import breaker, guarded, stats
 from apps.ops.models import DataVersion
+
+__all__ = ["MISSING", "TTL", "Cached", "breaker", "bump", "cache_get", "cache_set", "key_for"]
+__all__ += ["read", "refresh", "stats", "versions", "warm", "warmer"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -32,60 +34,16 @@ MISSING = object()
 TTL = {"book": 30, "risk": 60, "attribution": 300, "morning": 24 * 3600}
 
 
-class CircuitBreaker:
-    """Opens after `threshold` failures in a row; stays open `cooldown` seconds."""
-
-    def __init__(self, threshold: int = 3, cooldown: float = 30.0) -> None:
-        self.threshold, self.cooldown = threshold, cooldown
-        self.failures, self.opened_at = 0, 0.0
-        self._lock = threading.Lock()
-
-    @property
-    def is_open(self) -> bool:
-        return self.failures >= self.threshold and time.monotonic() - self.opened_at < self.cooldown
-
-    def success(self) -> None:
-        with self._lock:
-            self.failures = 0
-
-    def failure(self) -> None:
-        with self._lock:
-            self.failures += 1
-            if self.failures >= self.threshold:
-                self.opened_at = time.monotonic()
-
-
-breaker = CircuitBreaker(
-    threshold=getattr(settings, "CACHE_BREAKER_THRESHOLD", 3),
-    cooldown=getattr(settings, "CACHE_BREAKER_COOLDOWN", 30.0),
-)
-stats = {"hit": 0, "miss": 0, "bypass": 0, "error": 0}
-
-
 def _backend() -> Any:
     return caches[getattr(settings, "READ_MODEL_CACHE", "default")]
 
 
-def _guarded(operation: Callable[[], T], fallback: T) -> T:
-    if breaker.is_open:
-        return fallback
-    try:
-        result = operation()
-    except Exception as error:  # redis errors, timeouts, anything: the page must not break
-        stats["error"] += 1
-        breaker.failure()
-        log.warning("cache unavailable (%s); serving uncached", type(error).__name__)
-        return fallback
-    breaker.success()
-    return result
-
-
 def cache_get(key: str) -> Any:
-    return _guarded(lambda: _backend().get(key, MISSING), MISSING)
+    return guarded(lambda: _backend().get(key, MISSING), MISSING)
 
 
 def cache_set(key: str, value: Any, ttl: int) -> None:
-    _guarded(lambda: _backend().set(key, value, ttl), None)
+    guarded(lambda: _backend().set(key, value, ttl), None)
 
 
 # --- versions -------------------------------------------------------------------------------
@@ -110,8 +68,28 @@ def bump(portfolio_id: int | None = None) -> None:
     updated = DataVersion.objects.filter(scope=scope).update(version=F("version") + 1)
     if not updated:
         DataVersion.objects.get_or_create(scope=scope, defaults={"version": 2})
-    if getattr(settings, "CACHE_WRITE_THROUGH", True):
-        transaction.on_commit(lambda: refresh(portfolio_id))
+    if getattr(settings, "CACHE_WRITE_THROUGH", True) and not _refresh_pending(portfolio_id):
+        transaction.on_commit(_Refresh(portfolio_id))
+
+
+@dataclass(frozen=True)
+class _Refresh:
+    """The after-commit refresh of one scope; equal ones are scheduled once per transaction."""
+
+    portfolio_id: int | None
+
+    def __call__(self) -> None:
+        refresh(self.portfolio_id)
+
+
+def _refresh_pending(portfolio_id: int | None) -> bool:
+    """True when this transaction already refreshes the scope (or the market, i.e. all) after
+    commit. A rolled-back savepoint drops its callbacks, so nothing is skipped wrongly."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return False
+    wanted = {_Refresh(portfolio_id), _Refresh(None)}
+    return any(callback in wanted for _, callback, _ in connection.run_on_commit)
 
 
 def refresh(portfolio_id: int | None) -> None:

@@ -28,6 +28,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Market", "marketdata:overview"),
     NavItem("Blotter", "proposals:blotter"),
     NavItem("Journal", "journal:list"),
+    NavItem("Pipelines", "ops:pipelines", roles=(Role.OPS, Role.MANAGER)),
 ]
 
 

@@ -58,3 +58,12 @@ def run_preopen_portfolio(portfolio_id: int, day: str) -> str:
     return run_pipeline(
         PipelineRun.Pipeline.PREOPEN, portfolio, _day(day), triggered_by="beat"
     ).status
+
+
+@shared_task(name="pipelines.rerun", acks_late=True)
+def rerun_pipeline(pipeline: str, portfolio_id: int, day: str, triggered_by: str) -> str:
+    """One pipeline of one portfolio for `day` run again, even after a success (the pipeline
+    page's re-run, queued for the workers)."""
+    portfolio = Portfolio.objects.get(pk=portfolio_id)
+    outcome = run_pipeline(pipeline, portfolio, _day(day), triggered_by=triggered_by, force=True)
+    return outcome.status

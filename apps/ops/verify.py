@@ -8,13 +8,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from io import StringIO
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
@@ -75,11 +73,19 @@ def _previous_business_day() -> date:
 def _deploy() -> tuple[str, str]:
     if settings.DEBUG:
         return WARN, "DEBUG is on: this is a development configuration."
-    out = StringIO()
-    try:
-        call_command("check", deploy=True, stdout=out, stderr=out, fail_level="WARNING")
-    except Exception:
-        return FAIL, " ".join(out.getvalue().split())[:500] or "check --deploy failed"
+    # The checks `manage.py check --deploy --fail-level WARNING` runs. (Through call_command the
+    # issues travel in the SystemCheckError, not on stdout: the detail came out empty.)
+    from django.core import checks as system_checks
+
+    issues = [
+        issue
+        for issue in system_checks.run_checks(include_deployment_checks=True)
+        if issue.level >= system_checks.WARNING and not issue.is_silenced()
+    ]
+    if issues:
+        ids = ", ".join(dict.fromkeys(issue.id or "?" for issue in issues))
+        first = " ".join(str(issues[0].msg).split())
+        return FAIL, f"check --deploy: {len(issues)} issue(s): {ids} — {first}"[:500]
     return PASS, "check --deploy is clean"
 
 
@@ -346,21 +352,33 @@ def _smoke_steps() -> list[str]:
     from django.contrib.auth.models import Group, User
 
     from apps.journal.models import Entry, EntryKind
-    from apps.marketdata.calendar import add_business_days
     from apps.marketdata.models import InstrumentKind, SettlementPrice
     from apps.positions.models import Portfolio, Strategy
     from apps.positions.mtm import run_mtm
     from apps.positions.services import TradeTicket, record_trade
+    from apps.proposals.forms import default_business_date
     from apps.proposals.services import Terms, approve_proposal, create_proposal, reject_proposal
 
+    # Today's session while it is open, else the next one: after 18:00 a proposal for today
+    # would be born expired and the approval refused.
+    trading_day = default_business_date()
+    # The front WDO still trading then: on an expiry day the latest settlements also include
+    # the contract that expires, and a proposal on it would be refused.
     price = (
-        SettlementPrice.objects.filter(instrument__kind=InstrumentKind.WDO, instrument__active=True)
+        SettlementPrice.objects.filter(
+            instrument__kind=InstrumentKind.WDO,
+            instrument__active=True,
+            instrument__maturity__gt=trading_day,
+        )
         .select_related("instrument")
-        .order_by("-date")
+        .order_by("-date", "instrument__maturity")
         .first()
     )
     if price is None:
-        raise RuntimeError("no WDO settlement price to run the smoke workflow on")
+        raise RuntimeError(
+            f"no settlement price of a WDO contract trading on {trading_day:%Y-%m-%d} "
+            "to run the smoke workflow on"
+        )
     day, instrument = price.date, price.instrument
     tag = uuid.uuid4().hex[:8]
     manager = User.objects.create_user(f"smoke-pm-{tag}")
@@ -383,7 +401,6 @@ def _smoke_steps() -> list[str]:
     steps = [f"opened 1 {instrument.ticker}"]
     run_mtm(fund, day, by=manager)
     steps.append(f"MTM {day:%Y-%m-%d}")
-    trading_day = add_business_days(timezone.localdate(), 0)
     proposal = create_proposal(
         portfolio=fund,
         strategy=book,

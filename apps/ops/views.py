@@ -1,17 +1,33 @@
-"""Home, liveness, readiness and metrics."""
+"""Home, liveness, readiness and metrics; the pipelines page."""
+
+from __future__ import annotations
 
 import time
 import uuid
+from datetime import date
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import caches
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 from django_prometheus.exports import ExportToDjangoView
 
+from apps.ops.context_processors import unresolved_failures
+from apps.ops.models import PipelineRun, StepRun
 from apps.ops.navigation import items_for
+from apps.ops.roles import Role, has_role
+
+PIPELINE_ROLES = (Role.OPS, Role.MANAGER)
+RUNS_PER_PAGE = 50
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -66,3 +82,99 @@ def metrics(request: HttpRequest) -> HttpResponse:
     if token and request.headers.get("Authorization") != f"Bearer {token}":
         return HttpResponse("metrics need the bearer token\n", status=401)
     return ExportToDjangoView(request)
+
+
+# --- pipelines ------------------------------------------------------------------------------
+
+
+def _require_pipeline_role(request: HttpRequest) -> None:
+    if not has_role(request.user, *PIPELINE_ROLES):
+        raise PermissionDenied("Only ops and managers open the pipelines.")
+
+
+def _queued() -> bool:
+    """True when a broker is configured: runs go to the workers, not this request."""
+    return not settings.CELERY_TASK_ALWAYS_EAGER
+
+
+def pipelines(request: HttpRequest) -> HttpResponse:
+    """Pipeline runs, newest first, with their steps; re-run and run-now forms."""
+    _require_pipeline_role(request)
+    steps = StepRun.objects.order_by("-run_attempt", "order")
+    runs = (
+        PipelineRun.objects.select_related("portfolio")
+        .prefetch_related(Prefetch("steps", queryset=steps))
+        .order_by("-started_at", "-pk")
+    )
+    context = {
+        "runs": Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page")),
+        "failures": unresolved_failures(),
+        "pipelines": PipelineRun.Pipeline.choices,
+        "today": timezone.localdate(),
+        "queued": _queued(),
+    }
+    return render(request, "ops/pipelines.html", context)
+
+
+@require_POST
+def pipeline_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run one pipeline run again (even a successful one) for its fund and business date."""
+    from apps.ops.pipelines import run_pipeline
+    from apps.ops.tasks import rerun_pipeline
+
+    _require_pipeline_role(request)
+    run = get_object_or_404(PipelineRun.objects.select_related("portfolio"), pk=pk)
+    label = f"{run.get_pipeline_display()} of {run.portfolio.code} for {run.business_date:%d/%m/%Y}"
+    by = request.user.get_username()
+    if _queued():
+        rerun_pipeline.delay(run.pipeline, run.portfolio_id, run.business_date.isoformat(), by)
+        messages.info(request, f"{label} queued for the workers.")
+    else:
+        outcome = run_pipeline(
+            run.pipeline,
+            run.portfolio,
+            run.business_date,
+            force=True,
+            triggered_by=by,
+        )
+        _report(request, label, outcome.status, outcome.run)
+    return redirect(f"{reverse('ops:pipelines')}#run-{run.pk}")
+
+
+@require_POST
+def pipeline_run_now(request: HttpRequest) -> HttpResponse:
+    """Run (or queue) the EOD or the pre-open of every active fund for a date, catching up."""
+    from apps.ops.pipelines import run_due
+    from apps.ops.tasks import run_eod, run_preopen
+
+    _require_pipeline_role(request)
+    pipeline = request.POST.get("pipeline", "")
+    try:
+        day = date.fromisoformat(request.POST.get("date", ""))
+    except ValueError:
+        day = None
+    if pipeline not in PipelineRun.Pipeline.values or day is None:
+        messages.error(request, "Choose the EOD or the pre-open and a date (YYYY-MM-DD).")
+        return redirect("ops:pipelines")
+    label = f"{PipelineRun.Pipeline(pipeline).label} for {day:%d/%m/%Y}"
+    if _queued():
+        (run_eod if pipeline == PipelineRun.Pipeline.EOD else run_preopen).delay(day.isoformat())
+        messages.info(request, f"{label} queued for the workers (one task per fund).")
+        return redirect("ops:pipelines")
+    outcomes = run_due(pipeline, day, triggered_by=request.user.get_username())
+    if not outcomes:
+        messages.info(request, f"{label}: nothing to run (not a business day, or already done).")
+    for outcome in outcomes:
+        run = outcome.run
+        where = f"{label}, {run.portfolio.code} {run.business_date:%d/%m/%Y}" if run else label
+        _report(request, where, outcome.status, run)
+    return redirect("ops:pipelines")
+
+
+def _report(request: HttpRequest, label: str, status: str, run: PipelineRun | None) -> None:
+    if status == "failed" and run is not None:
+        messages.error(request, f"{label} failed: {run.error}")
+    elif status == "busy":
+        messages.warning(request, f"{label}: already running elsewhere; try again later.")
+    else:
+        messages.success(request, f"{label}: {status}.")

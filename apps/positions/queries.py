@@ -31,9 +31,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Max, Q, Sum
+from django.utils import timezone
 
 from apps.marketdata.models import FEDERAL_BONDS, AssetClass, QuoteConvention
+from apps.ops.cache import Cached, breaker, read, warmer
 from apps.positions import ledger
 from apps.positions.models import DailyMark, NavRecord, Portfolio, Side, Strategy, Trade
 
@@ -282,6 +285,56 @@ def build_book(
         return book
     _fill(book, portfolio, book.as_of, strategies)
     return book
+
+
+# --- the cached read: rm:book:<portfolio>:m<market v>:p<portfolio v>:<as_of>|<filters> ----------
+
+
+def book_params(
+    as_of: date, strategy: str | None, asset_class: str | None, include_closed: bool
+) -> str:
+    """The part of the cache key that names one book of a portfolio."""
+    return f"{as_of.isoformat()}|{strategy or ''}|{asset_class or ''}|{int(include_closed)}"
+
+
+def is_history(portfolio_id: int, as_of: date) -> bool:
+    """True when `as_of` reads marks older than the latest (no query for today or later)."""
+    if as_of >= timezone.localdate():
+        return False
+    latest = NavRecord.objects.filter(portfolio_id=portfolio_id).aggregate(d=Max("date"))["d"]
+    return latest is not None and as_of < latest
+
+
+def cached_book(
+    portfolio: Portfolio,
+    as_of: date,
+    *,
+    strategy: str | None = None,
+    asset_class: str | None = None,
+    include_closed: bool = False,
+) -> Cached:
+    """`build_book` cache-first for the latest marks; history (and reads inside a transaction,
+    whose data may still roll back) bypass the cache."""
+    return read(
+        "book",
+        portfolio.pk,
+        lambda: build_book(
+            portfolio,
+            as_of,
+            strategy=strategy,
+            asset_class=asset_class,
+            include_closed=include_closed,
+        ),
+        params=book_params(as_of, strategy, asset_class, include_closed),
+        bypass=connection.in_atomic_block or is_history(portfolio.pk, as_of),
+    )
+
+
+@warmer("book")
+def warm_book(portfolio: Portfolio) -> None:
+    """The default book (today, no filters) into the cache."""
+    if not breaker.is_open:
+        cached_book(portfolio, timezone.localdate())
 
 
 def _fill(

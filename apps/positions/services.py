@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -254,19 +255,20 @@ def reverse_trade(trade: Trade, *, by: Any, reason: str) -> Trade:
     return reversal
 
 
+def _fill(trade: Trade, multiplier: Decimal) -> ledger.Fill:
+    return ledger.Fill(
+        signed_quantity=trade.signed_quantity,
+        price=trade.price,
+        day=trade.trade_date,
+        multiplier=multiplier,
+        fx=trade.fx_rate,
+    )
+
+
 def _fills_of(position: Position) -> list[ledger.Fill]:
-    instrument = position.instrument
+    multiplier = position.instrument.multiplier
     rows = Trade.objects.effective().filter(position=position).order_by("trade_date", "pk")
-    return [
-        ledger.Fill(
-            signed_quantity=t.signed_quantity,
-            price=t.price,
-            day=t.trade_date,
-            multiplier=instrument.multiplier,
-            fx=t.fx_rate,
-        )
-        for t in rows
-    ]
+    return [_fill(t, multiplier) for t in rows]
 
 
 def _reproject(position: Position) -> Position:
@@ -305,8 +307,19 @@ def replay(portfolio: Portfolio) -> list[ReplayDifference]:
     positions = Position.objects.filter(portfolio=portfolio).select_related(
         "instrument", "strategy"
     )
+    trades = (
+        Trade.objects.effective()
+        .filter(position__portfolio=portfolio)
+        .only("position_id", "side", "quantity", "price", "trade_date", "fx_rate")
+        .order_by("trade_date", "pk")
+    )
+    by_position: dict[int | None, list[Trade]] = defaultdict(list)
+    for trade in trades:  # one query for the whole fund
+        by_position[trade.position_id].append(trade)
     for position in positions:
-        state = ledger.replay_fills(_fills_of(position))
+        multiplier = position.instrument.multiplier
+        fills = [_fill(t, multiplier) for t in by_position[position.pk]]
+        state = ledger.replay_fills(fills)
         for name, replayed in (
             ("quantity", state.quantity),
             ("avg_cost", state.avg_cost),

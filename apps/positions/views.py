@@ -13,17 +13,17 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
+from apps.ops.page_cache import cached_page
 from apps.ops.roles import Role, has_role
 from apps.ops.templatetags.pms_format import num
 from apps.positions import corrections, services
 from apps.positions.forms import PositionPlanForm, ReverseForm, TradeForm
 from apps.positions.models import DailyMark, Portfolio, Position, Trade
 from apps.positions.mtm import last_mark_date
-from apps.positions.queries import BOND_KINDS, build_book, side_label
+from apps.positions.queries import BOND_KINDS, cached_book, is_history, side_label
 
 TRADERS = (Role.MANAGER, Role.BACK_OFFICE)
 MARKS_PER_PAGE = 60
@@ -64,33 +64,41 @@ def _parse_day(raw: str) -> tuple[date, str]:
 @role_required(*Role.values)
 def book(request: HtmxHttpRequest) -> HttpResponse:
     """The book as of a date; an htmx request gets only the `_book_table.html` fragment."""
-    portfolios = list(Portfolio.objects.active())
-    code = request.GET.get("portfolio", "")
-    portfolio = next(
-        (p for p in portfolios if p.code == code), portfolios[0] if portfolios else None
-    )
-    day, error = _parse_day(request.GET.get("date", ""))
-    data = None
-    if portfolio is not None:
-        data = build_book(
-            portfolio,
-            day,
-            strategy=request.GET.get("strategy") or None,
-            asset_class=request.GET.get("asset_class") or None,
-            include_closed=request.GET.get("closed") == "1",
-        )
-    context = {
-        "book": data,
-        "portfolios": portfolios,
-        "error": error,
-        "date_given": bool(request.GET.get("date")),
-        "can_trade": _trader(request),
+    code, raw_day = request.GET.get("portfolio", ""), request.GET.get("date", "")
+    day, error = _parse_day(raw_day)
+    filters: dict[str, Any] = {
+        "strategy": request.GET.get("strategy") or None,
+        "asset_class": request.GET.get("asset_class") or None,
+        "include_closed": request.GET.get("closed") == "1",
     }
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "positions/_book_table.html" if partial else "positions/book.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    can_trade = _trader(request)
+
+    def build() -> tuple[dict[str, Any], str]:
+        portfolios = list(Portfolio.objects.active())
+        portfolio = next(
+            (p for p in portfolios if p.code == code), portfolios[0] if portfolios else None
+        )
+        cached = cached_book(portfolio, day, **filters) if portfolio is not None else None
+        context = {
+            "book": cached.value if cached else None,
+            "portfolios": portfolios,
+            "error": error,
+            "date_given": bool(raw_day),
+            "can_trade": can_trade,
+        }
+        return context, cached.status if cached else "bypass"
+
+    return cached_page(
+        request,
+        name="book",
+        code=code,
+        params={"portfolio": code, "date": raw_day, "day": day, **filters, "trader": can_trade},
+        build=build,
+        template="positions/book.html",
+        fragment="positions/_book_table.html",
+        bypass=bool(error),  # a mistyped date: shown once, not kept
+        history=lambda portfolio_id: is_history(portfolio_id, day),
+    )
 
 
 @role_required(*Role.values)

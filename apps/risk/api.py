@@ -160,7 +160,7 @@ class RiskReportSerializer(serializers.Serializer):
     limits = LimitCheckSerializer(many=True)
 
 
-class SnapshotSerializer(serializers.Serializer):
+class RiskSnapshotSerializer(serializers.Serializer):
     portfolio = serializers.CharField()
     date = serializers.DateField()
     stored = serializers.BooleanField(help_text="False for a live report (not saved).")
@@ -207,7 +207,7 @@ class LiveViewSet(viewsets.ViewSet):
             OpenApiParameter("portfolio", str, description="Portfolio code (default: first)."),
             OpenApiParameter("date", OpenApiTypes.DATE, description="Default: last NAV date."),
         ],
-        responses=SnapshotSerializer,
+        responses=RiskSnapshotSerializer,
     )
     def list(self, request: Request) -> Response:
         """The risk report computed now on the marked book (not stored, raises no alert)."""
@@ -227,7 +227,7 @@ class LiveViewSet(viewsets.ViewSet):
             "computed_at": timezone.now(),
             "report": payload,
         }
-        return Response(SnapshotSerializer(out).data)
+        return Response(RiskSnapshotSerializer(out).data)
 
 
 class SnapshotViewSet(viewsets.ViewSet):
@@ -238,7 +238,7 @@ class SnapshotViewSet(viewsets.ViewSet):
             OpenApiParameter("portfolio", str, description="Portfolio code (default: first)."),
             OpenApiParameter("date", OpenApiTypes.DATE, description="Default: latest snapshot."),
         ],
-        responses=SnapshotSerializer,
+        responses=RiskSnapshotSerializer,
     )
     def list(self, request: Request) -> Response:
         """The stored snapshot of a date (404 when that date has none)."""
@@ -249,7 +249,7 @@ class SnapshotViewSet(viewsets.ViewSet):
         if snapshot is None:
             when = f"on {day:%Y-%m-%d}" if day else "yet"
             raise NotFound(f"No risk snapshot for {portfolio.code} {when}.")
-        return Response(SnapshotSerializer(_snapshot_out(snapshot)).data)
+        return Response(RiskSnapshotSerializer(_snapshot_out(snapshot)).data)
 
 
 class HistoryViewSet(viewsets.ViewSet):
@@ -305,7 +305,7 @@ class RunInputSerializer(serializers.Serializer):
 class RunViewSet(viewsets.ViewSet):
     permission_classes = [RunnersWrite]
 
-    @extend_schema(request=RunInputSerializer, responses={201: SnapshotSerializer})
+    @extend_schema(request=RunInputSerializer, responses={201: RiskSnapshotSerializer})
     def create(self, request: Request) -> Response:
         """Compute and store a snapshot (limits checked, alerts raised and journaled)."""
         form = RunInputSerializer(data=request.data)
@@ -318,7 +318,7 @@ class RunViewSet(viewsets.ViewSet):
             snapshot = run_risk(portfolio, day, by=request.user)
         except DjangoValidationError as error:
             raise service_error(error) from None
-        body = SnapshotSerializer(_snapshot_out(snapshot)).data
+        body = RiskSnapshotSerializer(_snapshot_out(snapshot)).data
         return Response(body, status=status.HTTP_201_CREATED)
 
 

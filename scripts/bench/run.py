@@ -34,6 +34,8 @@ MODULES = [
     "scripts.bench.attribution",
     "scripts.bench.briefings",
     "scripts.bench.journal",
+    "scripts.bench.ops",
+    "scripts.bench.cache",
     "scripts.bench.backup",  # last: its restore replaces every table
 ]
 

@@ -11,6 +11,7 @@ from apps.marketdata.demo.generator import generate_market
 from apps.marketdata.demo.paths import trading_days
 from apps.marketdata.demo.rows import DemoMarket
 from apps.marketdata.models import Fixing, FixingIndex, Instrument, PriceSource, SettlementPrice
+from apps.ops.cache import bump
 
 BATCH_SIZE = 2000
 FIXING_SOURCE = "DEMO"
@@ -106,6 +107,7 @@ def store_demo_market(market: DemoMarket) -> StoreResult:
         if (row.index, row.date) not in existing_fixings
     ]
     Fixing.objects.bulk_create(new_fixings, batch_size=BATCH_SIZE, ignore_conflicts=True)
+    bump()  # bulk writes fire no signals: every portfolio's cached read models
     return StoreResult(
         instruments=instruments_added, prices=len(new_prices), fixings=len(new_fixings)
     )

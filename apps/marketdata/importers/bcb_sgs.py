@@ -38,6 +38,7 @@ from django.db import IntegrityError, transaction
 
 from apps.marketdata.importers.common import ImportFailed, ImportResult
 from apps.marketdata.models import Fixing, FixingIndex
+from apps.ops.cache import bump
 
 logger = logging.getLogger("apps.marketdata.importers")
 
@@ -299,6 +300,8 @@ def _store(values: dict[tuple[str, date], tuple[Decimal, str]], errors: list[str
             raise ImportFailed(errors)
         try:
             Fixing.objects.bulk_create(new, batch_size=2000)
+            if new:
+                bump()  # bulk writes fire no signals: every portfolio's cached read models
         except IntegrityError as exc:
             raise ImportFailed(
                 [

@@ -22,6 +22,7 @@ from django.utils import timezone
 from apps.marketdata.calendar import is_business_day
 from apps.marketdata.contracts import parse_ticker
 from apps.marketdata.models import Instrument, SettlementPrice
+from apps.ops.cache import bump
 
 logger = logging.getLogger("apps.marketdata.importers")
 
@@ -177,6 +178,8 @@ def store_prices(
                 ],
                 batch_size=BATCH_SIZE,
             )
+            if new or created_instruments:
+                bump()  # bulk writes fire no signals: every portfolio's cached read models
         except IntegrityError as exc:
             # Another import of the same data committed between our checks and our inserts.
             raise ImportFailed(

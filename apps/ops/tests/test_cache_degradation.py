@@ -1,0 +1,267 @@
+"""Redis failing never breaks a page: a killed Redis and a "black hole" that accepts and never
+answers. Every page and API answers with the right data, a warning is logged, and once the
+circuit breaker is open the read models cost no network wait.
+
+Each test starts its own throw-away `redis-server` (never the shared one) and points both cache
+aliases at it, the way settings.py builds them from REDIS_URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.cache import caches
+from django.test import Client
+
+from apps.ops.cache import breaker
+from apps.ops.tests import test_cache_invalidation as invalidation
+from apps.ops.tests.test_cache_invalidation import PAGES, get, statuses
+from conftest import DEMO_PASSWORD, service_missing
+from pms_project.caches import redis_caches
+
+pytestmark = pytest.mark.django_db(transaction=True)
+# The invalidation tests' fund and client; `read_cache` is overridden below (this test's Redis).
+alice, fund, morning = invalidation.alice, invalidation.fund, invalidation.morning
+
+TIMEOUT = 0.25  # settings.py's REDIS_SOCKET_TIMEOUT default
+ROUNDS = 5
+EXTRA_PER_REQUEST = 0.050  # generous: the breaker makes it ~0
+NO_PERSISTENCE = ("--save", "", "--appendonly", "no")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class OwnRedis:
+    """A redis-server of this test on a free port; `kill()` ends only this process."""
+
+    def __init__(self, workdir: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            service_missing("redis-server is not installed")
+        self.port = _free_port()
+        command = [str(binary), "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += [*NO_PERSISTENCE, "--dir", str(workdir)]
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not self._answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                service_missing(f"could not start redis-server on port {self.port}")
+            time.sleep(0.05)
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+class BlackHole:
+    """A port that accepts connections (the kernel's backlog) and never answers."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(512)
+        self.port = int(self.sock.getsockname()[1])
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._stop.wait, daemon=True)  # never reads
+        self.thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self.sock.close()
+
+
+def point_caches_at(settings: Any, port: int) -> None:
+    """Both aliases on 127.0.0.1:`port`, as settings.py configures them with REDIS_URL."""
+    settings.CACHES = redis_caches(f"redis://127.0.0.1:{port}/0", prefix="pms", timeout=TIMEOUT)
+    settings.READ_MODEL_CACHE = "readmodels"
+    settings.DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+
+
+def point_caches_at_memory(settings: Any) -> None:
+    """The baseline: sessions in local memory, read models never cached (built every time,
+    as they are with Redis dead)."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "readmodels": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    }
+    settings.READ_MODEL_CACHE = "readmodels"
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    server = OwnRedis(tmp_path)
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def read_cache(settings: Any, own_redis: OwnRedis) -> Iterator[str]:
+    """Overrides the invalidation tests' fixture: both aliases on this test's own Redis."""
+    point_caches_at(settings, own_redis.port)
+    breaker.failures = 0
+    yield f"redis://127.0.0.1:{own_redis.port}/0"
+    for backend in caches.all(initialized_only=True):
+        backend.close()
+    breaker.failures = 0
+
+
+def urls(fund: Any) -> dict[str, tuple[str, bytes]]:
+    """Every page and API, with something its answer must contain."""
+    code = fund.portfolio.code
+    return {
+        "book": (f"/book/?portfolio={code}", b'data-testid="position-row"'),
+        "risk": (f"/risk/?portfolio={code}", b'data-testid="kpi-var99"'),
+        "attribution": (f"/attribution/?portfolio={code}", b"Year to date"),
+        "morning": (f"/morning/?portfolio={code}", b">1 of 1<"),
+        "blotter": ("/blotter/", b"Blotter"),
+        "journal": ("/journal/", b'data-testid="journal-entries"'),
+        "market": ("/market/", b"WDOH25"),
+        "api book": (f"/api/book/?portfolio={code}", b'"WDOH25"'),
+        "api risk snapshot": (f"/api/risk/snapshot/?portfolio={code}", b'"var99"'),
+        "api attribution": (f"/api/attribution/returns/?portfolio={code}", b'"twr"'),
+        "api morning pack": (f"/api/morning-pack/latest/?portfolio={code}", b'"version"'),
+    }
+
+
+def check_every_page(client: Client, fund: Any) -> None:
+    for name, (url, expected) in urls(fund).items():
+        response = client.get(url)
+        assert response.status_code == 200, (name, response.status_code)
+        assert expected in response.content, name
+
+
+def timed(client: Client, fund: Any, rounds: int = ROUNDS) -> float:
+    """Seconds per page request over `rounds` of the four cached pages."""
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for page in PAGES:
+            get(client, page, fund)
+    return (time.perf_counter() - started) / (rounds * len(PAGES))
+
+
+def test_a_killed_redis_breaks_no_page(
+    fund: Any, alice: Client, own_redis: OwnRedis, caplog: Any
+) -> None:
+    assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
+    assert statuses(alice, fund) == dict.fromkeys(PAGES, "hit")  # Redis serves them
+
+    own_redis.kill()
+    with caplog.at_level(logging.WARNING):
+        check_every_page(alice, fund)
+    assert "cache unavailable" in caplog.text
+    assert breaker.is_open
+    # Open breaker: no Redis call at all, the pages are built from the database.
+    assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
+    assert get(alice, "book", fund)["X-Cache-Detail"] == "page=miss; data=miss"
+
+
+def test_the_breaker_bounds_what_a_dead_redis_costs(
+    fund: Any, alice: Client, own_redis: OwnRedis, settings: Any
+) -> None:
+    own_redis.kill()
+    statuses(alice, fund)  # the failures that open the breaker
+    assert breaker.is_open
+    dead = timed(alice, fund)
+
+    point_caches_at_memory(settings)
+    statuses(alice, fund)  # warm the session cache and the code paths
+    baseline = timed(alice, fund)
+
+    assert dead - baseline < EXTRA_PER_REQUEST, (dead, baseline)
+
+
+def black_hole_costs(fund: Any, client: Client, settings: Any) -> tuple[float, float, float]:
+    """(seconds per page request with a black hole, without Redis at all, and per cached
+    read once the breaker is open)."""
+    hole = BlackHole()
+    try:
+        point_caches_at(settings, hole.port)
+        breaker.failures = 0
+        check_every_page(client, fund)
+        assert breaker.is_open
+        slow = timed(client, fund, rounds=2)
+        read_model = _read_model_seconds(fund)
+    finally:
+        hole.close()
+    point_caches_at_memory(settings)
+    statuses(client, fund)
+    return slow, timed(client, fund, rounds=2), read_model
+
+
+def test_a_black_hole_breaks_no_page_and_costs_a_bounded_wait(
+    fund: Any, alice: Client, settings: Any, caplog: Any
+) -> None:
+    """Connections are accepted and never answered: each call waits for the socket timeout
+    until the breaker opens; then the read models skip Redis, and so do the sessions (the
+    default alias is behind the same breaker)."""
+    with caplog.at_level(logging.WARNING):
+        slow, baseline, read_model = black_hole_costs(fund, alice, settings)
+    assert "cache unavailable" in caplog.text
+    assert read_model < EXTRA_PER_REQUEST / 10
+    assert slow - baseline < 2 * TIMEOUT + EXTRA_PER_REQUEST, (slow, baseline)
+
+
+def test_a_black_hole_costs_sessions_no_wait_either(
+    fund: Any, alice: Client, settings: Any
+) -> None:
+    slow, baseline, _ = black_hole_costs(fund, alice, settings)
+    assert slow - baseline < EXTRA_PER_REQUEST, (slow, baseline)
+
+
+def _read_model_seconds(fund: Any) -> float:
+    """Seconds one cached read adds on top of its build while the breaker is open."""
+    from apps.ops.cache import read
+
+    started = time.perf_counter()
+    for _ in range(20):
+        assert read("book", fund.portfolio.pk, lambda: None, params="probe").status == "miss"
+    return (time.perf_counter() - started) / 20
+
+
+def test_sessions_and_the_login_lockout_work_with_redis_dead(
+    fund: Any, own_redis: OwnRedis, pm_alice: Any
+) -> None:
+    from axes.models import AccessAttempt
+
+    own_redis.kill()
+    client = Client()
+    client.post("/login/", {"username": "pm_alice", "password": DEMO_PASSWORD})
+    assert "_auth_user_id" in client.session  # the session is in the database
+    assert get(client, "book", fund).status_code == 200
+
+    intruder = Client()
+    for n in range(5):
+        intruder.post("/login/", {"username": "pm_alice", "password": f"wrong-{n}"})
+    locked = intruder.post("/login/", {"username": "pm_alice", "password": DEMO_PASSWORD})
+    assert locked.status_code == 429
+    assert "_auth_user_id" not in intruder.session
+    assert AccessAttempt.objects.get(username="pm_alice").failures_since_start >= 5

@@ -1,0 +1,450 @@
+"""The cached read models and pages: miss, hit, and a committed write seen on the next read.
+
+Transactional tests (`transaction=True`): the cache is only read and filled outside a
+transaction, and the write-through refresh runs on commit. The read-model cache gets its own
+key prefix (and, on Redis, a database no other test flushes), so parallel workers never share
+entries. Today is the morning of 6 Feb 2025: the book is marked through 5 Feb, the pack of
+6 Feb is out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.cache import caches
+from django.db import transaction
+from django.test import Client
+
+from apps.marketdata.models import Instrument
+from apps.ops import cache as read_cache_module
+from apps.ops.cache import MISSING, breaker, cache_get, key_for
+from apps.ops.models import DataVersion
+from apps.ops.pipelines import run_due, run_pipeline
+from apps.positions.models import Trade
+from apps.positions.services import TradeTicket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+D1, D2, D3, D4 = date(2025, 2, 3), date(2025, 2, 4), date(2025, 2, 5), date(2025, 2, 6)
+MORNING = datetime(2025, 2, 6, 8, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
+ISOLATED_REDIS_DB = 11  # no test flushes it; each test deletes only its own prefix
+PAGES = ("book", "risk", "attribution", "morning")
+
+
+def _redis_db(url: str, db: int) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{db}"))
+
+
+@pytest.fixture
+def read_cache(settings: Any) -> Iterator[str]:
+    """The read-model cache, isolated: a unique key prefix; Redis when REDIS_URL is set."""
+    prefix = f"t{uuid.uuid4().hex[:12]}"
+    if settings.REDIS_URL:
+        alias = {
+            **settings.CACHES["readmodels"],
+            "LOCATION": _redis_db(settings.REDIS_URL, ISOLATED_REDIS_DB),
+            "KEY_PREFIX": prefix,
+        }
+    else:
+        alias = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": prefix}
+    settings.CACHES = {**settings.CACHES, "readmodels": alias}
+    settings.READ_MODEL_CACHE = "readmodels"
+    breaker.failures = 0
+    yield prefix
+    forget()
+    breaker.failures = 0
+
+
+def forget() -> None:
+    """Empty the test's read-model cache (on Redis only its prefix: never a FLUSHDB)."""
+    backend = caches["readmodels"]
+    if hasattr(backend, "delete_pattern"):
+        backend.delete_pattern("*")
+    else:
+        backend.clear()
+
+
+def stored_keys() -> set[str]:
+    """The read-model keys in the cache (without the backend's prefix and version)."""
+    backend = caches["readmodels"]
+    if hasattr(backend, "keys"):  # django-redis
+        return set(backend.keys("rm:*"))
+    return {key.split(":", 2)[2] for key in backend._cache}
+
+
+def versions() -> dict[str, int]:
+    return dict(DataVersion.objects.values_list("scope", "version"))
+
+
+@pytest.fixture
+def morning() -> Iterator[None]:
+    with time_machine.travel(MORNING, tick=True):
+        yield
+
+
+@pytest.fixture
+def fund(book_at: Any, settings: Any, read_cache: str, morning: None) -> Any:
+    """WDOH25 long 10, marked and risked through D3 (a limit breached: an open alert), and
+    the pack of D4; the write-through refresh is off unless a test turns it on."""
+    from apps.risk.models import Limit, Metric
+
+    settings.PIPELINE_RETRY_DELAYS = [0, 0]
+    settings.ANTHROPIC_API_KEY = ""
+    settings.MORNING_PACK_EMAIL = False
+    settings.CACHE_WRITE_THROUGH = False
+    book = book_at(D1, "WDOH25")
+    for day, price in ((D1, "5539.36"), (D2, "5575.65"), (D3, "5560.00"), (D4, "5570.00")):
+        book.price("WDOH25", day, price)
+        book.fix("CDI", day, "0.1315")
+        book.fix("PTAX_SELL", day, "5.8000")
+    book.trade("WDOH25", "BUY", "10", D1, price="5529.50")
+    Limit.objects.create(
+        portfolio=book.portfolio,
+        metric=Metric.GROSS,
+        warning_level=Decimal("0.0001"),
+        hard_level=Decimal("0.0002"),
+    )
+    assert [o.status for o in run_due("eod", D3, portfolio=book.portfolio)] == ["ran"] * 3
+    assert run_pipeline("preopen", book.portfolio, D4).status == "ran"
+    forget()  # the pipelines warmed the read models: start cold
+    return book
+
+
+@pytest.fixture
+def alice(client: Client, pm_alice: Any) -> Client:
+    client.force_login(pm_alice)
+    return client
+
+
+def get(client: Client, page: str, fund: Any, query: str = "") -> Any:
+    url = {"book": "/book/", "risk": "/risk/", "attribution": "/attribution/"}.get(
+        page, "/morning/"
+    )
+    response = client.get(f"{url}?portfolio={fund.portfolio.code}{query}")
+    assert response.status_code == 200, (page, response.status_code)
+    return response
+
+
+def statuses(client: Client, fund: Any) -> dict[str, str]:
+    return {page: get(client, page, fund)["X-Cache"] for page in PAGES}
+
+
+def remark_trade(fund: Any, qty: str) -> Trade:
+    """A trade on the last marked day through the service the trade page calls."""
+    from apps.positions.corrections import record_and_remark
+
+    ticket = TradeTicket(
+        portfolio=fund.portfolio,
+        strategy=fund.strategy,
+        instrument=Instrument.objects.get(ticker="WDOH25"),
+        side="BUY",
+        quantity=Decimal(qty),
+        trade_date=D3,
+        price=Decimal("5560.00"),
+    )
+    return record_and_remark(ticket, by=fund.user)
+
+
+# --- miss, hit ------------------------------------------------------------------------------
+
+
+def test_the_first_read_misses_and_the_second_hits(fund: Any, alice: Client) -> None:
+    assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
+    assert statuses(alice, fund) == dict.fromkeys(PAGES, "hit")
+    second = get(alice, "book", fund)
+    assert second["X-Cache-Detail"] == "page=hit; data=-"
+    keys = stored_keys()
+    pk = fund.portfolio.pk
+    for page in PAGES:
+        assert any(k.startswith(f"rm:{page}:{pk}:") for k in keys), page  # the read model
+        assert any(k.startswith(f"rm:{page}:html:{pk}:") for k in keys), page  # the page
+    # The page is the same, hit or miss, and carries this session's CSRF token.
+    body = second.content.decode()
+    assert "Book · " in body and 'data-testid="position-row"' in body
+    assert "pmscsrfmark" not in body and "pmsnoncemark" not in body
+    assert alice.cookies["csrftoken"].value
+
+
+def test_history_bypasses_the_cache(fund: Any, alice: Client) -> None:
+    for page, query in (("book", f"&date={D1}"), ("risk", f"&date={D1}")):
+        response = get(alice, page, fund, query)
+        assert response["X-Cache"] == "bypass"
+    custom = get(alice, "attribution", fund, f"&start={D1}&end={D2}")
+    assert custom["X-Cache"] == "bypass"
+    assert not stored_keys()
+    # Nor are the answers to mistyped addresses (any text would make a new entry).
+    assert get(alice, "book", fund, "&date=yesterday")["X-Cache"] == "bypass"
+    assert get(alice, "morning", fund, "&v=latest")["X-Cache"] == "bypass"
+    assert get(alice, "attribution", fund, "&period=decade")["X-Cache"] == "bypass"
+    assert not any(":html:" in key or "latest|" in key for key in stored_keys())
+
+
+def test_the_htmx_fragment_is_cached_apart_from_the_page(fund: Any, alice: Client) -> None:
+    page = get(alice, "book", fund)
+    fragment = alice.get(f"/book/?portfolio={fund.portfolio.code}", HTTP_HX_REQUEST="true")
+    assert (page["X-Cache"], fragment["X-Cache"]) == ("miss", "hit")  # the read model hit
+    assert fragment["X-Cache-Detail"] == "page=miss; data=hit"
+    assert "<html" not in fragment.content.decode()
+    again = alice.get(f"/book/?portfolio={fund.portfolio.code}", HTTP_HX_REQUEST="true")
+    assert again["X-Cache-Detail"] == "page=hit; data=-"
+    assert "Vary" in again and "HX-Request" in again["Vary"]
+
+
+def test_no_user_sees_another_users_name_token_or_rights(
+    fund: Any, alice: Client, viewer_dan: Any
+) -> None:
+    """The cached HTML has no per-user content: the user box and the CSRF token are the
+    reader's own; a viewer does not get the manager's buttons from the cache."""
+    get(alice, "risk", fund)  # cached with the manager's rights (acknowledge forms)
+    dan = Client()
+    dan.force_login(viewer_dan)
+    body = get(dan, "risk", fund).content.decode()
+    assert 'data-testid="ack-form"' not in body and "Dan" in body and "Alice" not in body
+    managers = get(alice, "risk", fund)
+    assert managers["X-Cache"] == "hit"
+    html = managers.content.decode()
+    assert 'data-testid="ack-form"' in html
+    token = alice.cookies["csrftoken"].value
+    assert 'name="csrfmiddlewaretoken"' in html and "pmscsrfmark" not in html
+    assert token and dan.cookies["csrftoken"].value != token
+    # The nonce of this response's CSP header is the one on the page's scripts.
+    nonce = managers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    assert f'nonce="{nonce}"' in html
+
+
+# --- a committed write is seen on the next read -----------------------------------------------
+
+
+def test_a_trade_is_seen_on_every_page_on_the_next_read(fund: Any, alice: Client) -> None:
+    statuses(alice, fund)
+    assert statuses(alice, fund) == dict.fromkeys(PAGES, "hit")
+    before = versions()[f"portfolio:{fund.portfolio.pk}"]
+
+    remark_trade(fund, "5")
+
+    assert versions()[f"portfolio:{fund.portfolio.pk}"] > before
+    assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
+    book = get(alice, "book", fund)
+    assert book["X-Cache"] == "hit"
+    assert book.content.decode().count(">15<") == 1  # the new quantity (10 + 5)
+
+
+def test_a_price_override_is_seen_on_the_next_read(fund: Any, alice: Client, bo_carol) -> None:
+    from apps.marketdata.services import override_price
+
+    statuses(alice, fund)
+    market = versions()["market"]
+    override_price(
+        Instrument.objects.get(ticker="WDOH25"),
+        D3,
+        price=Decimal("5600.00"),
+        reason="B3 republished the settlement.",
+        by=bo_carol,
+    )
+    assert versions()["market"] > market
+    assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
+
+
+def test_a_proposal_decision_is_seen_on_the_next_read(
+    fund: Any, alice: Client, cio_bob: Any, pm_alice: Any
+) -> None:
+    from apps.proposals.models import ProposalStatus
+    from apps.proposals.services import Terms, approve_proposal, create_proposal
+
+    proposal = create_proposal(
+        portfolio=fund.portfolio,
+        strategy=fund.strategy,
+        instrument=Instrument.objects.get(ticker="WDOH25"),
+        terms=Terms("BUY", Decimal("2")),
+        rationale="Add on the dip.",
+        business_date=D4,
+        by=pm_alice,
+    )
+    statuses(alice, fund)
+    assert statuses(alice, fund) == dict.fromkeys(PAGES, "hit")
+    approve_proposal(proposal, by=cio_bob, note="Agreed.", override_note="Risk accepts it.")
+    proposal.refresh_from_db()
+    assert proposal.status == ProposalStatus.APPROVED
+    assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
+
+
+def test_an_alert_acknowledgement_is_seen_on_the_risk_page(fund: Any, alice: Client) -> None:
+    from apps.risk.models import Alert
+
+    alert = Alert.objects.get(portfolio=fund.portfolio)  # one, open while the limit is breached
+    assert 'data-testid="ack-form"' in get(alice, "risk", fund).content.decode()
+    assert get(alice, "risk", fund)["X-Cache"] == "hit"
+
+    response = alice.post(f"/risk/alerts/{alert.pk}/acknowledge/", {"note": "Cutting it."})
+    assert response.status_code == 302
+
+    page = get(alice, "risk", fund)
+    assert page["X-Cache"] == "miss"
+    html = page.content.decode()
+    assert "Cutting it." in html and 'data-testid="ack-form"' not in html
+    assert Alert.objects.get(pk=alert.pk).status == Alert.Status.ACKNOWLEDGED
+
+
+def test_a_new_pack_is_seen_on_the_morning_page(fund: Any, alice: Client) -> None:
+    from apps.briefings.services import generate_morning_pack
+
+    assert ">1 of 1<" in get(alice, "morning", fund).content.decode()
+    assert get(alice, "morning", fund)["X-Cache"] == "hit"
+    generate_morning_pack(fund.portfolio, D4)
+    page = get(alice, "morning", fund)
+    assert page["X-Cache"] == "miss"
+    assert ">2 of 2<" in page.content.decode()
+
+
+def test_write_through_refreshes_the_read_models_on_commit(
+    fund: Any, alice: Client, settings: Any
+) -> None:
+    """With the refresh on (the default), the next read after a write finds the new read
+    model already built: the page is rendered again, nothing is built from the database."""
+    settings.CACHE_WRITE_THROUGH = True
+    statuses(alice, fund)
+    remark_trade(fund, "5")
+    for page in PAGES:
+        response = get(alice, page, fund)
+        assert response["X-Cache-Detail"] == "page=miss; data=hit", page
+    assert get(alice, "book", fund).content.decode().count(">15<") == 1
+
+
+# --- transactions ---------------------------------------------------------------------------
+
+
+def test_a_write_in_an_open_transaction_touches_no_cache_until_commit(
+    fund: Any, alice: Client, settings: Any
+) -> None:
+    settings.CACHE_WRITE_THROUGH = True
+    statuses(alice, fund)
+    keys, before = stored_keys(), versions()
+    scope = f"portfolio:{fund.portfolio.pk}"
+    with transaction.atomic():
+        remark_trade(fund, "5")
+        assert versions()[scope] > before[scope]  # inside: bumped
+        assert stored_keys() == keys  # no refresh yet
+    after = versions()
+    assert after[scope] > before[scope]
+    refreshed = stored_keys() - keys
+    pk = fund.portfolio.pk
+    assert {k.split(":")[1] for k in refreshed} == set(PAGES)  # every read model, rebuilt
+    assert all(f":{pk}:" in k and f":p{after[scope]}:" in k for k in refreshed)
+
+
+def test_a_rolled_back_write_touches_nothing(fund: Any, alice: Client, settings: Any) -> None:
+    settings.CACHE_WRITE_THROUGH = True
+    statuses(alice, fund)
+    keys, before = stored_keys(), versions()
+    with transaction.atomic():
+        remark_trade(fund, "5")
+        # A read inside the transaction neither reads nor fills the cache.
+        inside = get(alice, "book", fund)
+        assert inside["X-Cache"] == "bypass" and inside.content.decode().count(">15<") == 1
+        transaction.set_rollback(True)
+    assert versions() == before
+    assert stored_keys() == keys
+    assert statuses(alice, fund) == dict.fromkeys(PAGES, "hit")
+    assert get(alice, "book", fund).content.decode().count(">15<") == 0
+
+
+# --- bulk writes ----------------------------------------------------------------------------
+
+
+def test_the_mtm_bulk_write_invalidates(fund: Any, alice: Client) -> None:
+    from apps.positions.mtm import run_mtm
+
+    statuses(alice, fund)
+    # A trade recorded without the re-mark (no signal can tell the marks changed)...
+    fund.trade("WDOH25", "BUY", "5", D3, price="5560.00")
+    statuses(alice, fund)
+    assert get(alice, "book", fund).content.decode().count(">15<") == 0
+    # ...then the MTM's bulk_create of the marks: the explicit bump.
+    run_mtm(fund.portfolio, D3)
+    assert get(alice, "book", fund)["X-Cache"] == "miss"
+    assert get(alice, "book", fund).content.decode().count(">15<") == 1
+
+
+def test_a_price_import_invalidates(fund: Any, alice: Client, tmp_path: Path) -> None:
+    from apps.marketdata.importers.csv_prices import import_price_csv
+
+    statuses(alice, fund)
+    market = versions()["market"]
+    path = tmp_path / "prices.csv"
+    path.write_text("date,ticker,price,rate\n2025-02-06,WDOH25,5580.00,\n")
+    assert import_price_csv(path).created == 1
+    assert versions()["market"] == market + 1
+    assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
+
+
+# --- a stale refill racing an invalidation ----------------------------------------------------
+
+
+def test_a_stale_refill_lands_under_a_key_nobody_reads(fund: Any, monkeypatch: Any) -> None:
+    """A read starts (versions read, the book built), a trade commits meanwhile, then the read
+    stores what it built: under the old version's key. The next read misses and builds the
+    fresh book."""
+    from apps.positions import queries
+
+    real = queries.build_book
+    today = MORNING.date()
+    key = key_for("book", fund.portfolio.pk, queries.book_params(today, None, None, False))
+    raced: list[bool] = []
+
+    def slow_build(*args: Any, **kwargs: Any) -> Any:
+        built = real(*args, **kwargs)
+        if not raced:  # the invalidation commits while this read is still building
+            raced.append(True)
+            remark_trade(fund, "5")
+        return built
+
+    monkeypatch.setattr(queries, "build_book", slow_build)
+    first = queries.cached_book(fund.portfolio, today)
+    assert first.status == "miss" and first.value.rows[0].quantity == Decimal("10")
+    assert cache_get(key).rows[0].quantity == Decimal("10")  # the late set, old version
+    assert key_for("book", fund.portfolio.pk, key.rsplit(":", 1)[1]) != key
+
+    fresh = queries.cached_book(fund.portfolio, today)
+    assert fresh.status == "miss" and fresh.value.rows[0].quantity == Decimal("15")
+    assert queries.cached_book(fund.portfolio, today).status == "hit"
+
+
+def test_the_refresh_warms_every_registered_read_model(fund: Any) -> None:
+    assert set(read_cache_module.WARMERS) == set(PAGES)
+    assert read_cache_module.warm(fund.portfolio) == list(read_cache_module.WARMERS)
+    for name in PAGES:
+        assert any(k.startswith(f"rm:{name}:{fund.portfolio.pk}:") for k in stored_keys())
+
+
+def test_a_failing_warmer_never_reaches_the_request(
+    fund: Any, alice: Client, settings: Any, monkeypatch: Any, caplog: Any
+) -> None:
+    settings.CACHE_WRITE_THROUGH = True
+
+    def broken(portfolio: Any) -> None:
+        raise RuntimeError("warmer exploded")
+
+    monkeypatch.setitem(read_cache_module.WARMERS, "book", broken)
+    remark_trade(fund, "5")  # the refresh runs on commit and fails: logged, not raised
+    assert "write-through refresh" in caplog.text
+    assert get(alice, "book", fund).content.decode().count(">15<") == 1
+    assert cache_get("rm:nothing") is MISSING
+
+
+def test_a_page_served_from_the_cache_still_shows_the_pipeline_banner(
+    fund: Any, alice: Client
+) -> None:
+    get(alice, "book", fund)
+    assert run_pipeline("eod", fund.portfolio, date(2025, 2, 7)).status == "failed"  # no prices
+    page = get(alice, "book", fund)
+    assert page["X-Cache-Detail"] == "page=hit; data=-"
+    assert 'data-testid="pipeline-banner"' in page.content.decode()

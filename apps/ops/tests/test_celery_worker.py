@@ -1,0 +1,210 @@
+"""A real Celery worker and beat against the test database (PostgreSQL) and Redis.
+
+The worker is `celery -A pms_project worker --pool solo` in a subprocess with DATABASE_URL on
+this test's database; tasks go through a Redis broker (a database index of its own, a queue
+name of its own so parallel runs never take each other's tasks). Beat, started for a few
+seconds, installs the schedule as `PeriodicTask` rows.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from apps.ops.models import PipelineRun
+from apps.positions.models import DailyMark, NavRecord
+from conftest import service_missing
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+BROKER_DB = 9
+D1, D2, D3 = date(2025, 2, 3), date(2025, 2, 4), date(2025, 2, 5)
+BASE_DIR = Path(__file__).resolve().parents[3]
+CELERY = str(Path(sys.executable).with_name("celery"))
+
+
+def _redis_base() -> str:
+    """The suite's Redis (REDIS_URL), else the conventional local one; skip if it is down."""
+    url = settings.REDIS_URL or "redis://127.0.0.1:6379/0"
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 6379), timeout=1) as conn:
+            conn.sendall(b"PING\r\n")
+            alive = conn.recv(16).startswith((b"+PONG", b"-NOAUTH"))
+    except OSError:
+        alive = False
+    if not alive:
+        service_missing(f"no Redis at {parts.hostname}:{parts.port or 6379}")
+    return url
+
+
+def _database_url() -> str:
+    """This test's database (pytest-django's test_<name>), as DATABASE_URL."""
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "")
+    if db["PASSWORD"]:
+        auth += ":" + quote(db["PASSWORD"])
+    host = db["HOST"] or "localhost"
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def services() -> dict[str, str]:
+    if connection.vendor != "postgresql":
+        pytest.skip("a worker process needs a database server (PostgreSQL)")
+    redis = _redis_base()
+    broker = urlunsplit(urlsplit(redis)._replace(path=f"/{BROKER_DB}"))
+    tag = uuid.uuid4().hex[:10]
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "CELERY_BROKER_URL": broker,
+        "CELERY_RESULT_BACKEND": broker,
+        "REDIS_URL": redis,
+        "CACHE_KEY_PREFIX": f"pms-worker-{tag}",
+        "DEBUG": "false",
+        "SECRET_KEY": "x",
+        "DJANGO_SETTINGS_MODULE": "pms_project.settings",
+    }
+    return {"broker": broker, "queue": f"pms-test-{tag}", "tag": tag, **env}
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [CELERY, "-A", "pms_project", *args], cwd=BASE_DIR, env=env, stdout=out, stderr=out
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate this process only (warm shutdown), then kill it if it lingers."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def fund(book_at: Any, settings: Any) -> Any:
+    settings.CACHE_WRITE_THROUGH = False
+    book = book_at(D1, "WDOH25")
+    for day, price in ((D1, "5539.36"), (D2, "5575.65"), (D3, "5560.00")):
+        book.price("WDOH25", day, price)
+        book.fix("CDI", day, "0.1315")
+        book.fix("PTAX_SELL", day, "5.8000")
+    book.trade("WDOH25", "BUY", "10", D1, price="5529.50")
+    return book
+
+
+@pytest.fixture
+def worker(services: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {k: v for k, v in services.items() if k not in ("broker", "queue", "tag")}
+    log = tmp_path / "worker.log"
+    process = _start(
+        [
+            "worker",
+            "--pool",
+            "solo",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "INFO",
+            "-Q",
+            services["queue"],
+            "-n",
+            f"{services['queue']}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        env,
+        log,
+    )
+    try:
+        yield {**services, "log": str(log)}
+    finally:
+        _stop(process)
+
+
+def test_a_real_worker_runs_the_eod_of_a_portfolio(fund: Any, worker: dict[str, str]) -> None:
+    from celery import Celery
+
+    app = Celery("pms-test", broker=worker["broker"], backend=worker["broker"])
+    result = app.send_task(
+        "pipelines.run_eod_portfolio",
+        args=[fund.portfolio.pk, D3.isoformat()],
+        queue=worker["queue"],
+    )
+    try:
+        statuses = result.get(timeout=60)
+    except Exception as error:
+        log = Path(worker["log"]).read_text()[-4000:]
+        raise AssertionError(f"the worker did not finish the task: {error}\n{log}") from error
+    finally:
+        result.forget()
+        app.close()
+    assert statuses == ["ran", "ran", "ran"]
+    runs = PipelineRun.objects.filter(portfolio=fund.portfolio).order_by("business_date")
+    assert [(r.business_date, r.status, r.triggered_by) for r in runs] == [
+        (D1, "SUCCESS", "beat"),
+        (D2, "SUCCESS", "beat"),
+        (D3, "SUCCESS", "beat"),
+    ]
+    assert DailyMark.objects.filter(portfolio=fund.portfolio).count() == 3
+    assert NavRecord.objects.get(portfolio=fund.portfolio, date=D3).nav_close > 0
+    assert "pipelines.run_eod_portfolio" in Path(worker["log"]).read_text()
+
+
+def test_beat_installs_the_schedule_in_the_database(
+    services: dict[str, str], tmp_path: Path
+) -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    env = {k: v for k, v in services.items() if k not in ("broker", "queue", "tag")}
+    log = tmp_path / "beat.log"
+    process = _start(
+        [
+            "beat",
+            "--scheduler",
+            "django_celery_beat.schedulers:DatabaseScheduler",
+            "--loglevel",
+            "INFO",
+            "--pidfile",
+            str(tmp_path / "beat.pid"),
+        ],
+        env,
+        log,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        names = {"pipelines.run_eod", "pipelines.run_preopen"}
+        while time.monotonic() < deadline and not names <= set(
+            PeriodicTask.objects.values_list("task", flat=True)
+        ):
+            time.sleep(0.25)
+    finally:
+        _stop(process)
+    tasks = {t.task: t for t in PeriodicTask.objects.select_related("crontab")}
+    assert names <= set(tasks), log.read_text()[-4000:]
+    for task, hour in (("pipelines.run_eod", "18"), ("pipelines.run_preopen", "6")):
+        crontab = tasks[task].crontab
+        assert crontab is not None and tasks[task].enabled
+        assert (crontab.minute, crontab.hour, crontab.day_of_week) == ("0", hour, "mon-fri")
+        assert str(crontab.timezone) == "America/Sao_Paulo"

@@ -1,0 +1,241 @@
+"""Liveness, readiness and Prometheus metrics; and `redis_server`, a Redis of the test's own.
+
+`RedisServer` starts a private `redis-server` on a free port (never the shared one), so a test
+can point the caches at it and then kill it to see what a dead Redis does. The lockout and
+verify_system tests import it from here.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgiref.local import Local
+from django.core.cache import caches
+from django.test import Client
+
+from apps.ops.pipelines import run_pipeline
+from apps.risk.models import Limit, Metric
+from conftest import service_missing
+from pms_project.caches import redis_caches
+
+pytestmark = pytest.mark.django_db
+
+
+# --- a Redis of our own ------------------------------------------------------------------------
+
+
+class RedisServer:
+    """A throw-away redis-server on 127.0.0.1:<free port>; `kill()` stops only this process."""
+
+    def __init__(self, workdir: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            service_missing("redis-server is not installed (apt-get install redis-server)")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = subprocess.Popen(
+            [
+                str(binary),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not self.answers():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                service_missing(f"could not start redis-server on port {self.port}")
+            time.sleep(0.05)
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def point_caches_at(settings: Any, url: str) -> None:
+    """Both cache aliases (as settings.py builds them with REDIS_URL) on `url`, fresh clients."""
+    for backend in caches.all(initialized_only=True):
+        backend.close()  # no client of the old configuration survives
+    settings.REDIS_URL = url
+    settings.READ_MODEL_CACHE = "readmodels"
+    settings.CACHES = redis_caches(url, prefix="pms-t", timeout=0.1)
+    # Django's setting_changed handler rebuilds the handler too; be explicit about it.
+    caches._settings = caches.settings = caches.configure_settings(settings.CACHES)
+    caches._connections = Local()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def dead_redis(settings: Any, redis_server: RedisServer) -> Iterator[RedisServer]:
+    """The caches point at a Redis that has just died; the breaker is reset afterwards."""
+    from apps.ops.cache import breaker
+
+    point_caches_at(settings, redis_server.url)
+    redis_server.kill()
+    yield redis_server
+    breaker.success()  # a per-process breaker opened here must not leak into other tests
+
+
+# --- /health -----------------------------------------------------------------------------------
+
+
+def test_health_answers_anonymously_without_touching_the_database(
+    client: Client, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(0):
+        response = client.get("/health")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"status": "ok"}
+
+
+def test_health_answers_with_redis_dead(client: Client, dead_redis: RedisServer) -> None:
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+# --- /ready ------------------------------------------------------------------------------------
+
+
+def test_ready_when_database_and_cache_answer(client: Client) -> None:
+    response = client.get("/ready")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["cache"]["ok"] is True
+
+
+def test_ready_with_a_live_redis_of_our_own(
+    client: Client, settings: Any, redis_server: RedisServer
+) -> None:
+    point_caches_at(settings, redis_server.url)
+    response = client.get("/ready")
+    assert response.status_code == 200, response.json()
+    assert response.json()["checks"]["cache"]["ok"] is True
+
+
+def test_ready_is_503_naming_the_cache_when_redis_is_dead(
+    client: Client, dead_redis: RedisServer
+) -> None:
+    started = time.perf_counter()
+    response = client.get("/ready")
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"]["ok"] is True
+    cache = body["checks"]["cache"]
+    assert cache["ok"] is False
+    assert "Connection" in cache["error"] or "Timeout" in cache["error"], cache["error"]
+    assert elapsed < 5, "a dead Redis must not hang the readiness probe"
+
+
+def test_the_login_page_still_answers_with_redis_dead(
+    client: Client, dead_redis: RedisServer
+) -> None:
+    assert client.get("/login/").status_code == 200
+
+
+# --- /metrics ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def marked_fund(book_at: Any, settings: Any) -> Any:
+    """One WDO position, marked by the EOD pipeline, under a gross limit it uses."""
+    settings.PIPELINE_RETRY_DELAYS = []
+    day = date(2025, 2, 3)
+    book = book_at(day, "WDOH25")
+    book.price("WDOH25", day, "5539.36")
+    book.fix("CDI", day, "0.1315")
+    book.fix("PTAX_SELL", day, "5.8000")
+    book.trade("WDOH25", "BUY", "10", day, price="5529.50")
+    Limit.objects.create(
+        portfolio=book.portfolio,
+        metric=Metric.GROSS,
+        warning_level=Decimal("0.5"),
+        hard_level=Decimal("1"),
+    )
+    outcome = run_pipeline("eod", book.portfolio, day)  # MTM … risk (limits) … caches
+    assert outcome.status == "ran", outcome.run and outcome.run.error
+    return book
+
+
+def _samples(text: str, name: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith(name)]
+
+
+def test_metrics_exports_pms_and_django_metrics(
+    client: Client, settings: Any, marked_fund: Any
+) -> None:
+    settings.METRICS_TOKEN = ""
+    client.get("/health")  # at least one request through django-prometheus's middleware
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    code = marked_fund.portfolio.code
+    [eod] = [
+        s
+        for s in _samples(text, "pms_pipeline_last_success_timestamp_seconds{")
+        if 'pipeline="eod"' in s
+    ]
+    assert f'portfolio="{code}"' in eod and float(eod.split()[-1]) > 1.7e9
+    assert _samples(text, "pms_cache_hit_ratio ")
+    [limit] = _samples(text, "pms_limit_utilisation_ratio{")
+    assert f'portfolio="{code}"' in limit and "Gross exposure" in limit
+    assert float(limit.split()[-1]) > 0
+    assert "# TYPE pms_open_alerts gauge" in text
+    # django-prometheus's own
+    assert _samples(text, "django_http_requests_total_by_method_total{")
+    assert _samples(text, "django_http_responses_total_by_status_total{")
+    assert "django_migrations_unapplied_total" in text or "django_db_" in text
+
+
+def test_metrics_need_the_bearer_token_when_one_is_set(client: Client, settings: Any) -> None:
+    settings.METRICS_TOKEN = "s3cret-scrape-token"
+    refused = client.get("/metrics")
+    assert refused.status_code == 401
+    assert b"pms_" not in refused.content
+    wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer guess")
+    assert wrong.status_code == 401
+    allowed = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-scrape-token")
+    assert allowed.status_code == 200
+    assert b"pms_cache_hit_ratio" in allowed.content

@@ -1,0 +1,38 @@
+"""Cache invalidation only: a write to a portfolio's book bumps its data version (see
+`apps.ops.cache`); the write-through refresh runs after commit.
+
+`DailyMark` has no receiver on purpose: the MTM writes marks with `bulk_create` and deletes a
+day's marks with `QuerySet.delete()`, which a `post_delete` receiver would turn into one query
+per mark; `run_mtm` bumps the portfolio itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+
+from apps.ops.cache import bump
+from apps.positions.models import CapitalFlow, NavRecord, Portfolio, Position, Strategy, Trade
+
+BOOK_MODELS = (Trade, Position, CapitalFlow, NavRecord, Strategy)
+
+
+def flush_book(sender: type, instance: Any, **kwargs: Any) -> None:
+    """A trade, position, flow, NAV record or strategy changed: its portfolio's read models."""
+    bump(instance.portfolio_id)
+
+
+def flush_portfolios(sender: type, instance: Any, **kwargs: Any) -> None:
+    """A portfolio changed (name, active, initial NAV): every page lists the funds."""
+    bump(None)
+
+
+def connect() -> None:
+    for model in BOOK_MODELS:
+        for signal, when in ((post_save, "save"), (post_delete, "delete")):
+            signal.connect(
+                flush_book, sender=model, dispatch_uid=f"flush_book_{model.__name__}_{when}"
+            )
+    post_save.connect(flush_portfolios, sender=Portfolio, dispatch_uid="flush_portfolios_save")
+    post_delete.connect(flush_portfolios, sender=Portfolio, dispatch_uid="flush_portfolios_delete")
