@@ -186,7 +186,7 @@ ADMIN_URL = env_str("ADMIN_URL", "admin/").strip("/") + "/"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out users before checking
-    "django.contrib.auth.backends.ModelBackend",
+    "apps.ops.auth.RoleLoadingBackend",  # ModelBackend, loading the roles with the user
 ]
 # Login lockout: 5 failures lock the username + IP for 15 minutes, stored in the database
 # (works with Redis down).

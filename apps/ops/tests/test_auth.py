@@ -1,9 +1,11 @@
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from conftest import DEMO_PASSWORD
+from conftest import DEMO_PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +71,35 @@ def test_logout_ends_the_session(client: Client, pm_alice) -> None:
     client.force_login(pm_alice)
     client.post("/logout/")
     assert client.get("/market/").status_code == 302
+
+
+# --- the backend loads the roles with the user -------------------------------------------------
+
+
+def test_the_session_user_and_their_roles_cost_one_query(django_assert_num_queries: Any) -> None:
+    from apps.ops.auth import RoleLoadingBackend
+    from apps.ops.roles import Role, has_role
+
+    user = make_user("two_hats", "manager", "approver")
+    with django_assert_num_queries(1):
+        loaded = RoleLoadingBackend().get_user(user.pk)
+        assert has_role(loaded, Role.APPROVER) and not has_role(loaded, Role.OPS)
+    assert loaded._pms_roles == {"manager", "approver"}
+
+
+def test_a_user_without_groups_has_no_role_and_an_inactive_one_no_session() -> None:
+    from apps.ops.auth import RoleLoadingBackend
+
+    assert RoleLoadingBackend().get_user(0) is None
+    plain = RoleLoadingBackend().get_user(make_user("plain").pk)
+    assert plain is not None and plain._pms_roles == frozenset()
+    gone = make_user("gone", "manager", is_active=False)
+    assert RoleLoadingBackend().get_user(gone.pk) is None
+
+
+def test_a_logged_in_page_sees_a_role_change_on_the_next_request(client: Any) -> None:
+    user = make_user("promoted", "viewer")
+    client.force_login(user)
+    assert client.get("/ops/pipelines/").status_code == 403
+    user.groups.add(Group.objects.get(name="ops"))
+    assert client.get("/ops/pipelines/").status_code == 200
