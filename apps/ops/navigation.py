@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, reverse
 
 from apps.ops.roles import Role, has_role
 
@@ -38,9 +39,17 @@ def items_for(user: Any, current_path: str) -> list[dict[str, Any]]:
     for item in NAV_ITEMS:
         if not has_role(user, *item.roles):
             continue
-        try:
-            url = reverse(item.url_name)
-        except NoReverseMatch:
+        url = _url(item.url_name, get_script_prefix())
+        if url is None:
             continue
         entries.append({"label": item.label, "url": url, "active": current_path.startswith(url)})
     return entries
+
+
+@lru_cache(maxsize=64)
+def _url(name: str, script_prefix: str) -> str | None:
+    """reverse() once per name and prefix: the bar is drawn on every page."""
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None

@@ -105,10 +105,10 @@ def point_caches_at(settings: Any, port: int) -> None:
 
 
 def point_caches_at_memory(settings: Any) -> None:
-    """The baseline: sessions in local memory, read models never cached (built every time,
-    as they are with Redis dead)."""
+    """The baseline, no cache at all: sessions read from the database and read models built
+    every time, as cached_db and the read models do with Redis dead."""
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
         "readmodels": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
     }
     settings.READ_MODEL_CACHE = "readmodels"

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.cache import caches
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 
 from apps.marketdata.models import Instrument
@@ -339,6 +339,34 @@ def test_a_write_in_an_open_transaction_touches_no_cache_until_commit(
     pk = fund.portfolio.pk
     assert {k.split(":")[1] for k in refreshed} == set(PAGES)  # every read model, rebuilt
     assert all(f":{pk}:" in k and f":p{after[scope]}:" in k for k in refreshed)
+
+
+def test_a_transaction_schedules_one_refresh_per_scope(fund: Any, settings: Any) -> None:
+    """Many writes in one transaction (an import, a seed) refresh each scope once on commit; a
+    market refresh covers every fund; a rolled-back savepoint takes its refresh with it."""
+    from apps.ops.cache import bump
+
+    settings.CACHE_WRITE_THROUGH = True
+    pk = fund.portfolio.pk
+
+    def pending() -> list[Any]:
+        return [getattr(c, "portfolio_id", "?") for _, c, _ in connection.run_on_commit]
+
+    with transaction.atomic():
+        for _ in range(3):
+            bump(pk)
+        assert pending() == [pk]
+        try:
+            with transaction.atomic():
+                bump(None)
+                assert pending() == [pk, None]
+                raise RuntimeError
+        except RuntimeError:
+            pass
+        assert pending() == [pk]
+        bump(None)
+        bump(pk)
+        assert pending() == [pk, None]
 
 
 def test_a_rolled_back_write_touches_nothing(fund: Any, alice: Client, settings: Any) -> None:
