@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.marketdata.calendar import previous_business_day
 from apps.marketdata.demo.store import seed_demo_market
+from apps.ops.demo import seed_pipelines
 from apps.ops.demo_users import ensure_demo_users
 from apps.positions.demo import seed_fund
 
@@ -62,7 +63,7 @@ def seed_market(options: SeedOptions) -> str:
     return summary + "."
 
 
-SEEDERS: list[SeedStep] = [seed_users, seed_market, seed_fund]
+SEEDERS: list[SeedStep] = [seed_users, seed_market, seed_fund, seed_pipelines]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,56 @@
+"""The demo's last EOD and next pre-open, so `make run` opens on a complete morning: a risk
+snapshot with limits and alerts, attribution, proposals with their what-if, a morning pack."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from apps.marketdata.calendar import next_business_day
+from apps.ops.models import PipelineRun
+from apps.ops.pipelines import run_pipeline
+from apps.positions.models import Portfolio, Strategy
+from apps.proposals.models import SignalRule
+from apps.risk.services import ensure_default_limits
+
+# The signal rules the demo fund runs before the open: (rule, strategy code, size).
+DEMO_RULES = (
+    ("di1_carry", "rates-br", Decimal("200")),
+    ("usdbrl_trend", "fx", Decimal("50")),
+    ("ipca_breakeven", "inflation", Decimal("100")),
+)
+
+
+def _ensure_limits_and_rules(portfolio: Portfolio) -> None:
+    """The default portfolio limits and the demo's signal rules (only the missing ones)."""
+    ensure_default_limits(portfolio)
+    strategies = {s.code: s for s in Strategy.objects.filter(portfolio=portfolio)}
+    for name, code, size in DEMO_RULES:
+        if code in strategies:
+            SignalRule.objects.get_or_create(
+                portfolio=portfolio,
+                name=name,
+                defaults={"strategy": strategies[code], "size": size},
+            )
+
+
+def seed_pipelines(options: Any) -> str:
+    """Give every active fund its default limits and the demo signal rules, then run (once: a
+    second seed finds them done) the EOD of the last demo day and the pre-open of the business
+    day after, as Celery Beat would have."""
+    lines = []
+    session = next_business_day(options.end)
+    for portfolio in Portfolio.objects.active():
+        _ensure_limits_and_rules(portfolio)
+        eod = run_pipeline(PipelineRun.Pipeline.EOD, portfolio, options.end, triggered_by="seed")
+        preopen = run_pipeline(
+            PipelineRun.Pipeline.PREOPEN, portfolio, session, triggered_by="seed"
+        )
+        lines.append(
+            f"{portfolio.code}: EOD {options.end:%d/%m/%Y} {eod.status}, "
+            f"pre-open {session:%d/%m/%Y} {preopen.status}"
+        )
+        for outcome in (eod, preopen):
+            if outcome.status == "failed" and outcome.run is not None:
+                lines.append(f"  {outcome.run.get_pipeline_display()} failed: {outcome.run.error}")
+    return "Pipelines: " + ("; ".join(lines) if lines else "no active fund")
