@@ -26,20 +26,21 @@ class RoleLoadingBackend(ModelBackend):
         vendor = connections[alias].vendor
         if vendor not in AGGREGATE:  # another database: Django's two queries
             return super().get_user(user_id)
+        connection = connections[alias]
+        q = connection.ops.quote_name
         through = model.groups.through  # type: ignore[attr-defined]
-        group = through._meta.get_field("group").related_model._meta.db_table
+        group = q(through._meta.get_field("group").related_model._meta.db_table)
         table, concrete = model._meta.db_table, model._meta.concrete_fields
         sql = (
-            f"SELECT {', '.join(f'u.{f.column}' for f in concrete)}, "
-            f"(SELECT {AGGREGATE[vendor]} FROM {through._meta.db_table} m "
+            f"SELECT {', '.join(f'u.{q(str(f.column))}' for f in concrete)}, "
+            f"(SELECT {AGGREGATE[vendor]} FROM {q(through._meta.db_table)} m "
             f"JOIN {group} g ON g.id = m.group_id WHERE m.user_id = u.id) "
-            f"FROM {table} u WHERE u.{model._meta.pk.column} = %s"
+            f"FROM {q(table)} u WHERE u.{q(str(model._meta.pk.column))} = %s"
         )
         try:
             pk = model._meta.pk.to_python(user_id)
         except ValidationError:
             return None
-        connection = connections[alias]
         with connection.cursor() as cursor:
             cursor.execute(sql, [pk])
             row = cursor.fetchone()
