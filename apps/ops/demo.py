@@ -9,6 +9,7 @@ from typing import Any
 from apps.marketdata.calendar import next_business_day
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_pipeline
+from apps.positions.demo.seed import FUND_CODE
 from apps.positions.models import Portfolio, Strategy
 from apps.proposals.models import SignalRule
 from apps.risk.services import ensure_default_limits
@@ -35,12 +36,13 @@ def _ensure_limits_and_rules(portfolio: Portfolio) -> None:
 
 
 def seed_pipelines(options: Any) -> str:
-    """Give every active fund its default limits and the demo signal rules, then run (once: a
+    """Give the demo fund its default limits and the demo signal rules, then run (once: a
     second seed finds them done) the EOD of the last demo day and the pre-open of the business
     day after, as Celery Beat would have."""
     lines = []
     session = next_business_day(options.end)
-    for portfolio in Portfolio.objects.active():
+    # Only the demo fund: other funds in the database (real or the bench's) are not the demo's.
+    for portfolio in Portfolio.objects.active().filter(code=FUND_CODE):
         _ensure_limits_and_rules(portfolio)
         eod = run_pipeline(PipelineRun.Pipeline.EOD, portfolio, options.end, triggered_by="seed")
         preopen = run_pipeline(
@@ -53,4 +55,4 @@ def seed_pipelines(options: Any) -> str:
         for outcome in (eod, preopen):
             if outcome.status == "failed" and outcome.run is not None:
                 lines.append(f"  {outcome.run.get_pipeline_display()} failed: {outcome.run.error}")
-    return "Pipelines: " + ("; ".join(lines) if lines else "no active fund")
+    return "Pipelines: " + ("; ".join(lines) if lines else "no active demo fund")

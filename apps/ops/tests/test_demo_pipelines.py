@@ -1,6 +1,7 @@
 """`seed_demo` ends with the last EOD and the next pre-open: the demo opens on a full morning."""
 
 from datetime import date
+from decimal import Decimal
 from io import StringIO
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.core.management import call_command
 
 from apps.briefings.models import MorningPack
 from apps.ops.models import PipelineRun
+from apps.positions.models import Portfolio
 from apps.proposals.models import SignalRule
 from apps.risk.models import Limit, RiskSnapshot
 
@@ -30,7 +32,11 @@ def test_the_demo_opens_with_risk_limits_rules_proposals_and_a_pack(settings: An
     assert Limit.objects.count() >= 6 and SignalRule.objects.filter(enabled=True).count() == 3
     assert MorningPack.objects.filter(business_date=date(2025, 3, 5)).exists()
 
+    Portfolio.objects.create(
+        code="real-fund", name="A real fund", inception_date=END, initial_nav=Decimal("1000000")
+    )
     again = StringIO()
     call_command("seed_demo", "--years", "1", "--end", END.isoformat(), stdout=again)
     assert "EOD 28/02/2025 already-done, pre-open 05/03/2025 already-done" in again.getvalue()
-    assert PipelineRun.objects.count() == 2
+    assert PipelineRun.objects.count() == 2  # nothing ran for the other fund
+    assert not Limit.objects.filter(portfolio__code="real-fund").exists()
