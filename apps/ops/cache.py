@@ -11,7 +11,9 @@ no network wait per request.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -24,7 +26,7 @@ from apps.ops.breaker import breaker, guarded, stats
 from apps.ops.models import DataVersion
 
 __all__ = ["MISSING", "TTL", "Cached", "breaker", "bump", "cache_get", "cache_set", "key_for"]
-__all__ += ["read", "refresh", "stats", "versions", "warm", "warmer"]
+__all__ += ["read", "refresh", "stats", "versions", "warm", "warmer", "without_refresh"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,16 +62,36 @@ def versions(portfolio_id: int | None) -> tuple[int, int]:
     return found.get("market", 0), found.get(scope_of(portfolio_id), 0)
 
 
-def bump(portfolio_id: int | None = None) -> None:
+def bump(portfolio_id: int | None = None, *, refresh: bool = True) -> None:
     """Invalidate a portfolio's read models (None: the market, i.e. every portfolio's).
 
-    Call inside the writing transaction; the write-through refresh runs after commit."""
+    Call inside the writing transaction; the write-through refresh runs after commit. Bulk
+    writers (MTM, imports) pass `refresh=False`: they run in the EOD pipeline, whose last step
+    warms the caches once everything is recomputed, and a refresh after each of them would
+    rebuild every read model mid-pipeline, in the writer's time; outside the pipeline the next
+    read rebuilds (a miss, never a stale value)."""
     scope = scope_of(portfolio_id)
     updated = DataVersion.objects.filter(scope=scope).update(version=F("version") + 1)
     if not updated:
         DataVersion.objects.get_or_create(scope=scope, defaults={"version": 2})
-    if getattr(settings, "CACHE_WRITE_THROUGH", True) and not _refresh_pending(portfolio_id):
+    if not refresh or _quiet.get() or not getattr(settings, "CACHE_WRITE_THROUGH", True):
+        return
+    if not _refresh_pending(portfolio_id):
         transaction.on_commit(_Refresh(portfolio_id))
+
+
+_quiet: ContextVar[bool] = ContextVar("pms_cache_without_refresh", default=False)
+
+
+@contextmanager
+def without_refresh() -> Iterator[None]:
+    """Bumps inside the block (signals included) schedule no write-through refresh: for bulk
+    writers, which also save a few rows through the ORM (the MTM's NAV record)."""
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
 
 
 @dataclass(frozen=True)

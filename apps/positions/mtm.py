@@ -31,7 +31,7 @@ from apps.marketdata.calendar import (
 from apps.marketdata.models import Fixing, FixingIndex, Instrument, InstrumentKind
 from apps.marketdata.queries import effective_prices
 from apps.marketdata.valuation import RateTerms, coupon_per_unit, dv01_at
-from apps.ops.cache import bump
+from apps.ops.cache import bump, without_refresh
 from apps.positions import calculations as calc
 from apps.positions.models import CapitalFlow, DailyMark, NavRecord, Portfolio, Position, Trade
 
@@ -285,10 +285,11 @@ def run_mtm(portfolio: Portfolio, day: date, *, by: Any = None) -> MtmResult:
         )
         rows.append(_mark_row(position, day, prices[instrument.pk].rate, mark))
 
-    DailyMark.objects.filter(portfolio=portfolio, date=day).delete()
-    DailyMark.objects.bulk_create(rows, batch_size=2000)
-    bump(portfolio.pk)  # bulk writes fire no signals: the book's cached read models
-    nav = _close_nav(portfolio, day, prev_nav, rows, fees_total, cdi_prev)
+    with without_refresh():  # see apps.ops.cache.bump: the pipeline warms at its end
+        DailyMark.objects.filter(portfolio=portfolio, date=day).delete()
+        DailyMark.objects.bulk_create(rows, batch_size=2000)
+        bump(portfolio.pk)  # bulk writes fire no signals: the fund's read models
+        nav = _close_nav(portfolio, day, prev_nav, rows, fees_total, cdi_prev)
     journal(
         kind=EntryKind.MTM_RUN,
         actor=by,

@@ -107,7 +107,7 @@ def store_demo_market(market: DemoMarket) -> StoreResult:
         if (row.index, row.date) not in existing_fixings
     ]
     Fixing.objects.bulk_create(new_fixings, batch_size=BATCH_SIZE, ignore_conflicts=True)
-    bump()  # bulk writes fire no signals: every portfolio's cached read models
+    bump(refresh=False)  # bulk writes fire no signals: every fund's read models
     return StoreResult(
         instruments=instruments_added, prices=len(new_prices), fixings=len(new_fixings)
     )

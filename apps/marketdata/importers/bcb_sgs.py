@@ -301,7 +301,7 @@ def _store(values: dict[tuple[str, date], tuple[Decimal, str]], errors: list[str
         try:
             Fixing.objects.bulk_create(new, batch_size=2000)
             if new:
-                bump()  # bulk writes fire no signals: every portfolio's cached read models
+                bump(refresh=False)  # bulk writes fire no signals: every fund's read models
         except IntegrityError as exc:
             raise ImportFailed(
                 [

@@ -179,7 +179,7 @@ def store_prices(
                 batch_size=BATCH_SIZE,
             )
             if new or created_instruments:
-                bump()  # bulk writes fire no signals: every portfolio's cached read models
+                bump(refresh=False)  # bulk writes fire no signals: every fund's read models
         except IntegrityError as exc:
             # Another import of the same data committed between our checks and our inserts.
             raise ImportFailed(
