@@ -297,3 +297,22 @@ def test_checking_and_writing_take_a_few_queries_whatever_the_row_count(
     assert [q["sql"].split()[0] for q in first.captured_queries].count("SELECT") == 2
     assert len(first.captured_queries) < 10
     assert [q["sql"].split()[0] for q in second.captured_queries].count("INSERT") == 0
+
+
+def test_a_row_another_import_committed_meanwhile_fails_the_whole_import(monkeypatch) -> None:
+    """The check found nothing, but the row exists by the time of the write (a concurrent
+    import): the database's unique constraint refuses it and nothing of the file is kept."""
+    from apps.marketdata.importers import common
+
+    stored = SettlementPrice.objects.count()
+    real_insert = common._insert_prices
+
+    def racing(rows, **kwargs):  # type: ignore[no-untyped-def]
+        real_insert(rows[:1], **kwargs)  # the other import commits the first row
+        real_insert(rows, **kwargs)
+
+    monkeypatch.setattr(common, "_insert_prices", racing)
+    with pytest.raises(ImportFailed, match="another import may have run at the same time"):
+        import_price_csv(FIXTURES / "prices_good.csv")
+    assert SettlementPrice.objects.count() == stored
+    assert SettlementPrice.objects.filter(created_at__isnull=False).count() == stored
