@@ -2,7 +2,7 @@
 
 Each importer parses its input into `PriceRow`s (collecting every error it meets), then hands
 them to `store_prices`, which checks them against the database with bulk lookups and writes
-them with one `bulk_create`, or writes nothing and raises `ImportFailed` with every error.
+them in one write, or writes nothing and raises `ImportFailed` with every error.
 """
 
 from __future__ import annotations
