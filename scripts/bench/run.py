@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 
     var_dir = Path(os.environ.get("PMS_VAR_DIR") or BASE_DIR / "var")
     database = _use_bench_database(var_dir)
+    # Its own cache keys: never a server's entries, and none of an earlier run's (below).
+    os.environ["CACHE_KEY_PREFIX"] = "pms-bench"
     _setup_django()
     from django.conf import settings
     from django.core.management import call_command
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     call_command("migrate", verbosity=0, interactive=False)
     if connection.vendor != "sqlite":
         call_command("flush", verbosity=0, interactive=False)
+    _forget_cached_read_models()
 
     scale = SCALES[args.scale]
     operations = [
@@ -116,6 +119,20 @@ def _create_postgres_database(url: str, name: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _forget_cached_read_models() -> None:
+    """A flushed database starts its data versions again at 1: read models an earlier run
+    cached under those versions (in Redis) would be served as if they were this run's."""
+    from django.conf import settings
+    from django.core.cache import caches
+
+    for alias in {settings.READ_MODEL_CACHE, "default"}:
+        backend = caches[alias]
+        if hasattr(backend, "delete_pattern"):
+            backend.delete_pattern("rm:*")
+        else:
+            backend.clear()
 
 
 def _setup_django() -> None:
