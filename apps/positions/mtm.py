@@ -31,6 +31,7 @@ from apps.marketdata.calendar import (
 from apps.marketdata.models import Fixing, FixingIndex, Instrument, InstrumentKind
 from apps.marketdata.queries import effective_prices
 from apps.marketdata.valuation import RateTerms, coupon_per_unit, dv01_at
+from apps.ops.bulk import insert_rows
 from apps.ops.cache import bump, without_refresh
 from apps.positions import calculations as calc
 from apps.positions.models import CapitalFlow, DailyMark, NavRecord, Portfolio, Position, Trade
@@ -287,7 +288,7 @@ def run_mtm(portfolio: Portfolio, day: date, *, by: Any = None) -> MtmResult:
 
     with without_refresh():  # see apps.ops.cache.bump: the pipeline warms at its end
         DailyMark.objects.filter(portfolio=portfolio, date=day).delete()
-        DailyMark.objects.bulk_create(rows, batch_size=2000)
+        insert_rows(DailyMark, rows)  # bulk_create without its SQL building (10k rows)
         bump(portfolio.pk)  # bulk writes fire no signals: the fund's read models
         nav = _close_nav(portfolio, day, prev_nav, rows, fees_total, cdi_prev)
     journal(
@@ -307,12 +308,30 @@ def run_mtm(portfolio: Portfolio, day: date, *, by: Any = None) -> MtmResult:
     return MtmResult(portfolio, day, len(rows), nav)
 
 
+# What the next day reads of a mark (`_carry_of`, the rate and quantity checks): 10k marks
+# of ~25 columns each cost more to build than to fetch.
+CARRIED_FIELDS = (
+    "position_id",
+    "date",
+    "quantity",
+    "price",
+    "rate",
+    "fx_rate",
+    "market_value_brl",
+    "cost_basis_brl",
+    "unrealized_pnl_brl",
+    "realized_pnl_brl",
+    "cum_pnl_brl",
+)
+
+
 def _previous_marks(
     portfolio: Portfolio, day: date, prev_day: date, traded: set[int]
 ) -> dict[int, DailyMark]:
     """Yesterday's marks, plus the last mark of a flat position traded again today, so its
     realised and cumulative P&L carry on rather than restart."""
-    marks = {m.position_id: m for m in DailyMark.objects.filter(portfolio=portfolio, date=prev_day)}
+    carried = DailyMark.objects.only(*CARRIED_FIELDS)
+    marks = {m.position_id: m for m in carried.filter(portfolio=portfolio, date=prev_day)}
     reopened = traded - set(marks)
     if reopened:
         last = (
@@ -324,7 +343,7 @@ def _previous_marks(
         for row in last:
             wanted |= Q(position_id=row["position_id"], date=row["last"])
         if last:
-            marks.update({m.position_id: m for m in DailyMark.objects.filter(wanted)})
+            marks.update({m.position_id: m for m in carried.filter(wanted)})
     return marks
 
 
