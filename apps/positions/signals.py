@@ -1,7 +1,7 @@
 """Cache invalidation only: a write to a portfolio's book bumps its data version (see
 `apps.ops.cache`); the write-through refresh runs after commit.
 
-`DailyMark` has no receiver on purpose: the MTM writes marks with `bulk_create` and deletes a
+`DailyMark` has no receiver on purpose: the MTM writes marks in bulk (`ops.bulk`) and deletes a
 day's marks with `QuerySet.delete()`, which a `post_delete` receiver would turn into one query
 per mark; `run_mtm` bumps the portfolio itself.
 """
