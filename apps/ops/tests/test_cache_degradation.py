@@ -9,13 +9,10 @@ aliases at it, the way settings.py builds them from REDIS_URL.
 from __future__ import annotations
 
 import logging
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +21,9 @@ from django.test import Client
 
 from apps.ops.cache import breaker
 from apps.ops.tests import test_cache_invalidation as invalidation
+from apps.ops.tests.conftest import RedisServer
 from apps.ops.tests.test_cache_invalidation import PAGES, get, statuses
-from conftest import DEMO_PASSWORD, service_missing
+from conftest import DEMO_PASSWORD
 from pms_project.caches import redis_caches
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,49 +33,6 @@ alice, fund, morning = invalidation.alice, invalidation.fund, invalidation.morni
 TIMEOUT = 0.25  # settings.py's REDIS_SOCKET_TIMEOUT default
 ROUNDS = 5
 EXTRA_PER_REQUEST = 0.050  # generous: the breaker makes it ~0
-NO_PERSISTENCE = ("--save", "", "--appendonly", "no")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class OwnRedis:
-    """A redis-server of this test on a free port; `kill()` ends only this process."""
-
-    def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            service_missing("redis-server is not installed")
-        self.port = _free_port()
-        command = [str(binary), "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += [*NO_PERSISTENCE, "--dir", str(workdir)]
-        self.process = subprocess.Popen(
-            command,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while not self._answers():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.kill()
-                service_missing(f"could not start redis-server on port {self.port}")
-            time.sleep(0.05)
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
-                conn.sendall(b"PING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
 
 
 class BlackHole:
@@ -115,20 +70,11 @@ def point_caches_at_memory(settings: Any) -> None:
 
 
 @pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
-    server = OwnRedis(tmp_path)
-    try:
-        yield server
-    finally:
-        server.kill()
-
-
-@pytest.fixture
-def read_cache(settings: Any, own_redis: OwnRedis) -> Iterator[str]:
+def read_cache(settings: Any, redis_server: RedisServer) -> Iterator[str]:
     """Overrides the invalidation tests' fixture: both aliases on this test's own Redis."""
-    point_caches_at(settings, own_redis.port)
+    point_caches_at(settings, redis_server.port)
     breaker.failures = 0
-    yield f"redis://127.0.0.1:{own_redis.port}/0"
+    yield f"redis://127.0.0.1:{redis_server.port}/0"
     for backend in caches.all(initialized_only=True):
         backend.close()
     breaker.failures = 0
@@ -169,12 +115,12 @@ def timed(client: Client, fund: Any, rounds: int = ROUNDS) -> float:
 
 
 def test_a_killed_redis_breaks_no_page(
-    fund: Any, alice: Client, own_redis: OwnRedis, caplog: Any
+    fund: Any, alice: Client, redis_server: RedisServer, caplog: Any
 ) -> None:
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "hit")  # Redis serves them
 
-    own_redis.kill()
+    redis_server.kill()
     with caplog.at_level(logging.WARNING):
         check_every_page(alice, fund)
     assert "cache unavailable" in caplog.text
@@ -185,9 +131,9 @@ def test_a_killed_redis_breaks_no_page(
 
 
 def test_the_breaker_bounds_what_a_dead_redis_costs(
-    fund: Any, alice: Client, own_redis: OwnRedis, settings: Any
+    fund: Any, alice: Client, redis_server: RedisServer, settings: Any
 ) -> None:
-    own_redis.kill()
+    redis_server.kill()
     statuses(alice, fund)  # the failures that open the breaker
     assert breaker.is_open
     dead = timed(alice, fund)
@@ -248,11 +194,11 @@ def _read_model_seconds(fund: Any) -> float:
 
 
 def test_sessions_and_the_login_lockout_work_with_redis_dead(
-    fund: Any, own_redis: OwnRedis, pm_alice: Any
+    fund: Any, redis_server: RedisServer, pm_alice: Any
 ) -> None:
     from axes.models import AccessAttempt
 
-    own_redis.kill()
+    redis_server.kill()
     client = Client()
     client.post("/login/", {"username": "pm_alice", "password": DEMO_PASSWORD})
     assert "_auth_user_id" in client.session  # the session is in the database

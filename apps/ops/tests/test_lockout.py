@@ -11,7 +11,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.test import Client
 
-from apps.ops.tests.test_health import RedisServer, dead_redis, redis_server  # noqa: F401
+from apps.ops.tests.conftest import RedisServer
 from conftest import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -100,7 +100,7 @@ def test_lockout_works_with_redis_dead(
     client: Client,
     pm_alice: Any,
     time_machine: Any,
-    dead_redis: RedisServer,  # noqa: F811
+    dead_redis: RedisServer,
 ) -> None:
     """Attempts live in the database: a dead Redis neither unlocks nor breaks the login page."""
     assert not dead_redis.answers()

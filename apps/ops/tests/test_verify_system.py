@@ -21,7 +21,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from apps.journal.models import Entry
 from apps.marketdata.models import SettlementPrice
 from apps.ops.pipelines import run_due, run_pipeline
-from apps.ops.tests.test_health import RedisServer, point_caches_at, redis_server  # noqa: F401
+from apps.ops.tests.conftest import RedisServer, point_caches_at
 from apps.ops.verify import FAIL, PASS, WARN
 from apps.positions.models import Position
 
@@ -42,7 +42,7 @@ def healthy(
     settings: Any,
     time_machine: Any,
     tmp_path: Path,
-    redis_server: RedisServer,  # noqa: F811
+    redis_server: RedisServer,
 ) -> Any:
     """A fund marked through the previous business day of a frozen today, EOD and pre-open
     run, a fresh backup, production-like security settings and a Redis of our own."""
