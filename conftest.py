@@ -7,7 +7,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -23,7 +23,7 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 DEMO_PASSWORD = "correct-horse-battery-staple"
 
 
-def service_missing(reason: str) -> None:
+def service_missing(reason: str) -> NoReturn:
     """Skip on a newcomer's laptop; in CI a missing service is a failure, never a skip."""
     if IN_CI:
         pytest.fail(f"required service unavailable in CI: {reason}")

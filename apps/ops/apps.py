@@ -10,7 +10,10 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
+        from apps.ops import signals
         from apps.ops.roles import sync_role_permissions
+
+        signals.connect()
 
         post_migrate.connect(sync_role_permissions, dispatch_uid="ops_sync_role_permissions")
         post_migrate.connect(load_reference_data, dispatch_uid="ops_load_reference_data")
@@ -37,4 +40,5 @@ def load_reference_data(sender: Any = None, **kwargs: Any) -> None:
 
     ensure_stress_library()
     ensure_market_calendar()
-    DataVersion.objects.get_or_create(scope="market")  # a market write then costs one UPDATE
+    for scope in ("market", "pipelines"):  # a write then costs one UPDATE
+        DataVersion.objects.get_or_create(scope=scope)

@@ -25,8 +25,9 @@ from django.db.models import F
 from apps.ops.breaker import breaker, guarded, stats
 from apps.ops.models import DataVersion
 
-__all__ = ["MISSING", "TTL", "Cached", "breaker", "bump", "cache_get", "cache_set", "key_for"]
-__all__ += ["read", "refresh", "stats", "versions", "warm", "warmer", "without_refresh"]
+__all__ = ["MISSING", "TTL", "Cached", "breaker", "bump", "bump_pipelines", "cache_get"]
+__all__ += ["cache_get_many", "cache_set", "key_for", "read", "refresh", "stats", "versions"]
+__all__ += ["warm", "warmer", "without_refresh"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,11 +45,20 @@ def cache_get(key: str) -> Any:
     return guarded(lambda: _backend().get(key, MISSING), MISSING)
 
 
+def cache_get_many(keys: list[str]) -> dict[str, Any]:
+    """The keys found, in one round trip (nothing when the cache is down)."""
+    found: dict[str, Any] = guarded(lambda: _backend().get_many(keys), {})
+    return found
+
+
 def cache_set(key: str, value: Any, ttl: int) -> None:
     guarded(lambda: _backend().set(key, value, ttl), None)
 
 
 # --- versions -------------------------------------------------------------------------------
+
+
+PIPELINES_SCOPE = "pipelines"  # the failed-run banner every page's shell shows
 
 
 def scope_of(portfolio_id: int | None) -> str:
@@ -70,14 +80,23 @@ def bump(portfolio_id: int | None = None, *, refresh: bool = True) -> None:
     warms the caches once everything is recomputed, and a refresh after each of them would
     rebuild every read model mid-pipeline, in the writer's time; outside the pipeline the next
     read rebuilds (a miss, never a stale value)."""
-    scope = scope_of(portfolio_id)
-    updated = DataVersion.objects.filter(scope=scope).update(version=F("version") + 1)
-    if not updated:
-        DataVersion.objects.get_or_create(scope=scope, defaults={"version": 2})
+    _increment(scope_of(portfolio_id))
     if not refresh or _quiet.get() or not getattr(settings, "CACHE_WRITE_THROUGH", True):
         return
     if not _refresh_pending(portfolio_id):
         transaction.on_commit(_Refresh(portfolio_id))
+
+
+def bump_pipelines() -> None:
+    """A pipeline run changed: the cached page shells (their failure banner) are stale. No
+    read model depends on it, so there is nothing to refresh."""
+    _increment(PIPELINES_SCOPE)
+
+
+def _increment(scope: str) -> None:
+    updated = DataVersion.objects.filter(scope=scope).update(version=F("version") + 1)
+    if not updated:
+        DataVersion.objects.get_or_create(scope=scope, defaults={"version": 2})
 
 
 _quiet: ContextVar[bool] = ContextVar("pms_cache_without_refresh", default=False)

@@ -89,11 +89,11 @@ def has_role(user: Any, *roles: str) -> bool:
         return False
     if user.is_superuser:
         return True
-    names = _role_names(user)
+    names = role_names(user)
     return any(role in names for role in roles)
 
 
-def _role_names(user: Any) -> frozenset[str]:
+def role_names(user: Any) -> frozenset[str]:
     # Cached on the user object: navigation and permission checks ask several times a request.
     cached: frozenset[str] | None = getattr(user, "_pms_roles", None)
     if cached is None:

@@ -2,7 +2,9 @@
 
 Each `scripts/bench/<app>.py` exposes `OPERATIONS = [BenchOp(...)]`; `run.py` lists the modules.
 An operation's `setup(scale)` builds its inputs (untimed, before every repeat) and returns
-what `run(state)` needs; only `run` is timed. The figures are a report, not a test.
+what `run(state)` needs; only `run` is timed, unless it returns its own measure in
+milliseconds (a float: the server time a response reports), which is reported instead. The
+figures are a report, not a test.
 """
 
 from __future__ import annotations
@@ -32,5 +34,20 @@ class BenchOp:
     name: str
     target_ms: float | None  # at full scale; scaled linearly for `small`; None = informational
     setup: Callable[[Scale], Any]
-    run: Callable[[Any], object]
+    run: Callable[[Any], object]  # a float returned is the repeat's time in ms
     repeats: int = 1  # the median of the repeats is reported
+
+
+_REPORTED: set[str] = set()
+
+
+def report(key: str, text: str) -> None:
+    """A figure the harness has no column for, printed once (per `key`) beside the
+    operation's name."""
+    if key not in _REPORTED:
+        _REPORTED.add(key)
+        print(f" {text}", end="", flush=True)
+
+
+def reported(key: str) -> bool:
+    return key in _REPORTED

@@ -16,8 +16,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from scripts.bench import BenchOp, Scale
-from scripts.bench.positions import _instruments, _portfolio, _positions, _report
+from scripts.bench import BenchOp, Scale, report
+from scripts.bench.positions import _instruments, _portfolio, _positions
 
 SEED = 7
 POSITIONS = 500
@@ -190,9 +190,9 @@ def _setup(scale: Scale) -> AttributionState:
         instruments = _instruments("ATE", max(1, count // len(strategies)), LAST_DAY)
         positions = _positions(portfolio, strategies, instruments, count, FIRST_DAY, rng)
         written = _build(portfolio, _books(positions, rng), days, rng)
-        _report(f"setup {portfolio.code}", f"[built {written:,} marks]")
+        report(f"setup {portfolio.code}", f"[built {written:,} marks]")
     else:
-        _report(
+        report(
             f"setup {portfolio.code}",
             f"[{DailyMark.objects.filter(portfolio=portfolio).count():,} marks]",
         )
@@ -208,7 +208,7 @@ def _run(state: AttributionState) -> None:
     with CaptureQueriesContext(connection) as queries:
         result = build_attribution(state.portfolio, resolve_period(state.portfolio, "ytd"))
     assert result.days and result.by_strategy, "empty attribution"
-    _report(
+    report(
         f"run {state.portfolio.code}",
         f"[{len(result.days)} YTD days, {len(result.by_instrument) - 1} instruments, "
         f"{len(queries.captured_queries)} SQL queries]",

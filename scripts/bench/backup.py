@@ -19,21 +19,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from scripts.bench import BenchOp, Scale
+from scripts.bench import BenchOp, Scale, report
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 YEAR_DAYS = 365
 # The demo fund's window ends where scripts/bench/briefings.py ends its own (the other modules
 # write prices in 2025 and in the last year); after that module, the 3-year fund is reused.
 END = date(2024, 12, 31)
-_REPORTED: set[str] = set()
-
-
-def _report(key: str, text: str) -> None:
-    """A figure the harness has no column for, printed once beside the operation's name."""
-    if key not in _REPORTED:
-        _REPORTED.add(key)
-        print(f" {text}", end="", flush=True)
 
 
 def _backups() -> Path:
@@ -89,7 +81,7 @@ def _backup(_: None) -> Path:
     folder = Path(_script("backup.sh", "--dir", str(_backups()), "--keep", "1").splitlines()[-1])
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     dump = (folder / "pms.dump").stat().st_size
-    _report(
+    report(
         "backup",
         f"[~{_rows():,} rows; folder {size / 2**20:,.1f} MiB, dump {dump / 2**20:,.1f} MiB]",
     )

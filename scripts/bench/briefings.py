@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from scripts.bench import BenchOp, Scale
+from scripts.bench import BenchOp, Scale, report
 
 END = date(2024, 12, 31)
 YEARS = 3
@@ -32,14 +32,6 @@ class MorningState:
 
 
 _STATES: dict[str, MorningState] = {}
-_REPORTED: set[str] = set()
-
-
-def _report(key: str, text: str) -> None:
-    """A figure the harness has no column for, printed once beside the operation's name."""
-    if key not in _REPORTED:
-        _REPORTED.add(key)
-        print(f" {text}", end="", flush=True)
 
 
 def _setup(scale: Scale) -> MorningState:
@@ -67,7 +59,7 @@ def _setup(scale: Scale) -> MorningState:
     _propose(portfolio, day)
     seconds = time.perf_counter() - started
     label = f"demo fund {start:%d/%m/%Y}–{last:%d/%m/%Y}"
-    _report("seed", f"[seeded {label} + risk + 2 proposals in {seconds:.0f} s]")
+    report("seed", f"[seeded {label} + risk + 2 proposals in {seconds:.0f} s]")
     _STATES[scale.name] = MorningState(portfolio, day, label)
     return _STATES[scale.name]
 
@@ -110,7 +102,7 @@ def _run_facts(state: MorningState) -> None:
     assert facts["book"] and facts["risk"].get("snapshot") and len(facts["proposals"]) == 2
     count = len(queries.captured_queries)
     flag = "" if count <= QUERY_TARGET else f" > {QUERY_TARGET}: TARGET MISSED"
-    _report("facts", f"[{state.label}, {count} SQL queries{flag}]")
+    report("facts", f"[{state.label}, {count} SQL queries{flag}]")
 
 
 def _run_pack(state: MorningState) -> None:

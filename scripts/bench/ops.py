@@ -21,25 +21,17 @@ from datetime import date, timedelta
 from io import StringIO
 from typing import Any
 
-from scripts.bench import BenchOp, Scale
+from scripts.bench import BenchOp, Scale, report
 
 END = date(2024, 12, 31)  # as scripts/bench/briefings.py: its demo fund is reused
 YEARS = 3
 SEED = 7
 _STATES: dict[str, Any] = {}
-_REPORTED: set[str] = set()
 
 
 @dataclass(frozen=True)
 class VerifyState:
     label: str
-
-
-def _report(key: str, text: str) -> None:
-    """A figure the harness has no column for, printed once beside the operation's name."""
-    if key not in _REPORTED:
-        _REPORTED.add(key)
-        print(f" {text}", end="", flush=True)
 
 
 def _setup(scale: Scale) -> VerifyState:
@@ -69,7 +61,7 @@ def _setup(scale: Scale) -> VerifyState:
         raise RuntimeError(f"EOD of {last} did not run: {outcome.status} {error}")
     seconds = time.perf_counter() - started
     label = f"demo fund {start:%d/%m/%Y}–{last:%d/%m/%Y}"
-    _report("seed", f"[seeded {label} + EOD {last:%d/%m/%Y} in {seconds:.0f} s]")
+    report("seed", f"[seeded {label} + EOD {last:%d/%m/%Y} in {seconds:.0f} s]")
     _STATES[scale.name] = VerifyState(label)
     return _STATES[scale.name]
 
@@ -87,7 +79,7 @@ def _run(state: VerifyState) -> None:
     counts = {s: sum(c["status"] == s for c in payload["checks"]) for s in ("PASS", "WARN", "FAIL")}
     slowest = max(payload["checks"], key=lambda c: c["ms"])
     failed = ", ".join(c["check"] for c in payload["checks"] if c["status"] == "FAIL") or "none"
-    _report(
+    report(
         "verify",
         f"[exit {code}: {counts['PASS']} PASS, {counts['WARN']} WARN, {counts['FAIL']} FAIL "
         f"({failed}); slowest: {slowest['check']} {slowest['ms']:,.0f} ms]",

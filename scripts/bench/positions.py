@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from scripts.bench import BenchOp, Scale
+from scripts.bench import BenchOp, Scale, report
 
 SEED = 42
 BOOK_POSITIONS = 500
@@ -256,16 +256,6 @@ def _positions(
     ]
 
 
-_REPORTED: set[str] = set()
-
-
-def _report(key: str, text: str) -> None:
-    """A figure the harness has no column for, printed once beside the operation's name."""
-    if key not in _REPORTED:
-        _REPORTED.add(key)
-        print(f" {text}", end="", flush=True)
-
-
 # --- the book read model on 500 positions ------------------------------------------------------
 
 
@@ -313,7 +303,7 @@ def _run_book(state: BookState) -> None:
     count = len(queries.captured_queries)
     assert book.status == "ok" and book.rows, book.message
     flag = "" if count <= QUERY_TARGET else f" > {QUERY_TARGET}: TARGET MISSED"
-    _report(state.label, f"[{len(book.rows)} rows, {count} SQL queries{flag}]")
+    report(state.label, f"[{len(book.rows)} rows, {count} SQL queries{flag}]")
 
 
 # --- MTM of 10,000 positions ----------------------------------------------------------------------
@@ -363,7 +353,7 @@ def _run_mtm(state: tuple[Any, date]) -> None:
     from apps.positions.mtm import run_mtm
 
     result = run_mtm(*state)
-    _report(f"mtm {state[0].code}", f"[{result.marks:,} marks]")
+    report(f"mtm {state[0].code}", f"[{result.marks:,} marks]")
 
 
 OPERATIONS = [

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from scripts.bench import BenchOp, Scale
+from scripts.bench import BenchOp, Scale, report
 
 SEED = 42
 ENGINE_POSITIONS = 1_000
@@ -28,15 +28,6 @@ PTAX = Decimal("5.4571")
 VNA = Decimal("4512.123456")
 QUERY_TARGET = 10
 D = Decimal
-
-_REPORTED: set[str] = set()
-
-
-def _report(key: str, text: str) -> None:
-    """A figure the harness has no column for, printed once beside the operation's name."""
-    if key not in _REPORTED:
-        _REPORTED.add(key)
-        print(f" {text}", end="", flush=True)
 
 
 # --- a synthetic macro book -------------------------------------------------------------------
@@ -183,7 +174,7 @@ def _run_engine(state: EngineState) -> None:
 
     report = analyse(state.positions, state.history, nav=NAV, asof=ASOF, ptax=PTAX, scenarios=[])
     assert report.scenarios == SCENARIOS and report.var99 > 0
-    _report("engine", f"[VaR 99 {report.var99 / float(NAV):.2%} of NAV]")
+    report("engine", f"[VaR 99 {report.var99 / float(NAV):.2%} of NAV]")
 
 
 # --- (b) the page -----------------------------------------------------------------------------
@@ -335,7 +326,7 @@ def _run_page(state: PageState) -> None:
     count = len(queries.captured_queries)
     flag = "" if count <= QUERY_TARGET else f" > {QUERY_TARGET}: TARGET MISSED"
     size = len(response.content) // 1024
-    _report(state.label, f"[{state.label}, {size} kB of HTML, {count} SQL queries{flag}]")
+    report(state.label, f"[{state.label}, {size} kB of HTML, {count} SQL queries{flag}]")
 
 
 OPERATIONS = [

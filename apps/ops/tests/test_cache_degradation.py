@@ -21,10 +21,10 @@ from django.test import Client
 
 from apps.ops.cache import breaker
 from apps.ops.tests import test_cache_invalidation as invalidation
-from apps.ops.tests.conftest import RedisServer
+from apps.ops.tests.conftest import point_caches_at
 from apps.ops.tests.test_cache_invalidation import PAGES, get, statuses
 from conftest import DEMO_PASSWORD
-from pms_project.caches import redis_caches
+from scripts.redis_server import RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 # The invalidation tests' fund and client; `read_cache` is overridden below (this test's Redis).
@@ -52,10 +52,9 @@ class BlackHole:
         self.sock.close()
 
 
-def point_caches_at(settings: Any, port: int) -> None:
-    """Both aliases on 127.0.0.1:`port`, as settings.py configures them with REDIS_URL."""
-    settings.CACHES = redis_caches(f"redis://127.0.0.1:{port}/0", prefix="pms", timeout=TIMEOUT)
-    settings.READ_MODEL_CACHE = "readmodels"
+def point_caches_at_port(settings: Any, port: int) -> None:
+    """Both aliases on 127.0.0.1:`port` with settings.py's socket timeout."""
+    point_caches_at(settings, f"redis://127.0.0.1:{port}/0", timeout=TIMEOUT)
     settings.DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 
@@ -72,7 +71,7 @@ def point_caches_at_memory(settings: Any) -> None:
 @pytest.fixture
 def read_cache(settings: Any, redis_server: RedisServer) -> Iterator[str]:
     """Overrides the invalidation tests' fixture: both aliases on this test's own Redis."""
-    point_caches_at(settings, redis_server.port)
+    point_caches_at_port(settings, redis_server.port)
     breaker.failures = 0
     yield f"redis://127.0.0.1:{redis_server.port}/0"
     for backend in caches.all(initialized_only=True):
@@ -127,7 +126,7 @@ def test_a_killed_redis_breaks_no_page(
     assert breaker.is_open
     # Open breaker: no Redis call at all, the pages are built from the database.
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
-    assert get(alice, "book", fund)["X-Cache-Detail"] == "page=miss; data=miss"
+    assert get(alice, "book", fund)["X-Cache-Detail"] == "page=miss; data=miss; shell=miss"
 
 
 def test_the_breaker_bounds_what_a_dead_redis_costs(
@@ -150,7 +149,7 @@ def black_hole_costs(fund: Any, client: Client, settings: Any) -> tuple[float, f
     read once the breaker is open)."""
     hole = BlackHole()
     try:
-        point_caches_at(settings, hole.port)
+        point_caches_at_port(settings, hole.port)
         breaker.failures = 0
         check_every_page(client, fund)
         assert breaker.is_open

@@ -20,14 +20,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib import messages
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import caches
 from django.db import connection, transaction
-from django.test import Client
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
+from django.test.signals import template_rendered
 
 from apps.marketdata.models import Instrument
 from apps.ops import cache as read_cache_module
 from apps.ops.cache import MISSING, breaker, cache_get, key_for
-from apps.ops.models import DataVersion
+from apps.ops.models import DataVersion, PipelineRun
 from apps.ops.pipelines import run_due, run_pipeline
 from apps.positions.models import Trade
 from apps.positions.services import TradeTicket
@@ -161,7 +165,7 @@ def test_the_first_read_misses_and_the_second_hits(fund: Any, alice: Client) -> 
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "hit")
     second = get(alice, "book", fund)
-    assert second["X-Cache-Detail"] == "page=hit; data=-"
+    assert second["X-Cache-Detail"] == "page=hit; data=-; shell=hit"
     keys = stored_keys()
     pk = fund.portfolio.pk
     for page in PAGES:
@@ -315,7 +319,7 @@ def test_write_through_refreshes_the_read_models_on_commit(
     remark_trade(fund, "5")
     for page in PAGES:
         response = get(alice, page, fund)
-        assert response["X-Cache-Detail"] == "page=miss; data=hit", page
+        assert response["X-Cache-Detail"] == "page=miss; data=hit; shell=hit", page
     assert get(alice, "book", fund).content.decode().count(">15<") == 1
 
 
@@ -468,11 +472,74 @@ def test_a_failing_warmer_never_reaches_the_request(
     assert cache_get("rm:nothing") is MISSING
 
 
-def test_a_page_served_from_the_cache_still_shows_the_pipeline_banner(
-    fund: Any, alice: Client
-) -> None:
+# --- the page shell (base.html around the cached blocks) -------------------------------------
+
+BANNER = 'data-testid="pipeline-banner"'
+
+
+def test_the_pipeline_banner_comes_and_goes_on_a_cached_page(fund: Any, alice: Client) -> None:
     get(alice, "book", fund)
+    assert get(alice, "book", fund)["X-Cache-Detail"] == "page=hit; data=-; shell=hit"
     assert run_pipeline("eod", fund.portfolio, date(2025, 2, 7)).status == "failed"  # no prices
     page = get(alice, "book", fund)
-    assert page["X-Cache-Detail"] == "page=hit; data=-"
-    assert 'data-testid="pipeline-banner"' in page.content.decode()
+    assert page["X-Cache-Detail"] == "page=hit; data=-; shell=miss"  # the run's save bumped it
+    assert BANNER in page.content.decode()
+    again = get(alice, "book", fund)
+    assert again["X-Cache-Detail"] == "page=hit; data=-; shell=hit"
+    assert BANNER in again.content.decode()
+    failed = PipelineRun.objects.get(status=PipelineRun.Status.FAILED)
+    failed.status = PipelineRun.Status.SUCCESS  # as a successful re-run leaves it
+    failed.save()
+    assert BANNER not in get(alice, "book", fund).content.decode()
+
+
+def test_a_hit_runs_two_queries_and_renders_no_template(
+    fund: Any, alice: Client, django_assert_num_queries: Any
+) -> None:
+    """The user with the role names, and the fund's data versions; nothing is rendered."""
+    rendered: list[str] = []
+
+    def seen(sender: Any, template: Any, **kwargs: Any) -> None:
+        rendered.append(template.name)
+
+    template_rendered.connect(seen)
+    try:
+        statuses(alice, fund)
+        assert "base.html" in rendered  # the misses render (so the receiver sees renders)
+        rendered.clear()
+        for page in PAGES:
+            with django_assert_num_queries(2):
+                response = get(alice, page, fund)
+            assert response["X-Cache-Detail"] == "page=hit; data=-; shell=hit", page
+            assert float(response["Server-Timing"].removeprefix("app;dur=")) > 0
+    finally:
+        template_rendered.disconnect(seen)
+    assert rendered == []
+
+
+def test_a_renamed_user_sees_the_new_name_on_the_next_hit(fund: Any, alice: Client) -> None:
+    get(alice, "risk", fund)
+    assert "Alice Manager" in get(alice, "risk", fund).content.decode()
+    fund.user.first_name = "Alicia"
+    fund.user.save()
+    page = get(alice, "risk", fund)
+    assert page["X-Cache-Detail"] == "page=hit; data=-; shell=miss"
+    html = page.content.decode()
+    assert "Alicia Manager" in html and "Alice Manager" not in html
+
+
+def test_a_flash_message_is_shown_once_on_a_cached_page(fund: Any, alice: Client) -> None:
+    get(alice, "book", fund)
+    get(alice, "book", fund)
+    request = RequestFactory().get("/")
+    storage = CookieStorage(request)
+    storage.add(messages.SUCCESS, "Trade 42 booked.")
+    carrier = HttpResponse()
+    storage.update(carrier)
+    alice.cookies["messages"] = carrier.cookies["messages"].value
+    shown = get(alice, "book", fund)
+    assert shown["X-Cache-Detail"] == "page=hit; data=-"  # base.html drawn for this request
+    assert "Trade 42 booked." in shown.content.decode()
+    after = get(alice, "book", fund)
+    assert after["X-Cache-Detail"] == "page=hit; data=-; shell=hit"
+    assert "Trade 42 booked." not in after.content.decode()

@@ -11,8 +11,9 @@ import pytest
 from django.test import Client
 
 from apps.ops.pipelines import run_pipeline
-from apps.ops.tests.conftest import RedisServer, point_caches_at
+from apps.ops.tests.conftest import point_caches_at
 from apps.risk.models import Limit, Metric
+from scripts.redis_server import RedisServer
 
 pytestmark = pytest.mark.django_db
 
