@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pms_project.release import fingerprint
+
 
 def redis_caches(url: str, *, prefix: str, timeout: float) -> dict[str, Any]:
     """Two aliases on one Redis.
@@ -11,7 +13,9 @@ def redis_caches(url: str, *, prefix: str, timeout: float) -> dict[str, Any]:
     `default` (sessions, cached_db, the rest) sits behind the per-process circuit breaker, so a
     dead or hung Redis costs no wait once the breaker is open; IGNORE_EXCEPTIONS covers the
     calls the breaker does not wrap. `readmodels` is plain django-redis: apps.ops.cache guards
-    every call itself with the same breaker and must tell a miss from an error.
+    every call itself with the same breaker and must tell a miss from an error. Its key version
+    is the release fingerprint (pms_project/release.py): entries the previous release wrote
+    (pickled read models, HTML of its templates) are never read by the next one.
     """
     options = {
         "CLIENT_CLASS": "django_redis.client.DefaultClient",
@@ -29,6 +33,7 @@ def redis_caches(url: str, *, prefix: str, timeout: float) -> dict[str, Any]:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": prefix,
+            "VERSION": fingerprint(),
             "OPTIONS": options,
         },
     }
