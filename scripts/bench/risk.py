@@ -172,9 +172,9 @@ def _setup_engine(scale: Scale) -> EngineState:
 def _run_engine(state: EngineState) -> None:
     from apps.risk.engine import analyse
 
-    report = analyse(state.positions, state.history, nav=NAV, asof=ASOF, ptax=PTAX, scenarios=[])
-    assert report.scenarios == SCENARIOS and report.var99 > 0
-    report("engine", f"[VaR 99 {report.var99 / float(NAV):.2%} of NAV]")
+    analysis = analyse(state.positions, state.history, nav=NAV, asof=ASOF, ptax=PTAX, scenarios=[])
+    assert analysis.scenarios == SCENARIOS and analysis.var99 > 0
+    report("engine", f"[VaR 99 {analysis.var99 / float(NAV):.2%} of NAV]")
 
 
 # --- (b) the page -----------------------------------------------------------------------------
@@ -249,9 +249,9 @@ def _snapshots(portfolio: Any, payload: dict[str, Any]) -> None:
     rows = []
     for k in range(SCENARIOS - 1, -1, -1):
         scale = 1 + rng.gauss(0, 0.08) if k else 1.0  # the shown day adds up exactly
-        report = {**payload, "var99": payload["var99"] * scale, "es975": payload["es975"] * scale}
+        scaled = {**payload, "var99": payload["var99"] * scale, "es975": payload["es975"] * scale}
         rows.append(
-            RiskSnapshot(portfolio=portfolio, date=add_business_days(ASOF, -k), report=report)
+            RiskSnapshot(portfolio=portfolio, date=add_business_days(ASOF, -k), report=scaled)
         )
     RiskSnapshot.objects.bulk_create(rows, batch_size=50)
     limits = {limit.pk: limit for limit in Limit.objects.filter(portfolio=portfolio)}
@@ -298,7 +298,7 @@ def _setup_page(scale: Scale) -> PageState:
     portfolio, created = _portfolio(f"bench-risk-{scale.name}")
     if created or not RiskSnapshot.objects.filter(portfolio=portfolio).exists():
         _limits(portfolio)
-        report = analyse(
+        analysis = analyse(
             book(count),
             history(),
             nav=NAV,
@@ -306,7 +306,8 @@ def _setup_page(scale: Scale) -> PageState:
             ptax=PTAX,
             scenarios=list(StressScenario.objects.filter(active=True)),
         )
-        _snapshots(portfolio, {**report.as_dict(), "limits": check_limits(portfolio, report)})
+        checked = check_limits(portfolio, analysis)
+        _snapshots(portfolio, {**analysis.as_dict(), "limits": checked})
     user, _ = User.objects.get_or_create(username="bench", defaults={"is_superuser": True})
     client = Client(SERVER_NAME="localhost")
     client.force_login(user)
