@@ -89,6 +89,13 @@ class Book:
     def fix(self, index: str, day: datetime.date, value: str) -> None:
         Fixing.objects.create(index=index, date=day, value=Decimal(value))
 
+    def market_day(self, ticker: str, day: datetime.date, price: str) -> None:
+        """What the EOD of `day` needs for a USD future: its settlement, the CDI (13.15 %) and
+        the PTAX (5.8000)."""
+        self.price(ticker, day, price)
+        self.fix("CDI", day, "0.1315")
+        self.fix("PTAX_SELL", day, "5.8000")
+
     def trade(self, ticker: str, side: str, qty: str, day: datetime.date, **kw: Any) -> Any:
         ticket = TradeTicket(
             portfolio=self.portfolio,

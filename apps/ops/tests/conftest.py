@@ -1,11 +1,14 @@
-"""The ops tests' own Redis: `redis_server` starts a private `redis-server` on a free port
-(never the shared one, see scripts/redis_server.py), so a test can point the caches at it and
-kill it to see what a dead Redis does.
+"""The ops tests' fund and Redis.
+
+`long_wdo` is the fund most ops tests run pipelines on. `redis_server` starts a private
+`redis-server` on a free port (never the shared one, see scripts/redis_server.py), so a test
+can point the caches at it and kill it to see what a dead Redis does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +16,29 @@ import pytest
 from asgiref.local import Local
 from django.core.cache import caches
 
-from conftest import service_missing
+from conftest import Book, service_missing
 from pms_project.caches import redis_caches
 from scripts.redis_server import RedisServer, RedisServerError
+
+# WDOH25 settlements of 3 to 6 Feb 2025 (business days).
+WDO_CLOSES = (
+    (date(2025, 2, 3), "5539.36"),
+    (date(2025, 2, 4), "5575.65"),
+    (date(2025, 2, 5), "5560.00"),
+    (date(2025, 2, 6), "5570.00"),
+)
+
+
+def long_wdo(book_at: Any, through: date) -> Book:
+    """A fund long 10 WDOH25 bought at 5,529.50 on 3 Feb 2025, with the settlements, CDI and
+    PTAX of every business day from 3 Feb through `through` (nothing marked yet)."""
+    first = WDO_CLOSES[0][0]
+    book: Book = book_at(first, "WDOH25")
+    for day, close in WDO_CLOSES:
+        if day <= through:
+            book.market_day("WDOH25", day, close)
+    book.trade("WDOH25", "BUY", "10", first, price="5529.50")
+    return book
 
 
 def point_caches_at(settings: Any, url: str, timeout: float = 0.1) -> None:

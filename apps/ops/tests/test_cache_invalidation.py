@@ -33,6 +33,7 @@ from apps.ops import cache as read_cache_module
 from apps.ops.cache import MISSING, breaker, cache_get, key_for
 from apps.ops.models import DataVersion, PipelineRun
 from apps.ops.pipelines import run_due, run_pipeline
+from apps.ops.tests.conftest import long_wdo
 from apps.positions.models import Trade
 from apps.positions.services import TradeTicket
 
@@ -105,12 +106,7 @@ def fund(book_at: Any, settings: Any, read_cache: str, morning: None) -> Any:
     settings.ANTHROPIC_API_KEY = ""
     settings.MORNING_PACK_EMAIL = False
     settings.CACHE_WRITE_THROUGH = False
-    book = book_at(D1, "WDOH25")
-    for day, price in ((D1, "5539.36"), (D2, "5575.65"), (D3, "5560.00"), (D4, "5570.00")):
-        book.price("WDOH25", day, price)
-        book.fix("CDI", day, "0.1315")
-        book.fix("PTAX_SELL", day, "5.8000")
-    book.trade("WDOH25", "BUY", "10", D1, price="5529.50")
+    book = long_wdo(book_at, through=D4)
     Limit.objects.create(
         portfolio=book.portfolio,
         metric=Metric.GROSS,

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import connection
 
 from apps.ops.models import PipelineRun
+from apps.ops.tests.conftest import long_wdo
 from apps.positions.models import DailyMark, NavRecord
 from conftest import service_missing
 
@@ -104,13 +105,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture
 def fund(book_at: Any, settings: Any) -> Any:
     settings.CACHE_WRITE_THROUGH = False
-    book = book_at(D1, "WDOH25")
-    for day, price in ((D1, "5539.36"), (D2, "5575.65"), (D3, "5560.00")):
-        book.price("WDOH25", day, price)
-        book.fix("CDI", day, "0.1315")
-        book.fix("PTAX_SELL", day, "5.8000")
-    book.trade("WDOH25", "BUY", "10", D1, price="5529.50")
-    return book
+    return long_wdo(book_at, through=D3)
 
 
 @pytest.fixture

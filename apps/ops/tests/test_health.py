@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from apps.ops.pipelines import run_pipeline
-from apps.ops.tests.conftest import point_caches_at
+from apps.ops.tests.conftest import long_wdo, point_caches_at
 from apps.risk.models import Limit, Metric
 from scripts.redis_server import RedisServer
 
@@ -86,11 +86,7 @@ def marked_fund(book_at: Any, settings: Any) -> Any:
     """One WDO position, marked by the EOD pipeline, under a gross limit it uses."""
     settings.PIPELINE_RETRY_DELAYS = []
     day = date(2025, 2, 3)
-    book = book_at(day, "WDOH25")
-    book.price("WDOH25", day, "5539.36")
-    book.fix("CDI", day, "0.1315")
-    book.fix("PTAX_SELL", day, "5.8000")
-    book.trade("WDOH25", "BUY", "10", day, price="5529.50")
+    book = long_wdo(book_at, through=day)
     Limit.objects.create(
         portfolio=book.portfolio,
         metric=Metric.GROSS,

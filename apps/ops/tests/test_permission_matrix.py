@@ -99,9 +99,7 @@ def _build_world() -> World:
     strategy = StrategyFactory(portfolio=portfolio, code="fx", name="FX tactical")
     book = Book(portfolio, strategy, users["manager"])
     for day, price in ((D1, "5539.36"), (D2, "5575.65")):
-        book.price("WDOH25", day, price)
-        book.fix("CDI", day, "0.1315")
-        book.fix("PTAX_SELL", day, "5.8000")
+        book.market_day("WDOH25", day, price)
     trade = book.trade("WDOH25", "BUY", "10", D1, price="5529.50")
     # A gross limit the position breaches: the EOD risk step opens a hard alert.
     Limit.objects.create(

@@ -15,7 +15,8 @@ from apps.ops import pipelines
 from apps.ops.models import PipelineRun, StepRun
 from apps.ops.pipelines import run_due, run_pipeline
 from apps.ops.tests import test_cache_invalidation as invalidation
-from apps.ops.tests.test_cache_invalidation import D1, D2, D3, D4, PAGES, get
+from apps.ops.tests.conftest import long_wdo
+from apps.ops.tests.test_cache_invalidation import D1, D3, D4, PAGES, get
 from apps.positions.models import DailyMark, NavRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,12 +42,7 @@ def priced(book_at: Any, settings: Any) -> Any:
         book.trade("WDOH25", "BUY", "10", D1, price="5529.50")
         return book
 
-    first = make()
-    for day, price in ((D1, "5539.36"), (D2, "5575.65"), (D3, "5560.00")):
-        first.price("WDOH25", day, price)
-        first.fix("CDI", day, "0.1315")
-        first.fix("PTAX_SELL", day, "5.8000")
-    return first, make
+    return long_wdo(book_at, through=D3), make
 
 
 def marks_of(portfolio: Any) -> list[tuple[Any, ...]]:

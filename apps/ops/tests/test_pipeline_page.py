@@ -11,6 +11,7 @@ from django.test import Client
 from apps.journal.models import Entry, EntryKind
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_pipeline
+from apps.ops.tests.conftest import long_wdo
 from apps.positions.models import NavRecord
 
 pytestmark = pytest.mark.django_db
@@ -23,13 +24,7 @@ PAGE = "/ops/pipelines/"
 def fund(book_at: Any, settings: Any) -> Any:
     """Prices for D1 and D2 only: the EOD of BAD (5 Feb) fails at check_prices."""
     settings.PIPELINE_RETRY_DELAYS = [0, 0]
-    book = book_at(D1, "WDOH25")
-    for day, price in ((D1, "5539.36"), (D2, "5575.65")):
-        book.price("WDOH25", day, price)
-        book.fix("CDI", day, "0.1315")
-        book.fix("PTAX_SELL", day, "5.8000")
-    book.trade("WDOH25", "BUY", "10", D1, price="5529.50")
-    return book
+    return long_wdo(book_at, through=D2)
 
 
 def as_user(user: Any) -> Client:
@@ -66,9 +61,7 @@ def test_a_failure_shows_the_banner_everywhere_until_a_rerun_succeeds(
         'data-testid="pipeline-banner"' not in as_user(viewer_dan).get("/journal/").content.decode()
     )
 
-    fund.price("WDOH25", BAD, "5560.00")
-    fund.fix("CDI", BAD, "0.1315")
-    fund.fix("PTAX_SELL", BAD, "5.8000")
+    fund.market_day("WDOH25", BAD, "5560.00")
     response = manager.post(f"/ops/pipelines/{failed.pk}/rerun/", follow=True)
     assert response.status_code == 200
     failed.refresh_from_db()

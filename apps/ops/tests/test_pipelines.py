@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from apps.journal.models import Entry, EntryKind
 from apps.ops.models import PipelineRun, StepRun
 from apps.ops.pipelines import run_due, run_pipeline
+from apps.ops.tests.conftest import long_wdo
 from apps.positions.models import DailyMark, NavRecord
 
 pytestmark = pytest.mark.django_db
@@ -22,13 +23,7 @@ D1, D2, D3 = date(2025, 2, 3), date(2025, 2, 4), date(2025, 2, 5)
 def fund(book_at, settings):
     settings.PIPELINE_RETRY_DELAYS = [0, 0]
     settings.ADMINS = [("Ops", "ops@example.com")]
-    book = book_at(D1, "WDOH25")
-    for day, price in ((D1, "5539.36"), (D2, "5575.65"), (D3, "5560.00")):
-        book.price("WDOH25", day, price)
-        book.fix("CDI", day, "0.1315")
-        book.fix("PTAX_SELL", day, "5.8000")
-    book.trade("WDOH25", "BUY", "10", D1, price="5529.50")
-    return book
+    return long_wdo(book_at, through=D3)
 
 
 def test_eod_twice_leaves_one_set_of_marks_and_one_successful_run(fund) -> None:
@@ -96,9 +91,7 @@ def test_a_failed_run_can_be_rerun_and_succeeds(fund) -> None:
     bad = date(2025, 2, 6)
     assert run_pipeline("eod", fund.portfolio, D1).status == "ran"
     assert run_pipeline("eod", fund.portfolio, bad).status == "failed"
-    fund.price("WDOH25", bad, "5570.00")
-    fund.fix("CDI", bad, "0.1315")
-    fund.fix("PTAX_SELL", bad, "5.8000")
+    fund.market_day("WDOH25", bad, "5570.00")
     # The EOD of 6 Feb needs 4 and 5 Feb first: run_due catches them up in order.
     outcomes = run_due("eod", bad, portfolio=fund.portfolio)
     assert [o.status for o in outcomes] == ["ran", "ran", "ran"]

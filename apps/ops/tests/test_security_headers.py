@@ -16,6 +16,7 @@ from django.conf import settings as django_settings
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from apps.ops.tests.conftest import long_wdo
 from conftest import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -257,11 +258,7 @@ def test_a_page_served_from_the_html_cache_carries_this_requests_nonce(
 
     production.PIPELINE_RETRY_DELAYS = []
     day = date(2025, 2, 3)
-    book = book_at(day, "WDOH25")
-    book.price("WDOH25", day, "5539.36")
-    book.fix("CDI", day, "0.1315")
-    book.fix("PTAX_SELL", day, "5.8000")
-    book.trade("WDOH25", "BUY", "10", day, price="5529.50")
+    book = long_wdo(book_at, through=day)
     assert run_pipeline("eod", book.portfolio, day).status == "ran"  # a risk snapshot
     client.force_login(pm_alice)
     responses = [client.get("/risk/", **HTTPS) for _ in range(2)]

@@ -21,9 +21,10 @@ from django.db.migrations.recorder import MigrationRecorder
 from apps.journal.models import Entry
 from apps.marketdata.models import SettlementPrice
 from apps.ops.pipelines import run_due, run_pipeline
-from apps.ops.tests.conftest import RedisServer, point_caches_at
+from apps.ops.tests.conftest import long_wdo, point_caches_at
 from apps.ops.verify import FAIL, PASS, WARN
 from apps.positions.models import Position
+from scripts.redis_server import RedisServer
 
 pytestmark = pytest.mark.django_db
 
@@ -54,12 +55,7 @@ def healthy(
     settings.CELERY_BROKER_URL = ""  # eager tasks, as the suite runs them (no broker to ping)
     point_caches_at(settings, redis_server.url)
 
-    book = book_at(D1, "WDOH25")
-    for day, price in ((D1, "5539.36"), (D2, "5575.65")):
-        book.price("WDOH25", day, price)
-        book.fix("CDI", day, "0.1315")
-        book.fix("PTAX_SELL", day, "5.8000")
-    book.trade("WDOH25", "BUY", "10", D1, price="5529.50")
+    book = long_wdo(book_at, through=D2)
     assert [o.status for o in run_due("eod", D2, portfolio=book.portfolio)] == ["ran", "ran"]
     assert run_pipeline("preopen", book.portfolio, TODAY).status == "ran"
 
