@@ -1,26 +1,21 @@
 """Morning pack benchmarks: the facts of the demo fund, and a whole template-narrative pack.
 
-The setup seeds the real demo (users, market, Demo Macro FIM traded and marked by the engine)
-over 3 years at full scale (about 10 % of that at `small`), then runs risk on the last marked
-day and opens two proposals (each with its what-if), as the 06:00 run finds them. The window
-ends on 31/12/2024 on purpose: the other bench modules write their own prices and fixings in
-2025 and in the last year, and a demo fund marked over those would not be the demo fund.
-Seeding happens once per scale (a few tens of seconds, reported beside the first operation).
+The setup takes the demo fund (scripts/bench/demo.py), then runs risk on the last marked day
+and opens two proposals (each with its what-if), as the 06:00 run finds them. Seeding happens
+once per scale (a few tens of seconds, reported beside the first operation).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from scripts.bench import BenchOp, Scale, report
+from scripts.bench.demo import demo_fund
 
-END = date(2024, 12, 31)
-YEARS = 3
-SEED = 7  # the demo's own seed (seed_demo's default)
 QUERY_TARGET = 40
 
 
@@ -39,28 +34,17 @@ def _setup(scale: Scale) -> MorningState:
     if scale.name in _STATES:
         return _STATES[scale.name]
     from apps.marketdata.calendar import next_business_day
-    from apps.marketdata.management.commands.seed_demo import SeedOptions, seed_market
-    from apps.ops.demo_users import ensure_demo_users
-    from apps.positions.demo import seed_fund
-    from apps.positions.models import NavRecord, Portfolio
     from apps.risk.services import ensure_default_limits, run_risk
 
     started = time.perf_counter()
-    start = END - timedelta(days=scale.size(365 * YEARS))
-    options = SeedOptions(start=start, end=END, years=YEARS, seed=SEED, reset_passwords=False)
-    ensure_demo_users()
-    seed_market(options)
-    seed_fund(options)
-    portfolio = Portfolio.objects.get(code="demo-macro")
-    last = NavRecord.objects.filter(portfolio=portfolio).latest("date").date
-    ensure_default_limits(portfolio)
-    run_risk(portfolio, last)
-    day = next_business_day(last)
-    _propose(portfolio, day)
+    fund = demo_fund(scale)
+    ensure_default_limits(fund.portfolio)
+    run_risk(fund.portfolio, fund.last)
+    day = next_business_day(fund.last)
+    _propose(fund.portfolio, day)
     seconds = time.perf_counter() - started
-    label = f"demo fund {start:%d/%m/%Y}–{last:%d/%m/%Y}"
-    report("seed", f"[seeded {label} + risk + 2 proposals in {seconds:.0f} s]")
-    _STATES[scale.name] = MorningState(portfolio, day, label)
+    report("seed morning", f"[seeded {fund.label} + risk + 2 proposals in {seconds:.0f} s]")
+    _STATES[scale.name] = MorningState(fund.portfolio, day, fund.label)
     return _STATES[scale.name]
 
 

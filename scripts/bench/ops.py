@@ -1,9 +1,7 @@
 """Ops benchmark: `manage.py verify_system --json` on the demo data.
 
-The setup seeds the real demo (users, market, Demo Macro FIM traded and marked by the engine)
-over 3 years at full scale (about 10 % of that at `small`), with the same window and seed as
-scripts/bench/briefings.py, so after that module it reuses the fund instead of seeding again;
-then it runs the EOD pipeline for the fund's last marked day (prices, MTM, NAV, attribution,
+The setup takes the demo fund (scripts/bench/demo.py, shared with the morning-pack bench), then
+runs the EOD pipeline for the fund's last marked day (prices, MTM, NAV, attribution,
 risk, cache warm-up), as verify_system finds it after 18:00. Built once per scale.
 
 verify_system checks everything in the database: run alone (`--only verify_system`) the figure
@@ -17,15 +15,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
 from io import StringIO
 from typing import Any
 
 from scripts.bench import BenchOp, Scale, report
+from scripts.bench.demo import demo_fund
 
-END = date(2024, 12, 31)  # as scripts/bench/briefings.py: its demo fund is reused
-YEARS = 3
-SEED = 7
 _STATES: dict[str, Any] = {}
 
 
@@ -39,30 +34,19 @@ def _setup(scale: Scale) -> VerifyState:
         return _STATES[scale.name]
     from django.conf import settings
 
-    from apps.marketdata.management.commands.seed_demo import SeedOptions, seed_market
-    from apps.ops.demo_users import ensure_demo_users
     from apps.ops.pipelines import run_pipeline
-    from apps.positions.demo import seed_fund
-    from apps.positions.models import NavRecord, Portfolio
 
     started = time.perf_counter()
-    start = END - timedelta(days=scale.size(365 * YEARS))
-    options = SeedOptions(start=start, end=END, years=YEARS, seed=SEED, reset_passwords=False)
-    ensure_demo_users()
-    seed_market(options)
-    seed_fund(options)
-    portfolio = Portfolio.objects.get(code="demo-macro")
-    last = NavRecord.objects.filter(portfolio=portfolio).latest("date").date
+    fund = demo_fund(scale)
     settings.ANTHROPIC_API_KEY = ""  # never the network
     settings.PIPELINE_RETRY_DELAYS = []
-    outcome = run_pipeline("eod", portfolio, last, triggered_by="bench")
+    outcome = run_pipeline("eod", fund.portfolio, fund.last, triggered_by="bench")
     if outcome.status not in ("ran", "already-done"):
         error = outcome.run.error if outcome.run else ""
-        raise RuntimeError(f"EOD of {last} did not run: {outcome.status} {error}")
+        raise RuntimeError(f"EOD of {fund.last} did not run: {outcome.status} {error}")
     seconds = time.perf_counter() - started
-    label = f"demo fund {start:%d/%m/%Y}–{last:%d/%m/%Y}"
-    report("seed", f"[seeded {label} + EOD {last:%d/%m/%Y} in {seconds:.0f} s]")
-    _STATES[scale.name] = VerifyState(label)
+    report("seed verify", f"[seeded {fund.label} + EOD {fund.last:%d/%m/%Y} in {seconds:.0f} s]")
+    _STATES[scale.name] = VerifyState(fund.label)
     return _STATES[scale.name]
 
 
