@@ -21,8 +21,6 @@ from django_redis.cache import RedisCache
 log = logging.getLogger("apps.ops.cache")
 T = TypeVar("T")
 
-stats = {"hit": 0, "miss": 0, "bypass": 0, "error": 0}
-
 
 class CircuitBreaker:
     """Opens after `threshold` failures in a row; stays open `cooldown` seconds."""

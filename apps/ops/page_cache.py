@@ -59,7 +59,7 @@ class PageScope:
     portfolio_id: int
     market: int
     own: int
-    pipelines: int = 0
+    pipelines: int
 
 
 @dataclass(frozen=True)
