@@ -287,18 +287,23 @@ def test_cdi_daily_factor(rate: str, factor: str) -> None:
     assert cdi_daily_factor(D(rate)) == D(factor)
 
 
-def test_accrue_cdi_rounds_the_product_once() -> None:
+def test_accrue_cdi_chains_the_daily_factor_rounded_to_8_places_by_default() -> None:
+    # B3 and the BCB compound the one-day factor A-8 each day (the published "fator diário").
+    rates = [D("0.1315")] * 21
+    with localcontext() as ctx:
+        ctx.prec = 200  # 1.00049037^21 exactly
+        chained = (D("1.00049037") ** 21).quantize(D("1e-8"), rounding=ROUND_HALF_UP)
+    assert accrue_cdi(rates) == chained == D("1.01034842")
+    assert accrue_cdi(rates) == accrue_cdi(rates, round_daily=True)
+
+
+def test_accrue_cdi_unrounded_only_when_asked_by_name() -> None:
     rates = [D("0.1315")] * 21
     with localcontext() as ctx:
         ctx.prec = 60
         exact = (D("1.1315") ** (D(21) / 252)).quantize(D("1e-8"), rounding=ROUND_HALF_UP)
-    assert accrue_cdi(rates) == exact == D("1.01034853")
-    # Chaining the A-8 daily factors loses ~4.6e-9 a day: a different 7th decimal in a month.
-    assert accrue_cdi(rates, round_daily=True) == D("1.01034842")
-    with localcontext() as ctx:
-        ctx.prec = 200  # 1.00049037^21 exactly
-        chained = (D("1.00049037") ** 21).quantize(D("1e-8"), rounding=ROUND_HALF_UP)
-    assert accrue_cdi(rates, round_daily=True) == chained
+    # Unrounded daily factors drift from the chained A-8 ones by ~4.6e-9 a day.
+    assert accrue_cdi(rates, round_daily=False) == exact == D("1.01034853")
 
 
 def test_accrue_cdi_over_no_days_is_one() -> None:
@@ -439,4 +444,4 @@ def test_accruing_a_constant_cdi_compounds_the_annual_rate(rate: Decimal, days: 
     with localcontext() as ctx:
         ctx.prec = 60
         exact = ((1 + rate) ** (D(days) / 252)).quantize(D("1e-8"), rounding=ROUND_HALF_UP)
-    assert accrue_cdi([rate] * days) == exact
+    assert accrue_cdi([rate] * days, round_daily=False) == exact
