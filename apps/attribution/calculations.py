@@ -14,7 +14,9 @@ Conventions:
   period's CDI return is the product of those daily factors minus one; **% of CDI** is
   TWR / CDI return.
 * **Annualised** figures use 252 business days. Sharpe and Sortino are on daily excess returns
-  over CDI: mean · 252 / (σ · √252), Sortino with the downside deviation (excess < 0 only).
+  over CDI: mean · 252 / (σ · √252). Sortino = mean · 252 / (TDD · √252) with the target
+  downside deviation TDD = √(Σ min(excess_t, 0)² / N) over all N days (Sortino & Price 1994;
+  CFA Institute): a day above CDI counts as a zero shortfall, it is not dropped.
 * **Contributions** in BRL add up exactly (Decimal). In return terms each day's contribution
   `pnl_g,t / NAV_open_t` is linked over the period by Cariño's factors
   `k_t / K` with `k_t = ln(1+r_t)/r_t`, `K = ln(1+R)/R`, so groups add up to the TWR.
@@ -112,8 +114,9 @@ def statistics(days: Sequence[Day]) -> Statistics:
     vol = float(returns.std(ddof=1) * math.sqrt(252)) if len(days) > 1 else 0.0
     excess_sd = float(excess.std(ddof=1)) if len(days) > 1 else 0.0
     sharpe = float(excess.mean() * 252 / (excess_sd * math.sqrt(252))) if excess_sd else 0.0
-    downside = excess[excess < 0]
-    down_sd = float(math.sqrt(np.mean(downside**2))) if downside.size else 0.0
+    # Target downside deviation: squares of the shortfalls below 0 summed over all N days
+    # (days above target count as 0), divided by N, not by the number of negative days.
+    down_sd = float(math.sqrt(np.mean(np.minimum(excess, 0.0) ** 2)))
     sortino = float(excess.mean() * 252 / (down_sd * math.sqrt(252))) if down_sd else 0.0
     depth, days_in, start, end = drawdown(days)
     best, worst = int(returns.argmax()), int(returns.argmin())
