@@ -311,6 +311,12 @@ PROPOSALS_FOUR_EYES = env_bool("PROPOSALS_FOUR_EYES", default=True)
 BCB_SGS_URL = env_str("BCB_SGS_URL", "https://api.bcb.gov.br/dados/serie/bcdata.sgs.{series}/dados")
 BCB_TIMEOUT_SECONDS = env_float("BCB_TIMEOUT_SECONDS", 10.0)
 
+# --- Performance statistics -----------------------------------------------------------------
+
+# Annualised return, % of CDI, volatility, Sharpe and Sortino over fewer daily returns read
+# "n/a" with the reason (page, API, CSV): a 4-day MTD Sharpe is noise, not a figure.
+STATS_MIN_RETURNS = env_int("STATS_MIN_RETURNS", 21, minimum=2)
+
 # --- Logging --------------------------------------------------------------------------------
 
 LOG_LEVEL = env_choice(

@@ -98,12 +98,20 @@ class ReturnsSerializer(serializers.Serializer):
     period = PeriodSerializer()
     twr = fraction(help_text="Time-weighted return of the period.")
     cdi = fraction()
-    pct_cdi = fraction(help_text="TWR / CDI (1.25 = 125 % of CDI); null when the CDI is 0.")
+    pct_cdi = fraction(
+        help_text="TWR / CDI (1.25 = 125 % of CDI); null when the CDI is 0 or over too few "
+        "returns (`na_reason`)."
+    )
     excess = fraction(help_text="TWR − CDI.")
     excess_bps = fraction()
     dietz = fraction(help_text="Modified Dietz.")
     irr = fraction(help_text="Money-weighted, for the period; null when it does not converge.")
-    annualised = fraction()
+    annualised = fraction(help_text="Null (n/a) over too few returns: see `na_reason`.")
+    na_reason = serializers.CharField(
+        allow_null=True,
+        help_text="Why annualised, pct_cdi, volatility, Sharpe and Sortino are null: fewer "
+        "daily returns than STATS_MIN_RETURNS (21). Null when they are shown.",
+    )
     total_pnl = money(help_text="BRL: positions, fees and CDI on cash.")
     stats = StatisticsSerializer()
     daily = DayReturnSerializer(many=True)
@@ -188,6 +196,7 @@ def returns_data(result: Attribution) -> dict[str, Any]:
         "dietz": _fraction(result.dietz),
         "irr": _fraction(result.irr),
         "annualised": _fraction(result.annualised),
+        "na_reason": result.na_reason,
         "total_pnl": result.total_pnl,
         "stats": {
             "volatility": _fraction(s.volatility),

@@ -17,6 +17,9 @@ Conventions:
   over CDI: mean · 252 / (σ · √252). Sortino = mean · 252 / (TDD · √252) with the target
   downside deviation TDD = √(Σ min(excess_t, 0)² / N) over all N days (Sortino & Price 1994;
   CFA Institute): a day above CDI counts as a zero shortfall, it is not dropped.
+* **Too few observations**: over fewer than `STATS_MIN_RETURNS` daily returns (21, a month)
+  the estimates (annualised return, % of CDI, volatility, Sharpe, Sortino) are None, shown
+  "n/a" with the reason; the period's facts (TWR, CDI, drawdown, best/worst day) stay.
 * **Contributions** in BRL add up exactly (Decimal). In return terms each day's contribution
   `pnl_g,t / NAV_open_t` is linked over the period by Cariño's factors
   `k_t / K` with `k_t = ln(1+r_t)/r_t`, `K = ln(1+R)/R`, so groups add up to the TWR.
@@ -94,9 +97,9 @@ def irr(days: Sequence[Day]) -> float:
 
 @dataclass(frozen=True)
 class Statistics:
-    volatility: float
-    sharpe: float
-    sortino: float
+    volatility: float | None  # None (shown "n/a") over fewer than `min_returns` days
+    sharpe: float | None
+    sortino: float | None
     max_drawdown: float
     drawdown_days: int
     drawdown_start: date | None
@@ -106,9 +109,22 @@ class Statistics:
     worst_day: tuple[date, float] | None
 
 
-def statistics(days: Sequence[Day]) -> Statistics:
+ESTIMATES = "annualised return, % of CDI, volatility, Sharpe and Sortino"
+
+
+def too_few_returns(count: int, minimum: int) -> str | None:
+    """Why the estimates are not shown over `count` daily returns, or None when enough."""
+    if count >= minimum:
+        return None
+    plural = "" if count == 1 else "s"
+    return f"{count} daily return{plural} in the period; {ESTIMATES} need at least {minimum}."
+
+
+def statistics(days: Sequence[Day], *, min_returns: int = 2) -> Statistics:
+    """Period statistics; the annualised estimates are None below `min_returns` days (a 4-day
+    Sharpe of −23.90 is noise, not a figure), the period's facts (drawdown, days) always."""
     if not days:
-        return Statistics(0.0, 0.0, 0.0, 0.0, 0, None, None, 0.0, None, None)
+        return Statistics(None, None, None, 0.0, 0, None, None, 0.0, None, None)
     returns = np.array([d.ret for d in days])
     excess = returns - np.array([float(d.cdi_factor) - 1 for d in days])
     vol = float(returns.std(ddof=1) * math.sqrt(252)) if len(days) > 1 else 0.0
@@ -120,10 +136,11 @@ def statistics(days: Sequence[Day]) -> Statistics:
     sortino = float(excess.mean() * 252 / (down_sd * math.sqrt(252))) if down_sd else 0.0
     depth, days_in, start, end = drawdown(days)
     best, worst = int(returns.argmax()), int(returns.argmin())
+    enough = len(days) >= max(min_returns, 2)
     return Statistics(
-        volatility=vol,
-        sharpe=sharpe,
-        sortino=sortino,
+        volatility=vol if enough else None,
+        sharpe=sharpe if enough else None,
+        sortino=sortino if enough else None,
         max_drawdown=depth,
         drawdown_days=days_in,
         drawdown_start=start,

@@ -2,7 +2,9 @@
 
 CSV conventions: a header row, one row per line item and a last `Total` row that is the sum of
 the rows above it; plain numbers with a '.' decimal point and no thousands separators; BRL to
-the cent, contributions in basis points (2 decimals), returns in percent (6 decimals).
+the cent, contributions in basis points (2 decimals), returns in percent (6 decimals). The
+`summary` table (the headline figures, no total) writes `n/a` and the reason in its `note`
+column for an estimate over too few returns.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from apps.marketdata.models import AssetClass
 from apps.positions.models import Portfolio
 
 GROUPINGS = ("strategy", "asset_class", "instrument", "source")
-TABLES = (*GROUPINGS, "monthly", "daily")
+TABLES = (*GROUPINGS, "monthly", "daily", "summary")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # The columns a P&L splits into (price excludes the carry; the cash line is CDI on cash).
 SOURCE_COLUMNS = (*SOURCES, "cash")
@@ -120,7 +122,12 @@ def csv_response(
     else:
         assert result is not None
         span = f"{result.period.start:%Y-%m-%d}_{result.period.end:%Y-%m-%d}"
-        rows = daily_csv(result) if table == "daily" else groups_csv(groups(result, table), table)
+        if table == "daily":
+            rows = daily_csv(result)
+        elif table == "summary":
+            rows = summary_csv(result)
+        else:
+            rows = groups_csv(groups(result, table), table)
     name = f"attribution_{portfolio.code}_{table}_{span}.csv"
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -188,6 +195,38 @@ def daily_csv(result: Attribution) -> list[list[str]]:
                 number(result.drawdown[i] * 100, 6),
             ]
         )
+    return rows
+
+
+def summary_csv(result: Attribution) -> list[list[str]]:
+    """The headline figures, one per row; an estimate over too few returns reads `n/a`."""
+    s, na = result.stats, result.na_reason
+
+    def estimate(value: float | None, scale: int, places: int) -> list[str]:
+        if na is not None:
+            return ["n/a", na]
+        return [number(None if value is None else value * scale, places), ""]
+
+    def fact(value: float | None, scale: int, places: int) -> list[str]:
+        return [number(None if value is None else value * scale, places), ""]
+
+    rows = [
+        ["metric", "value", "note"],
+        ["days", str(len(result.days)), ""],
+        ["twr_pct", *fact(result.twr, 100, 6)],
+        ["cdi_pct", *fact(result.cdi, 100, 6)],
+        ["pct_of_cdi", *estimate(result.pct_cdi, 100, 2)],
+        ["excess_bp", *fact(result.excess, 10000, 2)],
+        ["modified_dietz_pct", *fact(result.dietz, 100, 6)],
+        ["irr_pct", *fact(finite(result.irr), 100, 6)],
+        ["annualised_return_pct", *estimate(result.annualised, 100, 6)],
+        ["volatility_pct", *estimate(s.volatility, 100, 6)],
+        ["sharpe", *estimate(s.sharpe, 1, 4)],
+        ["sortino", *estimate(s.sortino, 1, 4)],
+        ["max_drawdown_pct", *fact(s.max_drawdown, 100, 6)],
+        ["hit_rate_pct", *fact(s.hit_rate, 100, 2)],
+        ["total_pnl_brl", money(result.total_pnl), ""],
+    ]
     return rows
 
 

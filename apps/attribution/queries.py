@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Max, Min
@@ -117,6 +118,7 @@ class Attribution:
     dietz: float
     irr: float
     stats: calc.Statistics
+    na_reason: str | None  # why the estimates read "n/a" (too few returns), else None
     total_pnl: Decimal
     by_strategy: list[Group]
     by_asset_class: list[Group]
@@ -128,9 +130,11 @@ class Attribution:
     monthly: dict[int, dict[int, tuple[float, float]]]
 
     @property
-    def annualised(self) -> float:
+    def annualised(self) -> float | None:
         n = len(self.days)
-        return (1 + self.twr) ** (252 / n) - 1 if n else 0.0
+        if self.na_reason is not None or not n:
+            return None
+        return (1 + self.twr) ** (252 / n) - 1
 
 
 def _days(portfolio: Portfolio, period: Period) -> list[calc.Day]:
@@ -263,6 +267,8 @@ def build_attribution(portfolio: Portfolio, period: Period) -> Attribution:
     total_pnl = sum((g.pnl for g in by_strategy), ZERO) + cash.pnl
     sources = _sources(by_strategy, cash)
     twr, cdi = calc.twr(days), calc.cdi_return(days)
+    minimum = settings.STATS_MIN_RETURNS
+    na_reason = calc.too_few_returns(len(days), minimum)
     cdi_days = [calc.Day(d.date, Decimal(1), d.cdi_factor, ZERO, d.cdi_factor) for d in days]
     return Attribution(
         portfolio=portfolio,
@@ -270,11 +276,12 @@ def build_attribution(portfolio: Portfolio, period: Period) -> Attribution:
         days=days,
         twr=twr,
         cdi=cdi,
-        pct_cdi=twr / cdi if cdi > 0 else None,
+        pct_cdi=twr / cdi if cdi > 0 and na_reason is None else None,
         excess=twr - cdi,
         dietz=calc.modified_dietz(days),
         irr=calc.irr(days),
-        stats=calc.statistics(days),
+        stats=calc.statistics(days, min_returns=minimum),
+        na_reason=na_reason,
         total_pnl=total_pnl,
         by_strategy=[*by_strategy, cash],
         by_asset_class=[*by_asset, cash],
@@ -297,7 +304,9 @@ def cached_attribution(portfolio: Portfolio, period: Period) -> Cached:
         "attribution",
         portfolio.pk,
         lambda: build_attribution(portfolio, period),
-        params=f"{period.key}|{period.start.isoformat()}|{period.end.isoformat()}",
+        # The n/a threshold is part of the key: a changed setting must not serve old figures.
+        params=f"{period.key}|{period.start.isoformat()}|{period.end.isoformat()}"
+        f"|n{settings.STATS_MIN_RETURNS}",
         bypass=connection.in_atomic_block or is_history(portfolio, period),
     )
 

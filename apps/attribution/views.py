@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django_htmx.middleware import HtmxDetails
@@ -47,7 +48,7 @@ def page(request: HtmxHttpRequest) -> HttpResponse:
         request,
         name="attribution",
         code=query["portfolio"],
-        params=query,
+        params={**query, "min_returns": settings.STATS_MIN_RETURNS},
         build=build,
         template="attribution/page.html",
         fragment="attribution/_body.html",

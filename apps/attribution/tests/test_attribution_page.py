@@ -18,6 +18,12 @@ from apps.positions.tests.factories import PortfolioFactory, StrategyFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _golden_figures_over_ten_days(settings: Any) -> None:
+    """The golden book is 10 days: its estimates are checked as figures, not as "n/a"."""
+    settings.STATS_MIN_RETURNS = 10
+
+
 def golden_fund(book_at: Any, user: Any) -> Any:
     """The golden book of `test_golden_book` (TWR 285.96 bp, 634.20 % of CDI)."""
     book = book_at(DAYS[0], "INDJ25", "WDOH25", "DOLH25")

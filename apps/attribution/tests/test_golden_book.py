@@ -24,6 +24,7 @@ TWR = Π(1 + r_t) − 1 = 2.8596 % (285.96 bp); CDI over the 9 accruing days = 1
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -34,6 +35,13 @@ from apps.positions.services import record_flow
 from apps.positions.tests.factories import StrategyFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _golden_figures_over_ten_days(settings: Any) -> None:
+    """The golden book is 10 days: its estimates are checked as figures, not as "n/a"."""
+    settings.STATS_MIN_RETURNS = 10
+
 
 DAYS = business_days_between(date(2025, 2, 3), date(2025, 2, 14))
 IND = [126000, 126500, 126200, 127000, 126800, 127500, 127300, 128000, 127600, 128200]

@@ -33,6 +33,14 @@ def test_it_stores_the_standard_periods_for_the_date(fund) -> None:
     assert set(snapshot.periods) == {"mtd", "qtd", "ytd", "12m", "itd"}
     itd = snapshot.periods["itd"]
     assert round(itd["twr"] * 10000, 2) == 285.96 and itd["pnl"] == "34765.88"
+    assert f"{fund.code} 2025-02-14: YTD +2.86% (% of CDI n/a: 10 daily returns" in out
+    assert "need at least 21), P&L +34,765.88" in out
+    assert itd["pct_cdi"] is None and itd["sharpe"] is None and "10 daily" in itd["na_reason"]
+
+
+def test_with_enough_returns_it_prints_the_share_of_cdi(fund, settings) -> None:
+    settings.STATS_MIN_RETURNS = 10
+    out, _ = _run("--date", "2025-02-14", "--portfolio", fund.code)
     assert f"{fund.code} 2025-02-14: YTD +2.86% (634% of CDI), P&L +34,765.88" in out
 
 

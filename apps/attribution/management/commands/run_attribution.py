@@ -38,7 +38,12 @@ class Command(BaseCommand):
                 self.stderr.write(f"{portfolio.code}: " + "; ".join(error.messages))
                 continue
             ytd = snapshot.periods["ytd"]
-            pct = f"{ytd['pct_cdi']:.0%} of CDI" if ytd["pct_cdi"] is not None else "CDI n/a"
+            if ytd.get("na_reason"):
+                pct = f"% of CDI n/a: {ytd['na_reason'].rstrip('.')}"
+            elif ytd["pct_cdi"] is not None:
+                pct = f"{ytd['pct_cdi']:.0%} of CDI"
+            else:
+                pct = "CDI n/a"
             self.stdout.write(
                 f"{portfolio.code} {day}: YTD {ytd['twr']:+.2%} ({pct}), "
                 f"P&L {float(ytd['pnl']):+,.2f}"
