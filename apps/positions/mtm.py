@@ -126,6 +126,13 @@ def _market(
         ptax = ONE
     fx = ptax if usd else ONE
     settle_fx, carry, implied = fx if instrument.is_future else ONE, ONE, ONE
+    if kind in (InstrumentKind.DDI, InstrumentKind.FRC):
+        # B3: every DDI/FRC ajuste is paid in BRL at PTAX_{t−1}, a new position's
+        # (PA_t − PO) · M · PTAX_{t−1} · N as a carried one's; the DV01 likewise.
+        if ptax_prev is None:
+            missing.append(f"PTAX {prev_day:%Y-%m-%d} (DDI/FRC settlement)")
+        else:
+            settle_fx = ptax_prev
     if not carried:
         pass  # opened today: PA_t − PO, no carry factor needed
     elif kind in (InstrumentKind.DI1, InstrumentKind.DAP):
@@ -146,7 +153,7 @@ def _market(
         else:
             # B3: FC = (1 + DI_{t−1})^(1/252) / (PTAX_{t−1} / PTAX_{t−2}); ajuste at PTAX_{t−1}.
             carry = pricing.cdi_daily_factor(cdi_prev) / (ptax_prev / before)
-            implied, settle_fx = carry, ptax_prev
+            implied = carry
     vna = _vna(kind, day, fixings)
     dv01, coupon = ZERO, ZERO
     needs_vna = kind in (InstrumentKind.NTNB, InstrumentKind.LFT)
