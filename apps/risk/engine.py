@@ -18,7 +18,9 @@ from apps.risk import calculations as calc
 from apps.risk.factors import DAP_VERTICES, DI_VERTICES, FactorHistory
 
 CURVE_KINDS = {"DI1": "di", "LTN": "di", "NTNF": "di", "DAP": "dap", "NTNB": "dap"}
+FX_COUPON_KINDS = ("DDI", "FRC")  # cupom cambial: a rate leg and a USD/BRL leg
 CENT = Decimal("0.01")
+ONE = Decimal(1)
 
 
 @dataclass
@@ -111,10 +113,14 @@ def scenario_pnl(position: RiskPosition, history: FactorHistory) -> np.ndarray:
             return (calc.pu_cash_flows(rate, cash, flow_du, shift) - base) * q * unit
         shift = calc.shift_matrix_at([position.du], vertices, shifts)[:, 0]
         return (calc.pu_252(rate + shift, position.du) - calc.pu_252(rate, position.du)) * q * unit
-    if position.kind in ("DDI", "FRC") and position.rate is not None and position.maturity:
+    if position.kind in FX_COUPON_KINDS and position.rate is not None and position.maturity:
+        # BRL value = PU · USD 0.50 · PTAX: the cupom leg moves the PU, USD/BRL the conversion
+        # (the MTM pays the ajuste at PTAX), so a scenario moves both, compounded.
         cupom = history.linear.get("CUPOM", np.zeros(n))
+        fx = history.linear.get("USDBRL", np.zeros(n))
         rate, dc = float(position.rate), position.dc
-        return (calc.pu_linear_360(rate + cupom, dc) - calc.pu_linear_360(rate, dc)) * q * unit
+        moved = calc.pu_linear_360(rate + cupom, dc) * (1 + fx)
+        return (moved - calc.pu_linear_360(rate, dc)) * q * unit
     factor = position.factor
     if factor is None:
         return np.zeros(n)
@@ -246,17 +252,21 @@ def stress_pnl(position: RiskPosition, shocks: dict[str, Any], asof: date) -> De
     if (
         position.rate is not None
         and position.maturity
-        and (curve or position.kind in ("DDI", "FRC"))
+        and (curve or position.kind in FX_COUPON_KINDS)
     ):
+        fx = ONE
         if curve:
             key = "di_bp" if curve == "di" else "dap_bp"
             shift = _vertex_shift(shocks[key], position.du) if key in shocks else Decimal(0)
         else:
             shift = Decimal(str(shocks.get("cupom_bp", 0))) / Decimal(10000)
-        if shift == 0:
+            fx += Decimal(str(shocks.get("usdbrl_pct", 0))) / Decimal(100)
+        if shift == 0 and fx == ONE:
             return Decimal("0.00")
         terms = RateTerms(position.kind, position.maturity, position.vna)
-        moved = pu_at(terms, position.rate + shift, asof) - pu_at(terms, position.rate, asof)
+        # DDI/FRC in BRL: the shocked PU converted at the shocked USD/BRL (see scenario_pnl).
+        shocked = pu_at(terms, position.rate + shift, asof) if shift else position.price
+        moved = shocked * fx - position.price
         return (moved * q * unit).quantize(CENT, ROUND_HALF_UP)
     move = _linear_shock(position, shocks)
     return (position.exposure * move).quantize(CENT, ROUND_HALF_UP)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
-from apps.marketdata.calendar import business_days
+from apps.marketdata.calendar import business_days, previous_business_day
 from apps.marketdata.models import FixingIndex, Instrument, InstrumentKind
 from apps.marketdata.queries import effective_prices, fixing_on
 from apps.marketdata.valuation import (
@@ -337,7 +337,10 @@ def hypothetical_position(proposal: Any, day: date) -> RiskPosition:
     signed = proposal.quantity if proposal.side == Side.BUY else -proposal.quantity
     multiplier = instrument.multiplier
     if instrument.currency == "USD":
-        ptax = fixing_on(FixingIndex.PTAX_SELL, day)
+        # A DDI/FRC ajuste (and DV01) converts at PTAX_{t−1}, a new position's as a carried
+        # one's (B3); other USD instruments at the day's PTAX, as the MTM marks them.
+        fx_coupon = instrument.kind in (InstrumentKind.DDI, InstrumentKind.FRC)
+        ptax = fixing_on(FixingIndex.PTAX_SELL, previous_business_day(day) if fx_coupon else day)
         multiplier *= ptax or D(0)
     vna = fixing_on(FixingIndex.VNA_NTNB, day) if instrument.kind == InstrumentKind.NTNB else None
     dv01 = D(0)
