@@ -132,6 +132,13 @@ def _floats() -> serializers.DictField:
     return serializers.DictField(child=serializers.FloatField())
 
 
+class HistoryGapSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    instruments = serializers.ListField(
+        child=serializers.CharField(), help_text='Tickers, "PTAX" or "all instruments".'
+    )
+
+
 class RiskReportSerializer(serializers.Serializer):
     asof = serializers.DateField()
     nav = serializers.FloatField()
@@ -157,6 +164,11 @@ class RiskReportSerializer(serializers.Serializer):
     stress = StressResultSerializer(many=True)
     warnings = serializers.ListField(child=serializers.CharField())
     pnl_history = serializers.ListField(child=serializers.FloatField())
+    history_gaps = HistoryGapSerializer(
+        many=True,
+        required=False,
+        help_text="Business days of the VaR window missing prices (never spanned by one move).",
+    )
     limits = LimitCheckSerializer(many=True)
 
 

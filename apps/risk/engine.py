@@ -84,6 +84,8 @@ class RiskReport:
     stress: list[StressResult]
     warnings: list[str]
     pnl_history: list[float] = field(default_factory=list)
+    # Business days of the VaR window missing prices: {"date", "instruments"} (see factors.py)
+    history_gaps: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def worst_stress(self) -> StressResult | None:
@@ -182,6 +184,9 @@ def analyse(
         stress=stress,
         warnings=[*history.warnings, *(warnings or [])],
         pnl_history=[round(float(x), 2) for x in total],
+        history_gaps=[
+            {"date": day.isoformat(), "instruments": names} for day, names in history.gaps
+        ],
     )
 
 

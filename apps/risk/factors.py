@@ -14,7 +14,7 @@ from datetime import date
 
 import numpy as np
 
-from apps.marketdata.calendar import business_days
+from apps.marketdata.calendar import add_business_days, business_days, business_days_between
 from apps.marketdata.models import Fixing, FixingIndex, InstrumentKind, SettlementPrice
 from apps.risk.calculations import Array, interpolate_rates
 
@@ -32,6 +32,8 @@ class FactorHistory:
     dap: Array  # scenarios × DAP vertices
     linear: dict[str, Array] = field(default_factory=dict)  # USDBRL, IBOV, CUPOM, offshore roots
     warnings: list[str] = field(default_factory=list)
+    # Business days of the window missing prices: (date, tickers) or (date, ["all instruments"])
+    gaps: list[tuple[date, list[str]]] = field(default_factory=list)
 
     @property
     def size(self) -> int:
@@ -47,21 +49,32 @@ def _curve(points: list[tuple[float, float]], vertices: Array) -> Array | None:
     return interpolate_rates(vertices, du, rates)
 
 
+def history_window(asof: date, days: int = HISTORY_DAYS) -> list[date]:
+    """The last `days` + 1 ANBIMA business days up to `asof`: `days` consecutive moves."""
+    return business_days_between(add_business_days(asof, -days - 1), asof)[-(days + 1) :]
+
+
 def build_history(asof: date, days: int = HISTORY_DAYS) -> FactorHistory:
-    """The last `days` daily factor moves ending on `asof` (fewer if history is short)."""
-    dates = list(
-        SettlementPrice.objects.filter(date__lte=asof)
-        .values_list("date", flat=True)
-        .distinct()
-        .order_by("-date")[: days + 1]
-    )[::-1]
-    if len(dates) < 2:
+    """The daily factor moves between consecutive ANBIMA business days up to `asof`.
+
+    Rule for gaps (docs/ARCHITECTURE.md, Risk): the window is the calendar's, not the dates
+    that happen to have prices, so a hole is never one multi-day "daily" move. A business day
+    with no settlement price at all (or no PTAX) drops the two moves that touch it; an
+    instrument missing on a day its neighbours have is listed, and its factor moves on the
+    contracts priced on both days (or not at all). Both are reported with dates and names.
+    """
+    window = history_window(asof, days)
+    priced = set(
+        SettlementPrice.objects.filter(date__in=window).values_list("date", flat=True).distinct()
+    )
+    if len(priced) < 2:
         return FactorHistory(
             [],
             np.zeros((0, len(DI_VERTICES))),
             np.zeros((0, len(DAP_VERTICES))),
             warnings=["No price history: VaR cannot be computed."],
         )
+    dates = [d for d in window if d >= min(priced)]  # before the first price: short history
     rows = SettlementPrice.objects.filter(date__in=dates).values_list(
         "instrument_id",
         "instrument__kind",
@@ -83,6 +96,8 @@ def build_history(asof: date, days: int = HISTORY_DAYS) -> FactorHistory:
             "date", "value"
         )
     )
+    gaps = _gaps(dates, priced, ptax, prices, meta)
+    blank = {day for day, names in gaps if names[0] in (ALL_INSTRUMENTS, "PTAX")}
     di_levels: list[Array | None] = []
     dap_levels: list[Array | None] = []
     by_day: dict[date, list[int]] = defaultdict(list)
@@ -107,8 +122,12 @@ def build_history(asof: date, days: int = HISTORY_DAYS) -> FactorHistory:
     linear: dict[str, list[float]] = defaultdict(list)
     warnings: list[str] = []
     roots = _linear_roots(meta)
+    dropped = 0
     for i in range(1, len(dates)):
         before, day = dates[i - 1], dates[i]
+        if before in blank or day in blank:
+            dropped += 1
+            continue
         scenario_dates.append(day)
         di_moves.append(_move(di_levels[i], di_levels[i - 1], len(DI_VERTICES)))
         dap_moves.append(_move(dap_levels[i], dap_levels[i - 1], len(DAP_VERTICES)))
@@ -117,6 +136,7 @@ def build_history(asof: date, days: int = HISTORY_DAYS) -> FactorHistory:
         for factor, members in roots.items():
             linear[factor].append(_front_return(members, meta, prices, before, day))
         linear["CUPOM"].append(_cupom_move(by_day, meta, prices, before, day))
+    warnings += _gap_warnings(gaps, dropped, len(scenario_dates))
     if len(scenario_dates) < days:
         warnings.append(
             f"Only {len(scenario_dates)} days of factor history (VaR wants {days}): "
@@ -124,11 +144,74 @@ def build_history(asof: date, days: int = HISTORY_DAYS) -> FactorHistory:
         )
     return FactorHistory(
         scenario_dates,
-        np.array(di_moves),
-        np.array(dap_moves),
+        np.array(di_moves).reshape(-1, len(DI_VERTICES)),
+        np.array(dap_moves).reshape(-1, len(DAP_VERTICES)),
         {name: np.array(values) for name, values in linear.items()},
         warnings,
+        gaps,
     )
+
+
+ALL_INSTRUMENTS = "all instruments"
+_LISTED = 8  # dates (and names per date) a warning spells out before "and N more"
+
+
+def _gaps(
+    dates: list[date],
+    priced: set[date],
+    ptax: dict[date, object],
+    prices: dict[tuple[int, date], tuple[float, float | None]],
+    meta: dict[int, tuple[str, str, date | None]],
+) -> list[tuple[date, list[str]]]:
+    """Business days of the window missing a price: the whole market, PTAX, or instruments
+    priced on the business days either side (alive, so not a listing or an expiry)."""
+    days_of: dict[int, set[date]] = defaultdict(set)
+    for pk, day in prices:
+        days_of[pk].add(day)
+    gaps = []
+    for i, day in enumerate(dates):
+        if day not in priced:
+            gaps.append((day, [ALL_INSTRUMENTS]))
+            continue
+        if day not in ptax:
+            gaps.append((day, ["PTAX"]))
+            continue
+        if 0 < i < len(dates) - 1:
+            before, after = dates[i - 1], dates[i + 1]
+            holes = sorted(
+                meta[pk][1]
+                for pk, seen in days_of.items()
+                if day not in seen and before in seen and after in seen
+            )
+            if holes:
+                gaps.append((day, holes))
+    return gaps
+
+
+def _gap_warnings(gaps: list[tuple[date, list[str]]], dropped: int, kept: int) -> list[str]:
+    def listed(items: list[str]) -> str:
+        more = len(items) - _LISTED
+        return ", ".join(items[:_LISTED]) + (f" and {more} more" if more > 0 else "")
+
+    blank = [
+        f"{d:%Y-%m-%d}" + (" (no PTAX)" if n == ["PTAX"] else "")
+        for d, n in gaps
+        if n[0] in (ALL_INSTRUMENTS, "PTAX")
+    ]
+    holes = [f"{d:%Y-%m-%d} {listed(n)}" for d, n in gaps if n[0] not in (ALL_INSTRUMENTS, "PTAX")]
+    warnings = []
+    if blank:
+        warnings.append(
+            f"No prices on business day(s) {listed(blank)}: the {dropped} daily move(s) touching "
+            f"them are left out, not spanned; VaR uses {kept} moves."
+        )
+    if holes:
+        warnings.append(
+            f"Prices missing inside the VaR window: {'; '.join(holes[:_LISTED])}"
+            + (f"; and {len(holes) - _LISTED} more day(s)" if len(holes) > _LISTED else "")
+            + ". Their factors move on the contracts priced on both days of each move."
+        )
+    return warnings
 
 
 def _move(now: Array | None, before: Array | None, width: int) -> Array:
