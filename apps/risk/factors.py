@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 import numpy as np
 
@@ -159,7 +160,7 @@ _LISTED = 8  # dates (and names per date) a warning spells out before "and N mor
 def _gaps(
     dates: list[date],
     priced: set[date],
-    ptax: dict[date, object],
+    ptax: dict[date, Decimal],
     prices: dict[tuple[int, date], tuple[float, float | None]],
     meta: dict[int, tuple[str, str, date | None]],
 ) -> list[tuple[date, list[str]]]:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from apps.marketdata.calendar import business_days, business_days_between
-from apps.marketdata.pricing import di1_pu
 from apps.marketdata.models import Fixing
+from apps.marketdata.pricing import di1_pu
 from apps.positions.models import Portfolio
 from apps.positions.mtm import catch_up
 from apps.risk.factors import build_history
