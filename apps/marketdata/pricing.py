@@ -90,6 +90,37 @@ def di1_dv01_analytic(rate: DecimalLike, du: int) -> Decimal:
         return _round(_pu_252(i, du) * duration * BP, 6)
 
 
+# --- DAP: the IPCA pro-rata index (B3) ---------------------------------------------------------
+# B3 quotes the DAP as a "clean" real rate and corrects positions daily by the IPCA pro rata:
+# between two 15ths the index grows from the last released monthly index by the month's IPCA
+# projection, pro rata in business days. Worked example and open points: docs/MARKET_DATA.md.
+
+
+def ipca_period(day: date) -> tuple[date, date]:
+    """The 15th on or before `day` and the following month's 15th (calendar dates)."""
+    year, month = day.year, day.month
+    if day.day < 15:
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    following = (year + 1, 1) if month == 12 else (year, month + 1)
+    return date(year, month, 15), date(following[0], following[1], 15)
+
+
+def ipca_pro_rata_index(
+    base_index: DecimalLike, projection: DecimalLike, elapsed: int, period: int
+) -> Decimal:
+    """P_t = T6(I_{m−1} · (1 + π_m)^T14(dut/dum)): dut business days from the 15th to t,
+    dum from that 15th to the next, π_m the month's projection (A-2 in %), as the NTN-B VNA."""
+    return ntnb_vna(base_index, projection, elapsed, period)
+
+
+def dap_carry_factor(
+    cdi_prev: DecimalLike, index_prev: DecimalLike, index_today: DecimalLike
+) -> Decimal:
+    """FC_t = A8((1 + CDI_{t−1})^(1/252)) / (P_t / P_{t−1}): CDI net of the day's pro-rata IPCA."""
+    with localcontext(_CONTEXT):
+        return cdi_daily_factor(cdi_prev) / (_dec(index_today) / _dec(index_prev))
+
+
 # --- DI1 daily settlement (ajuste diário, B3) --------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from apps.marketdata.pricing import (
     accrue_cdi,
     cdi_daily_factor,
     cdi_percent_factor,
+    dap_carry_factor,
     dap_pu,
     ddi_pu,
     di1_adjustment_carried,
@@ -30,6 +31,8 @@ from apps.marketdata.pricing import (
     di1_dv01_analytic,
     di1_pu,
     di1_rate,
+    ipca_period,
+    ipca_pro_rata_index,
     lft_pu,
     lft_quote,
     lft_vna_projection,
@@ -445,3 +448,37 @@ def test_accruing_a_constant_cdi_compounds_the_annual_rate(rate: Decimal, days: 
         ctx.prec = 60
         exact = ((1 + rate) ** (D(days) / 252)).quantize(D("1e-8"), rounding=ROUND_HALF_UP)
     assert accrue_cdi([rate] * days, round_daily=False) == exact
+
+
+# --- DAP: IPCA pro rata (B3) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "start", "end"),
+    [
+        (date(2025, 2, 4), date(2025, 1, 15), date(2025, 2, 15)),
+        (date(2025, 1, 15), date(2025, 1, 15), date(2025, 2, 15)),
+        (date(2025, 1, 14), date(2024, 12, 15), date(2025, 1, 15)),
+        (date(2024, 12, 20), date(2024, 12, 15), date(2025, 1, 15)),
+    ],
+)
+def test_ipca_period_runs_between_two_15ths(day: date, start: date, end: date) -> None:
+    assert ipca_period(day) == (start, end)
+
+
+def test_ipca_pro_rata_index_grows_by_the_projection_in_business_days() -> None:
+    # 15/01/2025 – 15/02/2025: 23 business days; on 04/02 14 have run (13 on 03/02).
+    assert business_days(date(2025, 1, 15), date(2025, 2, 15)) == 23
+    assert business_days(date(2025, 1, 15), date(2025, 2, 4)) == 14
+    assert ipca_pro_rata_index(D("7150.00"), D("0.0016"), 0, 23) == D("7150.000000")
+    # 7150 · 1.0016^T14(14/23) = 7156.9613…, T-6 (docs/MARKET_DATA.md's worked example).
+    assert ipca_pro_rata_index(D("7150.00"), D("0.0016"), 13, 23) == D("7156.463839")
+    assert ipca_pro_rata_index(D("7150.00"), D("0.0016"), 14, 23) == D("7156.961300")
+    assert ipca_pro_rata_index(D("7150.00"), D("0.0016"), 23, 23) == D("7161.440000")
+
+
+def test_dap_carry_factor_is_cdi_net_of_the_days_pro_rata_ipca() -> None:
+    factor = dap_carry_factor(D("0.1315"), D("7156.463839"), D("7156.961300"))
+    expected = D("1.00049037") / (D("7156.961300") / D("7156.463839"))
+    assert factor.quantize(D("1e-20")) == expected.quantize(D("1e-20"))
+    assert factor.quantize(D("1e-10")) == D("1.0004208286")
