@@ -123,3 +123,10 @@ def test_preopen_generates_the_pack(fund, settings) -> None:
     from apps.briefings.models import MorningPack
 
     assert MorningPack.objects.get().business_date == D2
+
+
+def test_cache_warming_with_redis_down_says_it_was_skipped(fund, dead_redis) -> None:
+    outcome = run_pipeline("eod", fund.portfolio, D1)
+    assert outcome.status == "ran"  # the cache is an optimisation: the EOD still succeeds
+    warm = outcome.run.steps.get(name="warm_caches")
+    assert warm.detail == "skipped: cache unavailable"
