@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,6 +26,9 @@ from apps.journal.services import record as journal
 from apps.marketdata.calendar import business_days_between, is_business_day, next_business_day
 from apps.ops.models import PipelineRun, StepRun
 from apps.positions.models import Portfolio
+
+if TYPE_CHECKING:
+    from apps.marketdata.models import Instrument
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +47,36 @@ class StepFailed(Exception):
 # --- steps ----------------------------------------------------------------------------------
 
 
+def held_on(portfolio: Portfolio, day: date) -> dict[int, Instrument]:
+    """The instruments `portfolio` held at the close of `day`, or traded that day (a closing
+    trade is marked at the day's settlement too): the replay of its effective trades, so a
+    historical day never asks for instruments bought later."""
+    from django.db.models import Case, DecimalField, F, Q, Sum, When
+
+    from apps.marketdata.models import Instrument
+    from apps.positions.models import Side, Trade
+
+    signed = Case(
+        When(side=Side.BUY, then=F("quantity")),
+        default=-F("quantity"),
+        output_field=DecimalField(max_digits=20, decimal_places=4),
+    )
+    rows = (
+        Trade.objects.effective()
+        .filter(portfolio=portfolio, trade_date__lte=day)
+        .values("position_id", "instrument_id")
+        .annotate(net=Sum(signed), today=Sum(Case(When(trade_date=day, then=1), default=0)))
+        .filter(~Q(net=0) | Q(today__gt=0))
+    )
+    ids = {row["instrument_id"] for row in rows}
+    return {i.pk: i for i in Instrument.objects.filter(pk__in=ids)}
+
+
 def step_check_prices(portfolio: Portfolio, day: date) -> str:
     from apps.marketdata.models import Fixing, FixingIndex
     from apps.marketdata.queries import effective_prices
-    from apps.positions.models import Position
 
-    held = {
-        p.instrument_id: p.instrument
-        for p in Position.objects.open().filter(portfolio=portfolio).select_related("instrument")
-    }
+    held = held_on(portfolio, day)
     priced = effective_prices(day, held)
     missing = sorted(i.ticker for pk, i in held.items() if pk not in priced)
     fixings = set(

@@ -130,3 +130,21 @@ def test_cache_warming_with_redis_down_says_it_was_skipped(fund, dead_redis) -> 
     assert outcome.status == "ran"  # the cache is an optimisation: the EOD still succeeds
     warm = outcome.run.steps.get(name="warm_caches")
     assert warm.detail == "skipped: cache unavailable"
+
+
+def test_catch_up_checks_only_the_prices_of_positions_held_that_day(fund) -> None:
+    from apps.marketdata.tests.factories import InstrumentFactory
+
+    InstrumentFactory(ticker="WDOJ25")
+    fund.price("WDOJ25", D3, "5590.00")  # listed in the fund's book only from D3
+    fund.trade("WDOJ25", "BUY", "5", D3, price="5585.00")
+    outcomes = run_due("eod", D3, portfolio=fund.portfolio)
+    assert [(o.run.business_date, o.status) for o in outcomes] == [
+        (D1, "ran"),
+        (D2, "ran"),
+        (D3, "ran"),
+    ]
+    again = run_pipeline("eod", fund.portfolio, D1, force=True)
+    assert again.status == "ran", again.run.error
+    check = again.run.steps.get(name="check_prices", run_attempt=again.run.attempt)
+    assert check.detail.startswith("1 instruments priced")
