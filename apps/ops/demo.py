@@ -43,7 +43,9 @@ def _record_marked_days(portfolio: Portfolio, before: date) -> int:
     runs too, so the pipeline history matches the marks and a re-run of the last day (or its
     failure) catches up from the day before, not from inception."""
     marked = set(
-        NavRecord.objects.filter(portfolio=portfolio, date__lt=before).values_list("date", flat=True)
+        NavRecord.objects.filter(portfolio=portfolio, date__lt=before).values_list(
+            "date", flat=True
+        )
     )
     marked -= set(
         PipelineRun.objects.filter(

@@ -177,10 +177,31 @@ def _beat() -> tuple[str, str]:
 @check("pipelines", "last EOD and pre-open")
 def _pipelines() -> tuple[str, str]:
     from apps.ops.models import PipelineRun
+    from apps.ops.pipelines import stale_runs
     from apps.positions.models import Portfolio
 
     expected_eod = _previous_business_day()
     problems, fine = [], []
+    # A run whose process died (no heartbeat within the lease) until the sweep takes it over,
+    # and one the takeover could not finish: both FAIL, whatever the latest run says.
+    for run in stale_runs():
+        seen = run.heartbeat_at or run.started_at
+        problems.append(
+            (
+                FAIL,
+                f"{run.portfolio.code} {run.pipeline} {run.business_date} RUNNING but overdue: "
+                f"no heartbeat since {seen:%Y-%m-%d %H:%M:%S}",
+            )
+        )
+    for run in PipelineRun.objects.filter(status=PipelineRun.Status.ABANDONED).select_related(
+        "portfolio"
+    ):
+        problems.append(
+            (
+                FAIL,
+                f"{run.portfolio.code} {run.pipeline} {run.business_date} ABANDONED: {run.error}",
+            )
+        )
     for portfolio in Portfolio.objects.active():
         for pipeline in (PipelineRun.Pipeline.EOD, PipelineRun.Pipeline.PREOPEN):
             run = (
