@@ -184,22 +184,22 @@ def _pipelines() -> tuple[str, str]:
     problems, fine = [], []
     # A run whose process died (no heartbeat within the lease) until the sweep takes it over,
     # and one the takeover could not finish: both FAIL, whatever the latest run says.
-    for run in stale_runs():
-        seen = run.heartbeat_at or run.started_at
+    for stale in stale_runs():
+        seen = stale.heartbeat_at or stale.started_at
         problems.append(
             (
                 FAIL,
-                f"{run.portfolio.code} {run.pipeline} {run.business_date} RUNNING but overdue: "
-                f"no heartbeat since {seen:%Y-%m-%d %H:%M:%S}",
+                f"{stale.portfolio.code} {stale.pipeline} {stale.business_date} RUNNING but "
+                f"overdue: no heartbeat since {seen:%Y-%m-%d %H:%M:%S}",
             )
         )
-    for run in PipelineRun.objects.filter(status=PipelineRun.Status.ABANDONED).select_related(
-        "portfolio"
-    ):
+    abandoned = PipelineRun.objects.filter(status=PipelineRun.Status.ABANDONED)
+    for dead in abandoned.select_related("portfolio"):
         problems.append(
             (
                 FAIL,
-                f"{run.portfolio.code} {run.pipeline} {run.business_date} ABANDONED: {run.error}",
+                f"{dead.portfolio.code} {dead.pipeline} {dead.business_date} ABANDONED: "
+                f"{dead.error}",
             )
         )
     for portfolio in Portfolio.objects.active():

@@ -20,6 +20,7 @@ from apps.ops.tests.conftest import long_wdo
 from apps.ops.verify import FAIL, run_checks
 
 BASE_DIR = Path(__file__).resolve().parents[3]
+DRILL = [sys.executable, "-m", "scripts.drills.worker_kill"]
 SEED = """
 from datetime import date
 from decimal import Decimal
@@ -130,8 +131,7 @@ def test_worker_kill_drill_on_sqlite_two_processes(migrated_sqlite: Path, tmp_pa
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "shell", "-c", SEED], cwd=BASE_DIR, env=env, check=True)
     drill = subprocess.run(
-        [sys.executable, "-m", "scripts.drills.worker_kill", "--portfolio", "drill"]
-        + ["--date", "2025-02-03", "--hold-step", "mtm"],
+        [*DRILL, "--portfolio", "drill", "--date", "2025-02-03", "--hold-step", "mtm"],
         cwd=BASE_DIR,
         env=env,
         capture_output=True,
