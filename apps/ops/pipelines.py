@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -433,6 +434,31 @@ def _fail(run: PipelineRun, step: StepRun, error: BaseException) -> None:
         f"`manage.py run_{run.pipeline} --date {run.business_date:%Y-%m-%d}` once fixed.",
         fail_silently=True,
     )
+
+
+def eod_refusal(day: date) -> str | None:
+    """Why an EOD for `day` must not start now, or None. The market of today closes at
+    EOD_NOT_BEFORE (local time) and B3 publishes the settlements after it: an EOD before that
+    would fail at check_prices and raise a false alarm on every user's pages."""
+    from apps.marketdata.models import SettlementPrice
+
+    now = timezone.localtime()
+    if day > now.date():
+        return f"{day:%d/%m/%Y} is in the future: its market has not opened yet."
+    if day < now.date():
+        return None
+    close: time_of_day = settings.EOD_NOT_BEFORE
+    if now.time() < close:
+        return (
+            f"The market of {day:%d/%m/%Y} has not closed yet: its EOD runs from "
+            f"{close:%H:%M} (EOD_NOT_BEFORE), once B3 has published the settlements."
+        )
+    if not SettlementPrice.objects.filter(date=day).exists():
+        return (
+            f"There is no B3 settlement price for {day:%d/%m/%Y} yet: import the day's "
+            "settlements (the market page), then run the EOD."
+        )
+    return None
 
 
 def due_dates(pipeline: str, portfolio: Portfolio, through: date) -> list[date]:

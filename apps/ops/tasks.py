@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.marketdata.calendar import is_business_day
 from apps.ops.models import PipelineRun
-from apps.ops.pipelines import Outcome, retry_delays, run_due, run_pipeline, sweep
+from apps.ops.pipelines import Outcome, eod_refusal, retry_delays, run_due, run_pipeline, sweep
 from apps.positions.models import Portfolio
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,10 @@ def _day(value: str | None) -> date:
 def _fan_out(pipeline: str, day: date) -> list[int]:
     if not is_business_day(day):
         log.info("%s triggered on %s, not an ANBIMA business day: nothing to do", pipeline, day)
+        return []
+    refusal = eod_refusal(day) if pipeline == PipelineRun.Pipeline.EOD else None
+    if refusal:
+        log.warning("EOD of %s refused: %s", day, refusal)
         return []
     ids = list(Portfolio.objects.active().values_list("pk", flat=True))
     task = run_eod_portfolio if pipeline == PipelineRun.Pipeline.EOD else run_preopen_portfolio
