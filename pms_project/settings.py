@@ -121,6 +121,13 @@ else:
             "OPTIONS": {"timeout": 20},
         }
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Two processes write on the embedded default (the server and a manage.py command, each
+    # with a pipeline lease heartbeat thread): a transaction takes the write lock when it
+    # begins and waits up to `timeout` for it, instead of failing at once with "database is
+    # locked" when a read transaction tries to upgrade while another process writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
