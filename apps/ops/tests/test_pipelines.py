@@ -167,3 +167,20 @@ def test_catch_up_checks_only_the_prices_of_positions_held_that_day(fund) -> Non
     assert again.status == "ran", again.run.error
     check = again.run.steps.get(name="check_prices", run_attempt=again.run.attempt)
     assert check.detail.startswith("1 instruments priced")
+
+
+def test_every_task_has_time_limits_within_the_brokers_visibility_timeout(settings) -> None:
+    import inspect
+
+    from apps.ops import pipelines, tasks
+    from pms_project.celery import app
+
+    hard, soft = app.conf.task_time_limit, app.conf.task_soft_time_limit
+    assert hard and soft and soft < hard
+    # acks_late: a task still running when the visibility timeout lapses is handed to another
+    # worker, so the timeout must outlast the longest task the hard limit allows.
+    assert app.conf.broker_transport_options["visibility_timeout"] > hard
+    assert app.conf.task_acks_late
+    assert "pipelines.sweep" in {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    for module in (pipelines, tasks):
+        assert "time.sleep" not in inspect.getsource(module)
