@@ -8,7 +8,7 @@ the variable.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -121,6 +121,13 @@ else:
             "OPTIONS": {"timeout": 20},
         }
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Two processes write on the embedded default (the server and a manage.py command, each
+    # with a pipeline lease heartbeat thread): a transaction takes the write lock when it
+    # begins and waits up to `timeout` for it, instead of failing at once with "database is
+    # locked" when a read transaction tries to upgrade while another process writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------------
@@ -156,6 +163,23 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Every task may run as long as the longest EOD catch-up (a hard limit kills a hung one; the
+# soft one lets the step fail cleanly first). With acks_late, Redis re-delivers a task whose
+# worker has not acknowledged it within `visibility_timeout`: it must exceed the hard limit,
+# or a long EOD would be handed to a second worker while the first still runs it.
+CELERY_TASK_TIME_LIMIT = env_int("PIPELINE_TASK_TIME_LIMIT", 2 * 3600, minimum=60)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - min(300, CELERY_TASK_TIME_LIMIT // 10)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 3600}
+# A running pipeline renews its lease every third of this; a process that stops (SIGKILL, a
+# lost host) leaves a lease that expires, and the next trigger or the sweep takes over.
+PIPELINE_LEASE_SECONDS = env_int("PIPELINE_LEASE_SECONDS", 120, minimum=5)
+PIPELINE_SWEEP_MINUTES = env_int("PIPELINE_SWEEP_MINUTES", 5, minimum=1)
+# "Run EOD now" for today is refused before this local time (B3 publishes the settlements
+# after the close) and while no settlement of the day is loaded.
+try:
+    EOD_NOT_BEFORE = time.fromisoformat(env_str("EOD_NOT_BEFORE", "18:00"))
+except ValueError:
+    raise ImproperlyConfigured("EOD_NOT_BEFORE must be a time of day, e.g. 18:00.") from None
 # The one schedule, in code; DatabaseScheduler syncs it to the database (visible in admin).
 # Both run Monday–Friday; the tasks themselves skip ANBIMA holidays.
 CELERY_BEAT_SCHEDULE = {
@@ -166,6 +190,10 @@ CELERY_BEAT_SCHEDULE = {
     "preopen-06h": {
         "task": "pipelines.run_preopen",
         "schedule": crontab(hour=6, minute=0, day_of_week="mon-fri"),
+    },
+    "pipelines-sweep": {
+        "task": "pipelines.sweep",
+        "schedule": timedelta(minutes=PIPELINE_SWEEP_MINUTES),
     },
 }
 PIPELINE_RETRY_DELAYS = [2.0, 10.0, 30.0]

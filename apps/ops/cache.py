@@ -25,7 +25,8 @@ from django.db.models import F
 from apps.ops.breaker import breaker, guarded, stats
 from apps.ops.models import DataVersion
 
-__all__ = ["MISSING", "TTL", "Cached", "breaker", "bump", "bump_pipelines", "cache_get"]
+__all__ = ["MISSING", "TTL", "Cached", "breaker", "bump", "bump_pipelines", "cache_available"]
+__all__ += ["cache_get"]
 __all__ += ["cache_get_many", "cache_set", "key_for", "read", "refresh", "stats", "versions"]
 __all__ += ["warm", "warmer", "without_refresh"]
 
@@ -53,6 +54,18 @@ def cache_get_many(keys: list[str]) -> dict[str, Any]:
 
 def cache_set(key: str, value: Any, ttl: int) -> None:
     guarded(lambda: _backend().set(key, value, ttl), None)
+
+
+def cache_available() -> bool:
+    """True when the read-model cache keeps a value (a round trip; False with the breaker open:
+    every write would be dropped, so nothing can be warmed)."""
+
+    def round_trip() -> bool:
+        backend = _backend()
+        backend.set("probe:available", 1, 5)
+        return bool(backend.get("probe:available") == 1)
+
+    return guarded(round_trip, False)
 
 
 # --- versions -------------------------------------------------------------------------------

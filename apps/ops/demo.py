@@ -3,14 +3,17 @@ snapshot with limits and alerts, attribution, proposals with their what-if, a mo
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
+
+from django.utils import timezone
 
 from apps.marketdata.calendar import next_business_day
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_pipeline
 from apps.positions.demo.seed import FUND_CODE
-from apps.positions.models import Portfolio, Strategy
+from apps.positions.models import NavRecord, Portfolio, Strategy
 from apps.proposals.models import SignalRule
 from apps.risk.services import ensure_default_limits
 
@@ -35,6 +38,36 @@ def _ensure_limits_and_rules(portfolio: Portfolio) -> None:
             )
 
 
+def _record_marked_days(portfolio: Portfolio, before: date) -> int:
+    """The seed marks the demo's history with `run_mtm` directly; record those days as EOD
+    runs too, so the pipeline history matches the marks and a re-run of the last day (or its
+    failure) catches up from the day before, not from inception."""
+    marked = set(
+        NavRecord.objects.filter(portfolio=portfolio, date__lt=before).values_list(
+            "date", flat=True
+        )
+    )
+    marked -= set(
+        PipelineRun.objects.filter(
+            pipeline=PipelineRun.Pipeline.EOD, portfolio=portfolio, business_date__in=marked
+        ).values_list("business_date", flat=True)
+    )
+    now = timezone.now()
+    PipelineRun.objects.bulk_create(
+        PipelineRun(
+            pipeline=PipelineRun.Pipeline.EOD,
+            business_date=day,
+            portfolio=portfolio,
+            status=PipelineRun.Status.SUCCESS,
+            started_at=now,
+            finished_at=now,
+            triggered_by="seed (marked by seed_demo)",
+        )
+        for day in sorted(marked)
+    )
+    return len(marked)
+
+
 def seed_pipelines(options: Any) -> str:
     """Give the demo fund its default limits and the demo signal rules, then run (once: a
     second seed finds them done) the EOD of the last demo day and the pre-open of the business
@@ -44,6 +77,7 @@ def seed_pipelines(options: Any) -> str:
     # Only the demo fund: other funds in the database (real or the bench's) are not the demo's.
     for portfolio in Portfolio.objects.active().filter(code=FUND_CODE):
         _ensure_limits_and_rules(portfolio)
+        _record_marked_days(portfolio, options.end)
         eod = run_pipeline(PipelineRun.Pipeline.EOD, portfolio, options.end, triggered_by="seed")
         preopen = run_pipeline(
             PipelineRun.Pipeline.PREOPEN, portfolio, session, triggered_by="seed"

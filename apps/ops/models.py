@@ -32,14 +32,18 @@ class PipelineRun(models.Model):
         RUNNING = "RUNNING", "Running"
         SUCCESS = "SUCCESS", "Succeeded"
         FAILED = "FAILED", "Failed"
+        ABANDONED = "ABANDONED", "Abandoned (its process died)"
 
     pipeline = models.CharField(max_length=8, choices=Pipeline.choices)
     business_date = models.DateField()
     portfolio = models.ForeignKey(
         "positions.Portfolio", on_delete=models.PROTECT, related_name="pipeline_runs"
     )
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     attempt = models.PositiveIntegerField(default=1, help_text="How many times it was started.")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of the process running it."
+    )
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
@@ -52,7 +56,7 @@ class PipelineRun(models.Model):
                 fields=["pipeline", "business_date", "portfolio"], name="pipeline_run_unique"
             ),
             models.CheckConstraint(
-                condition=models.Q(status__in=["RUNNING", "SUCCESS", "FAILED"]),
+                condition=models.Q(status__in=["RUNNING", "SUCCESS", "FAILED", "ABANDONED"]),
                 name="pipeline_run_status",
             ),
         ]
@@ -73,12 +77,13 @@ class StepRun(models.Model):
         SUCCESS = "SUCCESS", "Succeeded"
         FAILED = "FAILED", "Failed"
         SKIPPED = "SKIPPED", "Skipped"
+        ABANDONED = "ABANDONED", "Abandoned (its process died)"
 
     run = models.ForeignKey(PipelineRun, on_delete=models.PROTECT, related_name="steps")
     run_attempt = models.PositiveIntegerField(default=1, help_text="The run attempt it belongs to.")
     order = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=32)
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Tries, with retries.")
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -95,3 +100,30 @@ class StepRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run} · {self.name}: {self.status}"
+
+
+class PipelineLease(models.Model):
+    """Who runs a pipeline of a portfolio now: one row per (pipeline, portfolio), taken with a
+    conditional UPDATE (free or expired), so it holds across processes on PostgreSQL and on
+    the embedded SQLite alike. The holder renews `expires_at` while it runs (a heartbeat); a
+    holder killed with SIGKILL stops renewing, and the next trigger or the beat sweep takes
+    the lease over and marks its run ABANDONED."""
+
+    pipeline = models.CharField(max_length=8, choices=PipelineRun.Pipeline.choices)
+    portfolio = models.ForeignKey(
+        "positions.Portfolio", on_delete=models.CASCADE, related_name="pipeline_leases"
+    )
+    holder = models.CharField(max_length=128, blank=True, help_text="host:pid:token; empty = free")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    run = models.ForeignKey(
+        PipelineRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    through = models.DateField(null=True, blank=True, help_text="The date being run.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "portfolio"], name="pipeline_lease_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline} {self.portfolio_id}: {self.holder or 'free'}"

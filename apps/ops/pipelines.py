@@ -1,30 +1,41 @@
 """The EOD (18:00) and pre-open (06:00) pipelines: ordered steps, recorded as PipelineRun and
-StepRun, idempotent per (pipeline, business date, portfolio), one at a time (a PostgreSQL
-advisory lock), transient errors retried with backoff, a persistent failure stopping the run
-and raising the alarm (UI banner, mail_admins, journal)."""
+StepRun, idempotent per (pipeline, business date, portfolio), one at a time (a lease row with a
+heartbeat, PipelineLease: it holds across processes on PostgreSQL and SQLite, and a run whose
+process died is marked ABANDONED and taken over), transient errors retried by the Celery task
+(`self.retry`, with backoff), a persistent failure stopping the run and raising the alarm (UI
+banner, mail_admins, journal)."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import os
+import socket
+import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import mail_admins
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import business_days_between, is_business_day, next_business_day
-from apps.ops.models import PipelineRun, StepRun
+from apps.ops.models import PipelineLease, PipelineRun, StepRun
 from apps.positions.models import Portfolio
+
+if TYPE_CHECKING:
+    from apps.marketdata.models import Instrument
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +54,36 @@ class StepFailed(Exception):
 # --- steps ----------------------------------------------------------------------------------
 
 
+def held_on(portfolio: Portfolio, day: date) -> dict[int, Instrument]:
+    """The instruments `portfolio` held at the close of `day`, or traded that day (a closing
+    trade is marked at the day's settlement too): the replay of its effective trades, so a
+    historical day never asks for instruments bought later."""
+    from django.db.models import Case, DecimalField, F, Q, Sum, When
+
+    from apps.marketdata.models import Instrument
+    from apps.positions.models import Side, Trade
+
+    signed = Case(
+        When(side=Side.BUY, then=F("quantity")),
+        default=-F("quantity"),
+        output_field=DecimalField(max_digits=20, decimal_places=4),
+    )
+    rows = (
+        Trade.objects.effective()
+        .filter(portfolio=portfolio, trade_date__lte=day)
+        .values("position_id", "instrument_id")
+        .annotate(net=Sum(signed), today=Sum(Case(When(trade_date=day, then=1), default=0)))
+        .filter(~Q(net=0) | Q(today__gt=0))
+    )
+    ids = {row["instrument_id"] for row in rows}
+    return {i.pk: i for i in Instrument.objects.filter(pk__in=ids)}
+
+
 def step_check_prices(portfolio: Portfolio, day: date) -> str:
     from apps.marketdata.models import Fixing, FixingIndex
     from apps.marketdata.queries import effective_prices
-    from apps.positions.models import Position
 
-    held = {
-        p.instrument_id: p.instrument
-        for p in Position.objects.open().filter(portfolio=portfolio).select_related("instrument")
-    }
+    held = held_on(portfolio, day)
     priced = effective_prices(day, held)
     missing = sorted(i.ticker for pk, i in held.items() if pk not in priced)
     fixings = set(
@@ -134,8 +166,10 @@ def step_morning_pack(portfolio: Portfolio, day: date) -> str:
 
 
 def step_warm_caches(portfolio: Portfolio, day: date) -> str:
-    from apps.ops.cache import warm
+    from apps.ops.cache import cache_available, warm
 
+    if not cache_available():  # the read models would be computed and dropped: say so
+        return "skipped: cache unavailable"
     return f"warmed {', '.join(warm(portfolio))}"
 
 
@@ -164,50 +198,127 @@ PIPELINES: dict[str, list[tuple[str, Step]]] = {
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # "ran", "already-done", "busy", "not-business-day", "failed"
+    # "ran", "already-done", "busy", "not-business-day", "failed", "transient" (a transient
+    # error with retries left: the Celery task retries it)
+    status: str
     run: PipelineRun | None = None
 
 
-def _lock_key(pipeline: str, portfolio_id: int) -> int:
-    digest = hashlib.sha256(f"pipeline:{pipeline}:{portfolio_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+Progress = Callable[[str], None]
+
+
+def _quiet(line: str) -> None:
+    return None
+
+
+def lease_seconds() -> float:
+    return float(getattr(settings, "PIPELINE_LEASE_SECONDS", 120))
+
+
+class Lease:
+    """This process's hold on PipelineLease(pipeline, portfolio); see the model. Taken with one
+    conditional UPDATE (atomic on PostgreSQL and SQLite), renewed by a heartbeat."""
+
+    def __init__(self, pipeline: str, portfolio: Portfolio, day: date) -> None:
+        self.pipeline, self.portfolio, self.day = pipeline, portfolio, day
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.run: PipelineRun | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def acquire(self) -> bool:
+        row, _ = PipelineLease.objects.get_or_create(
+            pipeline=self.pipeline, portfolio=self.portfolio
+        )
+        now = timezone.now()
+        taken = (
+            PipelineLease.objects.filter(pk=row.pk)
+            .filter(Q(holder="") | Q(expires_at__lt=now) | Q(expires_at__isnull=True))
+            .update(holder=self.holder, expires_at=self._expiry(), through=self.day, run=None)
+        )
+        if not taken:
+            return False
+        self.pk = row.pk
+        _abandon(self.pipeline, self.portfolio, taken_by=self.holder)
+        return True
+
+    def _expiry(self) -> datetime:
+        return timezone.now() + timedelta(seconds=lease_seconds())
+
+    def attach(self, run: PipelineRun) -> None:
+        self.run = run
+        PipelineLease.objects.filter(pk=self.pk, holder=self.holder).update(run=run)
+        self.beat()
+        # In autocommit (a worker, a command), a thread renews the lease while a long step
+        # runs. Inside a transaction (a test, an atomic caller) the main thread's own row
+        # locks would block it, so only the beats between steps renew the lease there.
+        if not connection.in_atomic_block:
+            self._thread = threading.Thread(target=self._beat_forever, daemon=True)
+            self._thread.start()
+
+    def beat(self) -> None:
+        """Renew the lease and stamp the run's heartbeat (one sign of life)."""
+        PipelineLease.objects.filter(pk=self.pk, holder=self.holder).update(
+            expires_at=self._expiry()
+        )
+        if self.run is not None:
+            PipelineRun.objects.filter(pk=self.run.pk).update(heartbeat_at=timezone.now())
+
+    def _beat_forever(self) -> None:
+        try:
+            while not self._stop.wait(lease_seconds() / 3):
+                try:
+                    self.beat()
+                except DatabaseError as error:  # e.g. SQLite busy: the next beat tries again
+                    log.warning("pipeline lease heartbeat failed: %s", error)
+        finally:
+            connection.close()
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        PipelineLease.objects.filter(pk=self.pk, holder=self.holder).update(
+            holder="", expires_at=None, run=None
+        )
+
+
+def _abandon(pipeline: str, portfolio: Portfolio, *, taken_by: str) -> None:
+    """We hold the lease: a run still RUNNING belongs to a process that died. Mark it (and its
+    unfinished steps) ABANDONED; the caller then runs the day again (a new attempt)."""
+    now = timezone.now()
+    for run in PipelineRun.objects.filter(
+        pipeline=pipeline, portfolio=portfolio, status=PipelineRun.Status.RUNNING
+    ):
+        seen = run.heartbeat_at or run.started_at
+        run.status, run.finished_at = PipelineRun.Status.ABANDONED, now
+        run.error = f"abandoned: no heartbeat since {seen:%Y-%m-%d %H:%M:%S %Z}; taken over"
+        run.save(update_fields=["status", "finished_at", "error"])
+        run.steps.filter(status=StepRun.Status.RUNNING).update(
+            status=StepRun.Status.ABANDONED, finished_at=now, error="its process died"
+        )
+        log.error("pipeline %s abandoned (%s); taken over by %s", run, run.error, taken_by)
 
 
 @contextmanager
-def _exclusive(pipeline: str, portfolio_id: int) -> Iterator[bool]:
-    """A session-level PostgreSQL advisory lock; True when this process holds it."""
-    if connection.vendor != "postgresql":
-        yield True  # SQLite (embedded default): one process, writes serialised anyway
+def _exclusive(pipeline: str, portfolio: Portfolio, day: date) -> Iterator[Lease | None]:
+    """The lease, or None when a live process holds it."""
+    lease = Lease(pipeline, portfolio, day)
+    if not lease.acquire():
+        yield None
         return
-    key = _lock_key(pipeline, portfolio_id)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        held = bool(cursor.fetchone()[0])
     try:
-        yield held
+        yield lease
     finally:
-        if held:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+        lease.release()
 
 
-def _retry_delays() -> list[float]:
+def retry_delays() -> list[float]:
     return list(getattr(settings, "PIPELINE_RETRY_DELAYS", [2.0, 10.0, 30.0]))
 
 
-def _run_step(step: StepRun, fn: Step, portfolio: Portfolio, day: date) -> None:
-    delays = _retry_delays()
-    while True:
-        step.attempts += 1
-        try:
-            step.detail = fn(portfolio, day)
-        except TRANSIENT as error:
-            if step.attempts > len(delays):
-                raise
-            log.warning("pipeline step %s transient error, retrying: %s", step.name, error)
-            time.sleep(delays[step.attempts - 1])
-            continue
-        return
+class Transient(Exception):
+    """A step hit a transient error and the caller (a Celery task) will retry the run."""
 
 
 def run_pipeline(
@@ -217,13 +328,19 @@ def run_pipeline(
     *,
     triggered_by: str = "manual",
     force: bool = False,
+    retries_left: int = 0,
+    progress: Progress = _quiet,
 ) -> Outcome:
-    """Run one pipeline for one portfolio and business date (see module docstring)."""
+    """Run one pipeline for one portfolio and business date (see module docstring).
+
+    A transient error (database or network) with `retries_left` ends the run as "transient",
+    quietly, for the Celery task to retry it (`self.retry`, with backoff); without retries
+    left it fails the run and raises the alarm."""
     if not is_business_day(day):
         log.info("%s for %s: %s is not a business day; nothing to do", pipeline, portfolio, day)
         return Outcome("not-business-day")
-    with _exclusive(pipeline, portfolio.pk) as held:
-        if not held:
+    with _exclusive(pipeline, portfolio, day) as lease:
+        if lease is None:
             log.info("%s for %s on %s is already running elsewhere", pipeline, portfolio, day)
             return Outcome("busy")
         run, created = PipelineRun.objects.get_or_create(
@@ -235,29 +352,41 @@ def run_pipeline(
         if not created:
             if run.status == PipelineRun.Status.SUCCESS and not force:
                 return Outcome("already-done", run)
-            # A failed run, or one whose worker died (RUNNING, but we hold the lock): again.
+            # A failed or abandoned run (we hold the lease: nobody else runs it): again.
             run.attempt += 1
             run.status, run.error, run.finished_at = PipelineRun.Status.RUNNING, "", None
             run.started_at, run.triggered_by = timezone.now(), triggered_by
             run.save()
-        return _execute(run, pipeline, portfolio, day)
+        lease.attach(run)
+        return _execute(run, lease, retries_left=retries_left, progress=progress)
 
 
-def _execute(run: PipelineRun, pipeline: str, portfolio: Portfolio, day: date) -> Outcome:
-    for order, (name, fn) in enumerate(PIPELINES[pipeline], start=1):
+def _execute(run: PipelineRun, lease: Lease, *, retries_left: int, progress: Progress) -> Outcome:
+    pipeline, portfolio, day = run.pipeline, run.portfolio, run.business_date
+    steps = PIPELINES[pipeline]
+    progress(f"{portfolio.code} {day:%Y-%m-%d} {pipeline}: attempt {run.attempt}")
+    for order, (name, fn) in enumerate(steps, start=1):
+        lease.beat()
         step = StepRun.objects.create(
             run=run, run_attempt=run.attempt, order=order, name=name, started_at=timezone.now()
         )
+        step.attempts = 1
+        clock = time.perf_counter()
         try:
-            _run_step(step, fn, portfolio, day)
+            step.detail = fn(portfolio, day)
         except Exception as error:  # the run stops here: later steps never see stale inputs
             step.status, step.finished_at = StepRun.Status.FAILED, timezone.now()
             step.error = f"{type(error).__name__}: {error}"
             step.save()
+            progress(_line(order, len(steps), name, "FAILED", clock, step.error))
+            if isinstance(error, TRANSIENT) and retries_left > 0:
+                _fail_transient(run, step)
+                return Outcome("transient", run)
             _fail(run, step, error)
             return Outcome("failed", run)
         step.status, step.finished_at = StepRun.Status.SUCCESS, timezone.now()
         step.save()
+        progress(_line(order, len(steps), name, "ok", clock, step.detail))
     run.status, run.finished_at = PipelineRun.Status.SUCCESS, timezone.now()
     run.save(update_fields=["status", "finished_at"])
     with transaction.atomic():
@@ -268,6 +397,17 @@ def _execute(run: PipelineRun, pipeline: str, portfolio: Portfolio, day: date) -
             snapshot={"pipeline": pipeline, "status": run.status, "attempt": run.attempt},
         )
     return Outcome("ran", run)
+
+
+def _line(order: int, total: int, name: str, mark: str, clock: float, text: str) -> str:
+    return f"  {order}/{total} {name:<13} {mark:<6} {time.perf_counter() - clock:7.2f} s  {text}"
+
+
+def _fail_transient(run: PipelineRun, step: StepRun) -> None:
+    run.status, run.finished_at = PipelineRun.Status.FAILED, timezone.now()
+    run.error = f"step {step.name}: {step.error} (transient; the task retries it)"
+    run.save(update_fields=["status", "finished_at", "error"])
+    log.warning("pipeline %s transient error, to be retried: %s", run, step.error)
 
 
 def _fail(run: PipelineRun, step: StepRun, error: BaseException) -> None:
@@ -296,6 +436,31 @@ def _fail(run: PipelineRun, step: StepRun, error: BaseException) -> None:
     )
 
 
+def eod_refusal(day: date) -> str | None:
+    """Why an EOD for `day` must not start now, or None. The market of today closes at
+    EOD_NOT_BEFORE (local time) and B3 publishes the settlements after it: an EOD before that
+    would fail at check_prices and raise a false alarm on every user's pages."""
+    from apps.marketdata.models import SettlementPrice
+
+    now = timezone.localtime()
+    if day > now.date():
+        return f"{day:%d/%m/%Y} is in the future: its market has not opened yet."
+    if day < now.date():
+        return None
+    close: time_of_day = settings.EOD_NOT_BEFORE
+    if now.time() < close:
+        return (
+            f"The market of {day:%d/%m/%Y} has not closed yet: its EOD runs from "
+            f"{close:%H:%M} (EOD_NOT_BEFORE), once B3 has published the settlements."
+        )
+    if not SettlementPrice.objects.filter(date=day).exists():
+        return (
+            f"There is no B3 settlement price for {day:%d/%m/%Y} yet: import the day's "
+            "settlements (the market page), then run the EOD."
+        )
+    return None
+
+
 def due_dates(pipeline: str, portfolio: Portfolio, through: date) -> list[date]:
     """Business days not yet run successfully, oldest first (EOD catches up; pre-open only
     prepares the day it is for)."""
@@ -316,18 +481,61 @@ def due_dates(pipeline: str, portfolio: Portfolio, through: date) -> list[date]:
 
 
 def run_due(
-    pipeline: str, through: date, *, portfolio: Portfolio | None = None, triggered_by: str = "beat"
+    pipeline: str,
+    through: date,
+    *,
+    portfolio: Portfolio | None = None,
+    triggered_by: str = "beat",
+    retries_left: int = 0,
+    progress: Progress = _quiet,
 ) -> list[Outcome]:
     """Every missed business day in order, for every active portfolio (or one); stops a
-    portfolio's catch-up at its first failure."""
+    portfolio's catch-up at its first failure (or busy, or transient error)."""
     outcomes: list[Outcome] = []
     portfolios = [portfolio] if portfolio else list(Portfolio.objects.active())
     for fund in portfolios:
         for day in due_dates(pipeline, fund, through):
-            outcome = run_pipeline(pipeline, fund, day, triggered_by=triggered_by)
+            outcome = run_pipeline(
+                pipeline,
+                fund,
+                day,
+                triggered_by=triggered_by,
+                retries_left=retries_left,
+                progress=progress,
+            )
             outcomes.append(outcome)
-            if outcome.status in ("failed", "busy"):
+            if outcome.status in ("failed", "busy", "transient"):
                 break
+    return outcomes
+
+
+def stale_runs() -> list[PipelineRun]:
+    """RUNNING runs whose process stopped renewing the lease (killed, hung): overdue."""
+    cutoff = timezone.now() - timedelta(seconds=lease_seconds())
+    running = PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING).select_related(
+        "portfolio"
+    )
+    return [r for r in running if (r.heartbeat_at or r.started_at) < cutoff]
+
+
+def sweep(*, retries_left: int = 0) -> list[Outcome]:
+    """Take over every run whose process died: marking it ABANDONED happens when the lease is
+    taken (in run_pipeline); the takeover runs its pipeline again through the date the dead
+    holder was running (catching up from the last success, as any trigger does)."""
+    outcomes: list[Outcome] = []
+    for run in stale_runs():
+        lease = PipelineLease.objects.filter(pipeline=run.pipeline, portfolio=run.portfolio).first()
+        through = max(
+            run.business_date, lease.through or run.business_date if lease else run.business_date
+        )
+        log.warning("sweep: %s has no heartbeat; taking it over through %s", run, through)
+        outcomes += run_due(
+            run.pipeline,
+            through,
+            portfolio=run.portfolio,
+            triggered_by="sweep",
+            retries_left=retries_left,
+        )
     return outcomes
 
 

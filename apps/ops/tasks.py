@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils import timezone
 
 from apps.marketdata.calendar import is_business_day
 from apps.ops.models import PipelineRun
-from apps.ops.pipelines import run_due, run_pipeline
+from apps.ops.pipelines import Outcome, eod_refusal, retry_delays, run_due, run_pipeline, sweep
 from apps.positions.models import Portfolio
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,10 @@ def _day(value: str | None) -> date:
 def _fan_out(pipeline: str, day: date) -> list[int]:
     if not is_business_day(day):
         log.info("%s triggered on %s, not an ANBIMA business day: nothing to do", pipeline, day)
+        return []
+    refusal = eod_refusal(day) if pipeline == PipelineRun.Pipeline.EOD else None
+    if refusal:
+        log.warning("EOD of %s refused: %s", day, refusal)
         return []
     ids = list(Portfolio.objects.active().values_list("pk", flat=True))
     task = run_eod_portfolio if pipeline == PipelineRun.Pipeline.EOD else run_preopen_portfolio
@@ -43,27 +47,71 @@ def run_preopen(day: str | None = None) -> list[int]:
     return _fan_out(PipelineRun.Pipeline.PREOPEN, _day(day))
 
 
-@shared_task(name="pipelines.run_eod_portfolio", acks_late=True)
-def run_eod_portfolio(portfolio_id: int, day: str) -> list[str]:
+def _retries_left(task: Task) -> int:
+    return max(0, len(retry_delays()) - task.request.retries)
+
+
+def _retry_if_transient(task: Task, outcomes: list[Outcome]) -> None:
+    """A transient error (database, network) is retried by Celery after a backoff, never by
+    sleeping inside the worker: the worker stays free and a restart keeps the retry."""
+    if any(o.status == "transient" for o in outcomes):
+        delays = retry_delays()
+        raise task.retry(
+            countdown=delays[min(task.request.retries, len(delays) - 1)], max_retries=len(delays)
+        )
+
+
+@shared_task(bind=True, name="pipelines.run_eod_portfolio", acks_late=True)
+def run_eod_portfolio(self: Task, portfolio_id: int, day: str) -> list[str]:
     """The EOD of one portfolio through `day`, missed days first."""
     portfolio = Portfolio.objects.get(pk=portfolio_id)
-    outcomes = run_due(PipelineRun.Pipeline.EOD, _day(day), portfolio=portfolio)
+    outcomes = run_due(
+        PipelineRun.Pipeline.EOD,
+        _day(day),
+        portfolio=portfolio,
+        retries_left=_retries_left(self),
+    )
+    _retry_if_transient(self, outcomes)
     return [o.status for o in outcomes]
 
 
-@shared_task(name="pipelines.run_preopen_portfolio", acks_late=True)
-def run_preopen_portfolio(portfolio_id: int, day: str) -> str:
+@shared_task(bind=True, name="pipelines.run_preopen_portfolio", acks_late=True)
+def run_preopen_portfolio(self: Task, portfolio_id: int, day: str) -> str:
     """The pre-open of one portfolio for `day`."""
     portfolio = Portfolio.objects.get(pk=portfolio_id)
-    return run_pipeline(
-        PipelineRun.Pipeline.PREOPEN, portfolio, _day(day), triggered_by="beat"
-    ).status
+    outcome = run_pipeline(
+        PipelineRun.Pipeline.PREOPEN,
+        portfolio,
+        _day(day),
+        triggered_by="beat",
+        retries_left=_retries_left(self),
+    )
+    _retry_if_transient(self, [outcome])
+    return outcome.status
 
 
-@shared_task(name="pipelines.rerun", acks_late=True)
-def rerun_pipeline(pipeline: str, portfolio_id: int, day: str, triggered_by: str) -> str:
+@shared_task(bind=True, name="pipelines.rerun", acks_late=True)
+def rerun_pipeline(
+    self: Task, pipeline: str, portfolio_id: int, day: str, triggered_by: str
+) -> str:
     """One pipeline of one portfolio for `day` run again, even after a success (the pipeline
     page's re-run, queued for the workers)."""
     portfolio = Portfolio.objects.get(pk=portfolio_id)
-    outcome = run_pipeline(pipeline, portfolio, _day(day), triggered_by=triggered_by, force=True)
+    outcome = run_pipeline(
+        pipeline,
+        portfolio,
+        _day(day),
+        triggered_by=triggered_by,
+        force=True,
+        retries_left=_retries_left(self),
+    )
+    _retry_if_transient(self, [outcome])
     return outcome.status
+
+
+@shared_task(bind=True, name="pipelines.sweep", acks_late=True)
+def sweep_abandoned(self: Task) -> list[str]:
+    """Every few minutes (beat): runs whose process died are marked ABANDONED and taken over."""
+    outcomes = sweep(retries_left=_retries_left(self))
+    _retry_if_transient(self, outcomes)
+    return [o.status for o in outcomes]

@@ -177,10 +177,31 @@ def _beat() -> tuple[str, str]:
 @check("pipelines", "last EOD and pre-open")
 def _pipelines() -> tuple[str, str]:
     from apps.ops.models import PipelineRun
+    from apps.ops.pipelines import stale_runs
     from apps.positions.models import Portfolio
 
     expected_eod = _previous_business_day()
     problems, fine = [], []
+    # A run whose process died (no heartbeat within the lease) until the sweep takes it over,
+    # and one the takeover could not finish: both FAIL, whatever the latest run says.
+    for stale in stale_runs():
+        seen = stale.heartbeat_at or stale.started_at
+        problems.append(
+            (
+                FAIL,
+                f"{stale.portfolio.code} {stale.pipeline} {stale.business_date} RUNNING but "
+                f"overdue: no heartbeat since {seen:%Y-%m-%d %H:%M:%S}",
+            )
+        )
+    abandoned = PipelineRun.objects.filter(status=PipelineRun.Status.ABANDONED)
+    for dead in abandoned.select_related("portfolio"):
+        problems.append(
+            (
+                FAIL,
+                f"{dead.portfolio.code} {dead.pipeline} {dead.business_date} ABANDONED: "
+                f"{dead.error}",
+            )
+        )
     for portfolio in Portfolio.objects.active():
         for pipeline in (PipelineRun.Pipeline.EOD, PipelineRun.Pipeline.PREOPEN):
             run = (

@@ -119,14 +119,17 @@ def pipelines(request: HttpRequest) -> HttpResponse:
 @require_POST
 def pipeline_rerun(request: HttpRequest, pk: int) -> HttpResponse:
     """Run one pipeline run again (even a successful one) for its fund and business date."""
-    from apps.ops.pipelines import run_pipeline
+    from apps.ops.pipelines import eod_refusal, run_pipeline
     from apps.ops.tasks import rerun_pipeline
 
     _require_pipeline_role(request)
     run = get_object_or_404(PipelineRun.objects.select_related("portfolio"), pk=pk)
     label = f"{run.get_pipeline_display()} of {run.portfolio.code} for {run.business_date:%d/%m/%Y}"
     by = request.user.get_username()
-    if _queued():
+    refusal = eod_refusal(run.business_date) if run.pipeline == PipelineRun.Pipeline.EOD else None
+    if refusal:
+        messages.warning(request, f"{label} not started. {refusal}")
+    elif _queued():
         rerun_pipeline.delay(run.pipeline, run.portfolio_id, run.business_date.isoformat(), by)
         messages.info(request, f"{label} queued for the workers.")
     else:
@@ -144,7 +147,7 @@ def pipeline_rerun(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def pipeline_run_now(request: HttpRequest) -> HttpResponse:
     """Run (or queue) the EOD or the pre-open of every active fund for a date, catching up."""
-    from apps.ops.pipelines import run_due
+    from apps.ops.pipelines import eod_refusal, run_due
     from apps.ops.tasks import run_eod, run_preopen
 
     _require_pipeline_role(request)
@@ -157,6 +160,10 @@ def pipeline_run_now(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Choose the EOD or the pre-open and a date (YYYY-MM-DD).")
         return redirect("ops:pipelines")
     label = f"{PipelineRun.Pipeline(pipeline).label} for {day:%d/%m/%Y}"
+    refusal = eod_refusal(day) if pipeline == PipelineRun.Pipeline.EOD else None
+    if refusal:  # not a failure: nothing ran, nothing to alarm anyone about
+        messages.warning(request, f"{label} not started. {refusal}")
+        return redirect("ops:pipelines")
     if _queued():
         (run_eod if pipeline == PipelineRun.Pipeline.EOD else run_preopen).delay(day.isoformat())
         messages.info(request, f"{label} queued for the workers (one task per fund).")

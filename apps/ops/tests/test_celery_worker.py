@@ -203,3 +203,69 @@ def test_beat_installs_the_schedule_in_the_database(
         assert crontab is not None and tasks[task].enabled
         assert (crontab.minute, crontab.hour, crontab.day_of_week) == ("0", hour, "mon-fri")
         assert str(crontab.timezone) == "America/Sao_Paulo"
+
+
+def test_a_worker_killed_mid_eod_is_marked_abandoned_and_taken_over(
+    fund: Any, services: dict[str, str], tmp_path: Path, settings: Any
+) -> None:
+    """`kill -9` of a real worker in the middle of the MTM: its run stays RUNNING only until
+    its lease expires; verify_system then FAILs it as overdue, and the sweep (beat, every few
+    minutes) marks it ABANDONED and runs the day again."""
+    import psycopg
+
+    from apps.ops.models import StepRun
+    from apps.ops.pipelines import stale_runs, sweep
+    from apps.ops.verify import FAIL, run_checks
+
+    settings.PIPELINE_LEASE_SECONDS = 5
+    env = {k: v for k, v in services.items() if k not in ("broker", "queue", "tag")}
+    env["PIPELINE_LEASE_SECONDS"] = "5"
+    log = tmp_path / "worker.log"
+    queue = services["queue"]
+    args = ["worker", "--pool", "solo", "--loglevel", "INFO", "-Q", queue, "-n", f"{queue}@%h"]
+    worker = _start([*args, "--without-gossip", "--without-mingle"], env, log)
+    db = connection.settings_dict
+    # A second session holds the NAV table against writes: the worker's MTM waits there, so
+    # the kill lands mid-run however fast the machine is.
+    holder = psycopg.connect(
+        host=db["HOST"] or "localhost",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+    )
+    from celery import Celery
+
+    app = Celery("pms-test", broker=services["broker"], backend=services["broker"])
+    try:
+        holder.execute("LOCK TABLE positions_navrecord IN SHARE ROW EXCLUSIVE MODE")
+        app.send_task(
+            "pipelines.run_eod_portfolio",
+            args=[fund.portfolio.pk, D1.isoformat()],
+            queue=services["queue"],
+        )
+        deadline = time.monotonic() + 60
+        while not StepRun.objects.filter(name="mtm", status="RUNNING").exists():
+            assert time.monotonic() < deadline, log.read_text()[-4000:]
+            time.sleep(0.1)
+        worker.kill()  # SIGKILL: no handler, no finally, no lease release
+        worker.wait(timeout=20)
+    finally:
+        holder.rollback()
+        holder.close()
+        app.close()
+        _stop(worker)
+    run = PipelineRun.objects.get(business_date=D1)
+    assert run.status == PipelineRun.Status.RUNNING  # what the dead worker left
+    deadline = time.monotonic() + 20
+    while not stale_runs():
+        assert time.monotonic() < deadline, "the dead worker's lease never expired"
+        time.sleep(0.2)
+    check = next(r for r in run_checks("pipelines") if r.check == "last EOD and pre-open")
+    assert check.status == FAIL and "overdue" in check.detail
+
+    assert [o.status for o in sweep()] == ["ran"]
+    run.refresh_from_db()
+    assert (run.status, run.attempt, run.triggered_by) == ("SUCCESS", 2, "sweep")
+    assert run.steps.get(run_attempt=1, name="mtm").status == StepRun.Status.ABANDONED
+    assert DailyMark.objects.filter(portfolio=fund.portfolio, date=D1).count() == 1

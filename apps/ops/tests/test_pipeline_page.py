@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.test import Client
 
 from apps.journal.models import Entry, EntryKind
@@ -153,3 +155,29 @@ def test_the_queued_rerun_task_runs_again_after_a_success(fund: Any) -> None:
     assert rerun_pipeline.delay("eod", fund.portfolio.pk, D1.isoformat(), "ops_erin").get() == "ran"
     run.refresh_from_db()
     assert run.attempt == 2 and run.triggered_by == "ops_erin"
+
+
+SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+
+
+@pytest.mark.parametrize(
+    ("clock", "reason"),
+    [
+        (time(15, 0), "has not closed yet"),  # before EOD_NOT_BEFORE (18:00)
+        (time(18, 30), "no B3 settlement"),  # after it, but nothing published for the day
+    ],
+)
+def test_run_eod_now_before_the_market_closed_is_refused_without_a_failed_run(
+    fund: Any, ops_erin: Any, clock: time, reason: str
+) -> None:
+    from apps.ops.pipelines import latest_failures
+    from apps.ops.tasks import run_eod
+
+    with time_machine.travel(datetime.combine(BAD, clock, tzinfo=SAO_PAULO), tick=False):
+        response = as_user(ops_erin).post(
+            "/ops/pipelines/run/", {"pipeline": "eod", "date": BAD.isoformat()}, follow=True
+        )
+        assert reason in response.content.decode()
+        assert run_eod.delay(BAD.isoformat()).get() == []  # the task refuses it too
+    assert not PipelineRun.objects.filter(business_date=BAD).exists()
+    assert not latest_failures()  # no red banner on anyone's pages

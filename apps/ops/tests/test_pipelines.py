@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from io import StringIO
 
@@ -10,7 +11,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 
 from apps.journal.models import Entry, EntryKind
-from apps.ops.models import PipelineRun, StepRun
+from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_due, run_pipeline
 from apps.ops.tests.conftest import long_wdo
 from apps.positions.models import DailyMark, NavRecord
@@ -69,7 +70,7 @@ def test_a_failing_step_stops_the_run_and_raises_the_alarm(fund) -> None:
     assert failure.snapshot["status"] == "FAILED"
 
 
-def test_a_transient_error_is_retried_then_fails_the_run(fund, monkeypatch) -> None:
+def test_a_transient_error_is_retried_by_celery_then_fails_the_run(fund, monkeypatch) -> None:
     from django.db import OperationalError
 
     from apps.ops import pipelines
@@ -81,10 +82,23 @@ def test_a_transient_error_is_retried_then_fails_the_run(fund, monkeypatch) -> N
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setitem(pipelines.PIPELINES, "eod", [("mtm", flaky)])
-    outcome = run_pipeline("eod", fund.portfolio, D1)
-    assert len(calls) == 3  # the first try and two retries
-    assert outcome.status == "failed"
-    assert StepRun.objects.get().attempts == 3
+    monkeypatch.setattr(pipelines.time, "sleep", forbidden_sleep)
+    from apps.ops.tasks import run_eod_portfolio
+    from pms_project.celery import app
+
+    # Eager Celery runs the retries at once (a worker waits the countdown between them); with
+    # eager propagation on, Celery would raise its Retry instead of applying it.
+    monkeypatch.setitem(app.conf, "task_eager_propagates", False)
+    statuses = run_eod_portfolio.delay(fund.portfolio.pk, D1.isoformat()).get()
+    assert len(calls) == 3  # the first try and two retries (PIPELINE_RETRY_DELAYS)
+    assert statuses == ["failed"]
+    run = PipelineRun.objects.get()
+    assert (run.status, run.attempt) == ("FAILED", 3)
+    assert len(mail.outbox) == 1  # the alarm once, for the last try
+
+
+def forbidden_sleep(seconds: float) -> None:
+    raise AssertionError("a worker must not sleep: retries go through Celery's self.retry")
 
 
 def test_a_failed_run_can_be_rerun_and_succeeds(fund) -> None:
@@ -102,8 +116,13 @@ def test_a_failed_run_can_be_rerun_and_succeeds(fund) -> None:
 def test_run_eod_command_prints_the_steps(fund) -> None:
     out = StringIO()
     call_command("run_eod", "--date", D2.isoformat(), stdout=out)
-    assert "2025-02-04: ran (SUCCESS)" in out.getvalue()
+    assert "2025-02-04: ran" in out.getvalue()
     assert "check_prices" in out.getvalue()
+    # Progress: each date, then each step with its duration in seconds.
+    assert "demo 2025-02-04 eod: attempt 1" not in out.getvalue()
+    assert re.search(
+        r"2025-02-04 eod: attempt 1\n\s+1/6 check_prices\s+ok\s+\d+\.\d\d s", out.getvalue()
+    )
     with pytest.raises(CommandError):
         call_command("run_eod", "--date", "2025-02-06", stdout=StringIO())
 
@@ -123,3 +142,45 @@ def test_preopen_generates_the_pack(fund, settings) -> None:
     from apps.briefings.models import MorningPack
 
     assert MorningPack.objects.get().business_date == D2
+
+
+def test_cache_warming_with_redis_down_says_it_was_skipped(fund, dead_redis) -> None:
+    outcome = run_pipeline("eod", fund.portfolio, D1)
+    assert outcome.status == "ran"  # the cache is an optimisation: the EOD still succeeds
+    warm = outcome.run.steps.get(name="warm_caches")
+    assert warm.detail == "skipped: cache unavailable"
+
+
+def test_catch_up_checks_only_the_prices_of_positions_held_that_day(fund) -> None:
+    from apps.marketdata.tests.factories import InstrumentFactory
+
+    InstrumentFactory(ticker="WDOJ25")
+    fund.price("WDOJ25", D3, "5590.00")  # listed in the fund's book only from D3
+    fund.trade("WDOJ25", "BUY", "5", D3, price="5585.00")
+    outcomes = run_due("eod", D3, portfolio=fund.portfolio)
+    assert [(o.run.business_date, o.status) for o in outcomes] == [
+        (D1, "ran"),
+        (D2, "ran"),
+        (D3, "ran"),
+    ]
+    again = run_pipeline("eod", fund.portfolio, D1, force=True)
+    assert again.status == "ran", again.run.error
+    check = again.run.steps.get(name="check_prices", run_attempt=again.run.attempt)
+    assert check.detail.startswith("1 instruments priced")
+
+
+def test_every_task_has_time_limits_within_the_brokers_visibility_timeout(settings) -> None:
+    import inspect
+
+    from apps.ops import pipelines, tasks
+    from pms_project.celery import app
+
+    hard, soft = app.conf.task_time_limit, app.conf.task_soft_time_limit
+    assert hard and soft and soft < hard
+    # acks_late: a task still running when the visibility timeout lapses is handed to another
+    # worker, so the timeout must outlast the longest task the hard limit allows.
+    assert app.conf.broker_transport_options["visibility_timeout"] > hard
+    assert app.conf.task_acks_late
+    assert "pipelines.sweep" in {e["task"] for e in settings.CELERY_BEAT_SCHEDULE.values()}
+    for module in (pipelines, tasks):
+        assert "time.sleep" not in inspect.getsource(module)

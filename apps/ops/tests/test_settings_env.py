@@ -31,6 +31,8 @@ def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
         ("SECURE_HSTS_SECONDS", "-1"),
         ("LOG_LEVEL", "LOUD"),
         ("REDIS_SOCKET_TIMEOUT", "fast"),
+        ("EOD_NOT_BEFORE", "after the close"),
+        ("PIPELINE_LEASE_SECONDS", "1"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(variable: str, value: str) -> None:

@@ -8,9 +8,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from apps.ops.models import PipelineRun, StepRun
-from apps.ops.pipelines import run_due, run_pipeline
+from apps.ops.pipelines import Outcome, run_due, run_pipeline
 from apps.positions.models import Portfolio
+
+BUSY_EXIT = 75  # EX_TEMPFAIL
 
 
 class PipelineCommand(BaseCommand):
@@ -30,35 +31,44 @@ class PipelineCommand(BaseCommand):
             portfolios = portfolios.filter(code=options["portfolio"])
             if not portfolios.exists():
                 raise CommandError(f"No active portfolio with code {options['portfolio']!r}.")
-        failed = False
+        statuses: set[str] = set()
         for portfolio in portfolios:
-            if options["force"]:
-                outcomes = [
-                    run_pipeline(
-                        self.pipeline, portfolio, day, force=True, triggered_by="manage.py"
-                    )
-                ]
-            else:
-                outcomes = run_due(
-                    self.pipeline, day, portfolio=portfolio, triggered_by="manage.py"
-                )
+            outcomes = self._run(portfolio, day, force=options["force"])
             if not outcomes:
                 self.stdout.write(f"{portfolio.code}: nothing due through {day}.")
             for outcome in outcomes:
-                self._report(portfolio, outcome)
-                failed |= outcome.status == "failed"
-        if failed:
+                run = outcome.run
+                when = f" {run.business_date}" if run else ""
+                self.stdout.write(f"{portfolio.code}{when}: {outcome.status}")
+                statuses.add(outcome.status)
+        if "failed" in statuses:
             raise CommandError("A pipeline failed: see the steps above and the pipelines page.")
-
-    def _report(self, portfolio: Portfolio, outcome: Any) -> None:
-        run: PipelineRun | None = outcome.run
-        if run is None:
-            self.stdout.write(f"{portfolio.code}: {outcome.status}.")
-            return
-        self.stdout.write(f"{portfolio.code} {run.business_date}: {outcome.status} ({run.status})")
-        for step in run.steps.filter(run_attempt=run.attempt):
-            labels = {str(StepRun.Status.SUCCESS): "ok", str(StepRun.Status.FAILED): "FAILED"}
-            mark = labels.get(step.status, step.status)
-            self.stdout.write(
-                f"  {step.order}. {step.name:<13} {mark:<7} {step.error or step.detail}"
+        if "busy" in statuses:
+            # Distinct from a failure (75, EX_TEMPFAIL): cron and ops can tell "try later".
+            raise CommandError(
+                "busy: another process holds this pipeline's lease (a run in progress); "
+                "nothing was run for it. Try again when it has finished.",
+                returncode=BUSY_EXIT,
             )
+
+    def _run(self, portfolio: Portfolio, day: date, *, force: bool) -> list[Outcome]:
+        """Progress is printed as it happens: each date, each step with its duration."""
+        progress = self._progress
+        if force:
+            return [
+                run_pipeline(
+                    self.pipeline,
+                    portfolio,
+                    day,
+                    force=True,
+                    triggered_by="manage.py",
+                    progress=progress,
+                )
+            ]
+        return run_due(
+            self.pipeline, day, portfolio=portfolio, triggered_by="manage.py", progress=progress
+        )
+
+    def _progress(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()
