@@ -350,6 +350,28 @@ def test_restore_runs_the_verification_command_and_fails_with_it(env, tmp_path) 
     assert "verification failed after the restore (manage.py no_such_cmd" in failed.stderr
 
 
+@postgres_only
+def test_a_byte_identical_restore_with_verify_system_succeeds(env, market, tmp_path) -> None:
+    """The default verification (verify_system) after restoring the backup just taken: the
+    data are stale (January 2025), no worker runs, deploy settings warn; none of that is an
+    integrity failure, so the restore reports success."""
+    folder = backup(env, tmp_path)
+    production = {k: v for k, v in env.items() if k != "PMS_RESTORE_VERIFY"} | {
+        "DEBUG": "false",
+        "SECRET_KEY": "restore-test-" + "x" * 50,
+        "SECURE_HSTS_SECONDS": "0",  # a deploy warning (security.W004)
+    }
+
+    result = run(RESTORE, "--yes", str(folder), env=production)
+
+    assert "verifying: manage.py verify_system --after-restore" in result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "verify_system passed with warnings" in result.stderr
+    assert re.search(r"WARN +deploy checks .*security\.W004", result.stdout), result.stdout
+    assert re.search(r"WARN +settlement freshness .*after a restore", result.stdout)
+    assert re.search(r"PASS +journal chain", result.stdout), result.stdout
+
+
 # --- compose mode (docker compose faked: the same tools, run here) ------------------------------
 
 FAKE_DOCKER = r"""#!/usr/bin/env bash

@@ -121,12 +121,39 @@ def test_the_deploy_check_passes_with_production_settings(healthy: Any) -> None:
     assert code == 0
 
 
-def test_the_deploy_check_fails_on_insecure_settings(healthy: Any, settings: Any) -> None:
+def test_deploy_warnings_are_warn_listed_by_id(healthy: Any, settings: Any) -> None:
+    """`check --deploy` issues are warnings: reported by id, never a FAIL."""
     settings.SESSION_COOKIE_SECURE = False
+    settings.SECURE_HSTS_SECONDS = 0
     code, _, checks = verify_json("--only", "settings")
-    assert code == 1
+    assert code == 2
     deploy = checks[("settings", "deploy checks")]
-    assert deploy["status"] == FAIL and "security.W012" in deploy["detail"]
+    assert deploy["status"] == WARN, deploy
+    assert deploy["detail"].startswith("check --deploy: 2 warning(s): security.W004, security.W012")
+
+
+def test_after_a_restore_only_integrity_checks_fail(healthy: Any) -> None:
+    """restore.sh runs `verify_system --after-restore`: stale data is a warning there, a broken
+    chain, replay, NAV bridge or migration still a failure."""
+    SettlementPrice.objects.filter(date=D2).delete()
+    assert "settlement freshness" in failures(verify_json()[2])
+
+    code, _, checks = verify_json("--after-restore")
+
+    assert failures(checks) == {}
+    assert code == 2
+    freshness = checks[("market data", "settlement freshness")]
+    assert freshness["status"] == WARN
+    assert freshness["detail"].startswith("after a restore, not an integrity check: stale")
+    entry = Entry.objects.order_by("seq")[0]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = replica")
+        cursor.execute("UPDATE journal_entry SET note = 'x' WHERE seq = %s", [entry.seq])
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = DEFAULT")
+    code, _, checks = verify_json("--after-restore")
+    assert code == 1 and set(failures(checks)) == {"journal chain"}
 
 
 TABLE_LINE = re.compile(r"^  (PASS|WARN|FAIL)  (.{30}) +(\d+) ms  (.*)$")
