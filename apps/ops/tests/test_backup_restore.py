@@ -150,9 +150,13 @@ def pms_tables() -> set[str]:
 def damage() -> None:
     """What a bad day does: prices, marks and the journal gone, trades edited in place."""
     with connection.cursor() as cursor:
+        # The journal refuses TRUNCATE (and DELETE): an attacker or a botched script with
+        # superuser rights switches its triggers off first.
+        cursor.execute("SET session_replication_role = replica")
         cursor.execute(
             "TRUNCATE marketdata_settlementprice, positions_dailymark, journal_entry CASCADE"
         )
+        cursor.execute("SET session_replication_role = DEFAULT")
         cursor.execute("UPDATE positions_trade SET notes = 'edited after the backup'")
         cursor.execute("DELETE FROM positions_navrecord WHERE date >= '2025-01-20'")
 
@@ -190,7 +194,7 @@ def test_backup_then_restore_brings_back_every_row(env, fund, tmp_path) -> None:
     assert meta["database"] == connection.settings_dict["NAME"]
     assert meta["server_version"].startswith(str(connection.pg_version // 10000))
     assert meta["tables"] == counts
-    assert meta["migrations"]["journal"].startswith("0003")
+    assert meta["migrations"]["journal"].startswith("0004")
     with (folder / "csv" / "positions_trade.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == counts["positions_trade"] and "notes" in rows[0]
