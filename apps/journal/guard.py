@@ -18,14 +18,16 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 
 
 def _flush_with_triggers_off(self: Any, sql_list: list[str]) -> None:
-    with transaction.atomic(
-        using=self.connection.alias, savepoint=self.connection.features.can_rollback_ddl
+    with (
+        transaction.atomic(
+            using=self.connection.alias, savepoint=self.connection.features.can_rollback_ddl
+        ),
+        self.connection.cursor() as cursor,
     ):
-        with self.connection.cursor() as cursor:
-            if self.connection.vendor == "postgresql" and sql_list:
-                cursor.execute("SET LOCAL session_replication_role = replica")
-            for sql in sql_list:
-                cursor.execute(sql)
+        if self.connection.vendor == "postgresql" and sql_list:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        for sql in sql_list:
+            cursor.execute(sql)
 
 
 @contextmanager
