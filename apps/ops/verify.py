@@ -248,13 +248,16 @@ def _history() -> tuple[str, str]:
 
 @check("book", "journal chain", integrity=True)
 def _journal() -> tuple[str, str]:
+    from apps.journal.anchors import latest
     from apps.journal.models import Entry
     from apps.journal.services import verify
 
     broken = verify()
     if broken is not None:
         return FAIL, f"BROKEN at entry #{broken.seq}: {broken.reason}"
-    return PASS, f"{Entry.objects.count():,} entries verified"
+    anchor = latest()
+    against = f"anchor #{anchor.seq} ({anchor.source}) holds" if anchor else "no anchor yet"
+    return PASS, f"{Entry.objects.count():,} entries verified; {against}"
 
 
 @check("book", "positions = replay of trades", integrity=True)
@@ -319,20 +322,46 @@ def _llm() -> tuple[str, str]:
     return PASS, f"key set; model {settings.ANTHROPIC_MODEL}"
 
 
-@check("backups", "last backup age")
-def _backup() -> tuple[str, str]:
+def _newest_backup() -> Path | None:
     root = Path(settings.BACKUP_DIR)
     folders = sorted(
         p for p in root.glob("pms-*") if p.is_dir() and (p / "manifest.sha256").exists()
     )
-    if not folders:
-        return WARN, f"no backup in {root} (scripts/backup.sh)"
-    newest = folders[-1]
+    return folders[-1] if folders else None
+
+
+@check("backups", "last backup age")
+def _backup() -> tuple[str, str]:
+    newest = _newest_backup()
+    if newest is None:
+        return WARN, f"no backup in {settings.BACKUP_DIR} (scripts/backup.sh)"
     age = datetime.now().timestamp() - newest.stat().st_mtime
     hours = age / 3600
     if hours > 26:
         return WARN, f"newest backup {newest.name} is {hours:.0f} h old"
     return PASS, f"{newest.name}, {hours:.1f} h old"
+
+
+@check("backups", "journal head in newest backup")
+def _backup_anchor() -> tuple[str, str]:
+    """The newest backup's meta.json holds the journal head it saw: the journal must still
+    hold that entry (entries deleted from the end since then are named). Not an integrity
+    check: restoring an older backup than the newest one loses those entries knowingly."""
+    from apps.journal.anchors import check as check_anchor
+    from apps.journal.anchors import from_backup
+
+    newest = _newest_backup()
+    if newest is None:
+        return WARN, f"no backup in {settings.BACKUP_DIR} to check the journal against"
+    if not (newest / "meta.json").exists():
+        return WARN, f"{newest.name} has no meta.json"
+    anchor = from_backup(newest)
+    if anchor is None:
+        return WARN, f"{newest.name} records no journal head (an older backup or empty journal)"
+    broken = check_anchor(anchor)
+    if broken is not None:
+        return FAIL, broken.reason
+    return PASS, f"{newest.name} anchors #{anchor.seq}: in the chain"
 
 
 # --- the smoke workflow ------------------------------------------------------------------------

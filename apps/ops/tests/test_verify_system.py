@@ -236,6 +236,56 @@ def test_a_tampered_journal_row_breaks_the_chain_at_that_entry(healthy: Any) -> 
     assert set(failures(checks)) == {"journal chain"}
 
 
+def _delete_last_entries(count: int) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # the attacker switches the guard off
+            cursor.execute("SET session_replication_role = replica")
+        cursor.execute(
+            "DELETE FROM journal_entry WHERE seq > (SELECT max(seq) FROM journal_entry) - %s",
+            [count],
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+def test_entries_deleted_from_the_end_fail_the_journal_check_naming_them(healthy: Any) -> None:
+    """The remaining chain verifies link by link; the pre-open run's anchor shows the loss."""
+    head = Entry.objects.order_by("-seq").values_list("seq", flat=True)[0]
+    _delete_last_entries(2)
+
+    code, _, checks = verify_json()
+
+    assert code == 1
+    detail = _only_failure(checks, "journal chain")
+    assert detail.startswith(
+        f"BROKEN at entry #{head - 1}: entries #{head - 1}–#{head} are missing (2 entries): "
+        f"the chain ends at #{head - 2} but the pipeline run preopen 2025-02-05"
+    ), detail
+
+
+def test_the_newest_backup_anchors_the_journal_head(healthy: Any, settings: Any) -> None:
+    head = Entry.objects.order_by("-seq").first()
+    assert head is not None
+    meta = Path(settings.BACKUP_DIR) / "pms-20250205-060000" / "meta.json"
+    meta.write_text(json.dumps({"journal_head": {"seq": head.seq, "hash": head.hash}}))
+    name = ("backups", "journal head in newest backup")
+    code, _, checks = verify_json()
+    assert checks[name]["status"] == PASS, checks[name]
+    assert checks[name]["detail"] == f"pms-20250205-060000 anchors #{head.seq}: in the chain"
+
+    # The backup was taken later than the database now ends: entries after it are gone.
+    meta.write_text(json.dumps({"journal_head": {"seq": head.seq + 3, "hash": "ab" * 32}}))
+    code, _, checks = verify_json()
+    assert code == 1 and checks[name]["status"] == FAIL
+    assert checks[name]["detail"].startswith(
+        f"entries #{head.seq + 1}–#{head.seq + 3} are missing (3 entries): the chain ends at "
+        f"#{head.seq} but the backup pms-20250205-060000 anchored #{head.seq + 3}"
+    )
+    # Restoring an older backup than the newest one loses entries on purpose: a warning there.
+    code, _, checks = verify_json("--after-restore")
+    assert code == 2 and checks[name]["status"] == WARN
+
+
 def test_an_unapplied_migration_is_named(healthy: Any) -> None:
     leaf = max(
         name for app, name in MigrationLoader(connection).graph.leaf_nodes() if app == "journal"
