@@ -39,7 +39,8 @@ def recorded() -> list[Anchor]:
     for model in apps.get_models():
         if not issubclass(model, JournalAnchored):
             continue
-        row = model.objects.filter(journal_seq__isnull=False).order_by("-journal_seq").first()
+        rows = model._default_manager.filter(journal_seq__isnull=False)
+        row = rows.order_by("-journal_seq").first()
         if row is not None and row.journal_seq is not None:
             found.append(Anchor(row.journal_seq, row.journal_hash, row.anchor_label))
     return found

@@ -9,7 +9,7 @@ to drop the trigger anyway, so production loses nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.backends.base.operations import BaseDatabaseOperations
 
 
-def _flush_with_triggers_off(self: Any, sql_list: list[str]) -> None:
+def _flush_with_triggers_off(self: Any, sql_list: Iterable[str]) -> None:
     with (
         transaction.atomic(
             using=self.connection.alias, savepoint=self.connection.features.can_rollback_ddl
@@ -33,7 +33,7 @@ def _flush_with_triggers_off(self: Any, sql_list: list[str]) -> None:
 @contextmanager
 def flush_past_the_journal_guard() -> Iterator[None]:
     original = BaseDatabaseOperations.execute_sql_flush
-    BaseDatabaseOperations.execute_sql_flush = _flush_with_triggers_off  # type: ignore[method-assign]
+    BaseDatabaseOperations.execute_sql_flush = _flush_with_triggers_off  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
