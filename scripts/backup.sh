@@ -4,7 +4,9 @@
 #   csv/<table>.csv   every PMS table (marketdata_, positions_, proposals_, journal_, risk_,
 #                     attribution_, briefings_, ops_), ordered by its first column, with a header
 #   meta.json         database, server version, git commit, time, row count of each PMS table,
-#                     last applied migration of each app
+#                     last applied migration of each app, and the journal head (seq and hash
+#                     of its last entry): an anchor outside the database that
+#                     `manage.py verify_journal --backup DIR` and verify_system check against
 #   manifest.sha256   sha256sum of every other file (check: cd DIR && sha256sum -c manifest.sha256)
 # The dump, the CSV files and the counts are read from one snapshot, so they agree even while
 # the app writes. The folder is built under a hidden temporary name and renamed when complete;
@@ -113,6 +115,8 @@ in_snapshot "SELECT jsonb_pretty(jsonb_build_object(
   'server_version', current_setting('server_version'),
   'git_commit', NULLIF(:'commit', ''),
   'tables', (SELECT jsonb_object_agg(t, c) FROM (VALUES $tables_sql) AS v (t, c)),
+  'journal_head', (SELECT jsonb_build_object('seq', seq, 'hash', hash)
+      FROM journal_entry ORDER BY seq DESC LIMIT 1),
   'migrations', (SELECT jsonb_object_agg(app, name) FROM (
       SELECT DISTINCT ON (app) app, name FROM django_migrations ORDER BY app, applied DESC, id DESC
   ) AS m)

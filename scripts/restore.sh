@@ -16,8 +16,10 @@
 # --no-owner (all or nothing: a failed restore leaves the database as it was); move the market
 # data version past every value used before, so no read model cached before the restore is
 # ever served; start the app again (compose); then `python manage.py $PMS_RESTORE_VERIFY`
-# (default verify_system, whose warnings are reported but not fatal; when that command does
-# not exist, verify_journal and check). Exits non-zero if any step fails.
+# (default `verify_system --after-restore`: only the integrity checks, i.e. journal chain and
+# anchor, replay, NAV bridge and migrations, can fail it; stale data, absent workers and deploy
+# advice are reported as warnings, not fatal; when that command does not exist, verify_journal
+# and check). Exits non-zero if any step fails.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -139,8 +141,9 @@ fi
 start_app
 
 # --- verify -------------------------------------------------------------------------------------
-# verify_system exits 1 on a FAIL and 2 when the worst is a WARN (e.g. no Anthropic key):
-# warnings are reported, not fatal.
+# verify_system exits 1 on a FAIL and 2 when the worst is a WARN (e.g. no Anthropic key, data
+# as old as the backup): warnings are reported, not fatal. With --after-restore it fails on the
+# integrity checks only.
 verify() {
   local status=0
   say "verifying: manage.py $*"
@@ -155,7 +158,7 @@ if [[ -n ${PMS_RESTORE_VERIFY:-} ]]; then
   read -r -a verify_command <<<"$PMS_RESTORE_VERIFY"
   verify "${verify_command[@]}"
 elif manage help verify_system >/dev/null 2>&1; then
-  verify verify_system
+  verify verify_system --after-restore
 else
   say "there is no verify_system command: checking the journal and the project instead"
   verify verify_journal

@@ -6,10 +6,11 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from apps.journal.models import JournalAnchored
 from apps.positions.models import Portfolio
 
 
-class MorningPack(models.Model):
+class MorningPack(JournalAnchored):
     class Source(models.TextChoices):
         LLM = "llm", "LLM narrative (grounded)"
         TEMPLATE = "template", "Template narrative"
@@ -44,6 +45,10 @@ class MorningPack(models.Model):
 
     def __str__(self) -> str:
         return f"Morning pack {self.business_date} v{self.version} ({self.source})"
+
+    @property
+    def anchor_label(self) -> str:
+        return f"morning pack {self.business_date} v{self.version} of {self.portfolio.code}"
 
 
 class CalendarEvent(models.Model):

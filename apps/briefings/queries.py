@@ -60,6 +60,8 @@ class PackSummary:
     rejection_reason: str
     created_at: datetime
     created_by: Person | None
+    journal_seq: int | None = None  # the journal head the pack anchored (14 §4.2)
+    journal_hash: str = ""
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,8 @@ def summary(pack: MorningPack) -> PackSummary:
         rejection_reason=pack.rejection_reason,
         created_at=pack.created_at,
         created_by=Person(who.username, who.get_full_name()) if who else None,
+        journal_seq=pack.journal_seq,
+        journal_hash=pack.journal_hash,
     )
 
 

@@ -16,6 +16,7 @@ from django.db.models import Max
 from apps.briefings.facts import FACTS_VERSION, build_facts
 from apps.briefings.models import MorningPack
 from apps.briefings.narrative import MessagesClient, write_narrative
+from apps.journal.anchors import stamp as anchor_journal
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import is_business_day
@@ -78,7 +79,7 @@ def _store(
         timings={"facts_ms": facts_ms, "llm_ms": narrative.llm_ms},
         created_by=by,
     )
-    journal(
+    entry = journal(
         kind=EntryKind.MORNING_PACK,
         actor=by,
         portfolio=portfolio,
@@ -91,6 +92,7 @@ def _store(
             "rejection_reason": pack.rejection_reason,
         },
     )
+    anchor_journal(pack, entry)  # the head, printed on the pack's page and PDF
     return pack
 
 

@@ -47,6 +47,28 @@ class EntryQuerySet(models.QuerySet["Entry"]):
         return self.filter(portfolio=portfolio)
 
 
+class JournalAnchored(models.Model):
+    """A row that records the journal's head (last seq and its hash) when it was written.
+
+    Deleting entries from the end of the chain leaves a shorter chain that still verifies; the
+    head kept outside the journal table (pipeline runs, morning packs, backups) shows what is
+    gone. `apps.journal.anchors` finds every concrete subclass."""
+
+    journal_seq = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The journal head's seq when this was recorded."
+    )
+    journal_hash = models.CharField(
+        max_length=64, blank=True, help_text="The journal head's SHA-256 when this was recorded."
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def anchor_label(self) -> str:
+        return f"{self._meta.verbose_name} {self}"
+
+
 class Entry(models.Model):
     seq = models.PositiveBigIntegerField(unique=True, help_text="Position in the chain, from 1.")
     created_at = models.DateTimeField()

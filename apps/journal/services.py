@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -11,6 +12,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.journal import chain
+from apps.journal.anchors import Anchor
+from apps.journal.anchors import check as check_anchor
+from apps.journal.anchors import latest as latest_anchor
 from apps.journal.models import Entry, EntryKind
 from apps.ops.roles import Role, has_role
 
@@ -117,7 +121,12 @@ def add_note(
     )
 
 
-def verify() -> chain.Break | None:
-    """Recompute the whole chain; the first broken entry, or None when intact."""
+def verify(*, anchors: Iterable[Anchor] = ()) -> chain.Break | None:
+    """Recompute the whole chain, then check its head against the latest anchor (recorded
+    ones and `anchors`, e.g. a backup's): the first broken or missing entry, or None."""
     rows = Entry.objects.order_by("seq").values_list(*_VALUE_FIELDS).iterator(chunk_size=5000)
-    return chain.first_break(dict(zip(_VALUE_FIELDS, row, strict=True)) for row in rows)
+    broken = chain.first_break(dict(zip(_VALUE_FIELDS, row, strict=True)) for row in rows)
+    if broken is not None:
+        return broken
+    anchor = latest_anchor(anchors)
+    return check_anchor(anchor) if anchor is not None else None

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from apps.journal.models import JournalAnchored
+
 
 class TimeStampedModel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
@@ -23,7 +25,7 @@ class DataVersion(models.Model):
         return f"{self.scope} v{self.version}"
 
 
-class PipelineRun(models.Model):
+class PipelineRun(JournalAnchored):
     class Pipeline(models.TextChoices):
         EOD = "eod", "End of day (18:00)"
         PREOPEN = "preopen", "Pre-open (06:00)"

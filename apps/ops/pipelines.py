@@ -28,6 +28,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.journal.anchors import stamp as anchor_journal
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import business_days_between, is_business_day, next_business_day
@@ -390,12 +391,13 @@ def _execute(run: PipelineRun, lease: Lease, *, retries_left: int, progress: Pro
     run.status, run.finished_at = PipelineRun.Status.SUCCESS, timezone.now()
     run.save(update_fields=["status", "finished_at"])
     with transaction.atomic():
-        journal(
+        entry = journal(
             kind=EntryKind.PIPELINE_RUN,
             portfolio=portfolio,
             on_date=day,
             snapshot={"pipeline": pipeline, "status": run.status, "attempt": run.attempt},
         )
+        anchor_journal(run, entry)  # the chain head, kept outside the journal (14 §4.2)
     return Outcome("ran", run)
 
 
@@ -419,13 +421,14 @@ def _fail(run: PipelineRun, step: StepRun, error: BaseException) -> None:
         log.error("%s", "".join(traceback.format_exception(error)))
     try:
         with transaction.atomic():
-            journal(
+            entry = journal(
                 kind=EntryKind.PIPELINE_RUN,
                 portfolio=run.portfolio,
                 on_date=run.business_date,
                 snapshot={"pipeline": run.pipeline, "status": run.status, "step": step.name},
                 note=run.error,
             )
+            anchor_journal(run, entry)
     except DatabaseError:
         log.exception("could not journal the failure of %s", run)
     mail_admins(

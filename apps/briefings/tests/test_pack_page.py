@@ -272,3 +272,22 @@ def test_with_two_funds_the_page_and_its_links_keep_the_chosen_one(
     assert response["Location"] == "/morning/2025-05-02/?portfolio=other&v=2"
     assert MorningPack.objects.filter(portfolio=other).count() == 2
     assert MorningPack.objects.filter(portfolio=fund).count() == 1
+
+
+def test_the_pack_anchors_the_journal_head_it_was_generated_at(
+    fund: Portfolio, client: Client
+) -> None:
+    """The pack records the chain head (its own journal entry) and prints it: a copy kept
+    outside the database shows later whether entries were deleted from the end."""
+    from apps.journal.models import Entry, EntryKind
+
+    pack = generate_morning_pack(fund, FRIDAY)
+    head = Entry.objects.order_by("-seq").first()
+    assert head is not None and head.kind == EntryKind.MORNING_PACK
+    pack.refresh_from_db()
+    assert (pack.journal_seq, pack.journal_hash) == (head.seq, head.hash)
+    client.force_login(make_user("viewer_dan", "viewer"))
+
+    body = client.get("/morning/2025-05-02/").content.decode()
+
+    assert f'data-testid="journal-anchor">#{head.seq} · {head.hash}<' in body

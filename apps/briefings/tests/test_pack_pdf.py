@@ -108,3 +108,15 @@ def test_without_weasyprint_or_pango_the_pdf_is_a_503_naming_the_packages(
     assert "The PDF cannot be produced on this server" in body
     assert "libpango-1.0-0 libpangoft2-1.0-0" in body
     assert 'href="/morning/2025-05-02/"' in body
+
+
+def test_the_pdf_prints_the_journal_head_the_pack_anchored(fund: Portfolio, client: Client) -> None:
+    pack = generate_morning_pack(fund, FRIDAY)
+    client.force_login(make_user("viewer_dan", "viewer"))
+
+    response = client.get("/morning/2025-05-02/pdf/")
+
+    assert response.status_code == 200
+    text = " ".join(pdf_text(response.content)[1].split())
+    assert f"#{pack.journal_seq}" in text
+    assert pack.journal_hash[:32] in text.replace(" ", "")

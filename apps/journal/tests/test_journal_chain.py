@@ -83,6 +83,24 @@ def test_raw_sql_update_and_delete_fail_on_postgresql(pm_alice) -> None:
             cursor.execute(sql, [entry.pk])
 
 
+@postgres
+def test_truncate_of_the_journal_is_refused_on_postgresql(pm_alice) -> None:
+    """A row trigger never sees TRUNCATE: a statement-level one refuses it, also when it
+    arrives as the CASCADE of another table's TRUNCATE. (SQLite has no TRUNCATE: its
+    `DELETE FROM` without a WHERE is a row delete, which the chain detects.)"""
+    _three(pm_alice)
+    with connection.cursor() as cursor:  # as if committed: no deferred FK check pending
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    for sql in ("TRUNCATE journal_entry", "TRUNCATE positions_portfolio CASCADE"):
+        with (
+            pytest.raises(Exception, match="append-only: TRUNCATE refused"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql)
+    assert Entry.objects.count() == 3 and verify() is None
+
+
 def _with_trigger_disabled(sql: str, params: list) -> None:
     with connection.cursor() as cursor:
         # A superuser bypassing ordinary triggers: the attack the hash chain exists for.

@@ -24,6 +24,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, connections
 
+from apps.journal.models import Entry
 from apps.journal.services import add_note, verify
 from apps.marketdata.management.commands.seed_demo import SeedOptions, seed_market
 from apps.ops.demo_users import ensure_demo_users
@@ -150,9 +151,13 @@ def pms_tables() -> set[str]:
 def damage() -> None:
     """What a bad day does: prices, marks and the journal gone, trades edited in place."""
     with connection.cursor() as cursor:
+        # The journal refuses TRUNCATE (and DELETE): an attacker or a botched script with
+        # superuser rights switches its triggers off first.
+        cursor.execute("SET session_replication_role = replica")
         cursor.execute(
             "TRUNCATE marketdata_settlementprice, positions_dailymark, journal_entry CASCADE"
         )
+        cursor.execute("SET session_replication_role = DEFAULT")
         cursor.execute("UPDATE positions_trade SET notes = 'edited after the backup'")
         cursor.execute("DELETE FROM positions_navrecord WHERE date >= '2025-01-20'")
 
@@ -190,7 +195,10 @@ def test_backup_then_restore_brings_back_every_row(env, fund, tmp_path) -> None:
     assert meta["database"] == connection.settings_dict["NAME"]
     assert meta["server_version"].startswith(str(connection.pg_version // 10000))
     assert meta["tables"] == counts
-    assert meta["migrations"]["journal"].startswith("0003")
+    assert meta["migrations"]["journal"].startswith("0004")
+    head = Entry.objects.order_by("-seq").first()
+    assert head is not None
+    assert meta["journal_head"] == {"seq": head.seq, "hash": head.hash}  # the anchor
     with (folder / "csv" / "positions_trade.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == counts["positions_trade"] and "notes" in rows[0]
@@ -350,6 +358,28 @@ def test_restore_runs_the_verification_command_and_fails_with_it(env, tmp_path) 
     assert "verification failed after the restore (manage.py no_such_cmd" in failed.stderr
 
 
+@postgres_only
+def test_a_byte_identical_restore_with_verify_system_succeeds(env, market, tmp_path) -> None:
+    """The default verification (verify_system) after restoring the backup just taken: the
+    data are stale (January 2025), no worker runs, deploy settings warn; none of that is an
+    integrity failure, so the restore reports success."""
+    folder = backup(env, tmp_path)
+    production = {k: v for k, v in env.items() if k != "PMS_RESTORE_VERIFY"} | {
+        "DEBUG": "false",
+        "SECRET_KEY": "restore-test-" + "x" * 50,
+        "SECURE_HSTS_SECONDS": "0",  # a deploy warning (security.W004)
+    }
+
+    result = run(RESTORE, "--yes", str(folder), env=production)
+
+    assert "verifying: manage.py verify_system --after-restore" in result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "verify_system passed with warnings" in result.stderr
+    assert re.search(r"WARN +deploy checks .*security\.W004", result.stdout), result.stdout
+    assert re.search(r"WARN +settlement freshness .*after a restore", result.stdout)
+    assert re.search(r"PASS +journal chain", result.stdout), result.stdout
+
+
 # --- compose mode (docker compose faked: the same tools, run here) ------------------------------
 
 FAKE_DOCKER = r"""#!/usr/bin/env bash
@@ -424,3 +454,32 @@ def test_compose_mode_runs_the_tools_in_the_db_service_and_stops_the_app(
         i for i, c in enumerate(calls) if "run --rm --no-deps -T web python manage.py" in c
     )
     assert stop_at < restore_at < start_at < verify_at
+
+
+# --- the drill (fast form of scripts/drills/backup_restore.py) -----------------------------------
+
+
+@postgres_only
+def test_drill_backup_damage_restore_verify(env, market, tmp_path, capsys) -> None:
+    """The last three journal entries deleted past the guard are named by verify_journal
+    --backup and verify_system, TRUNCATE is refused, and restore.sh brings everything back."""
+    from django.contrib.auth.models import User
+
+    from scripts.drills.backup_restore import _print, run_drill
+
+    alice = User.objects.get(username="pm_alice")
+    for i in range(4):
+        add_note(by=alice, note=f"Drill note {i}.", on_date=date(2025, 1, 8))
+    head = Entry.objects.order_by("-seq").values_list("seq", flat=True)[0]
+
+    figures = run_drill(env, tmp_path / "backups", delete_last=3)
+    _print(figures)
+
+    assert figures.problems == [], "\n".join(figures.lines() + figures.problems)
+    assert figures.truncate_refused
+    assert figures.deleted == [head - 2, head - 1, head]
+    missing = f"entries #{head - 2}–#{head} are missing (3 entries)"
+    assert missing in figures.detected_by_backup
+    assert missing in figures.detected_by_system
+    assert figures.tables_equal and "intact" in figures.anchor_after
+    assert "held" in capsys.readouterr().out

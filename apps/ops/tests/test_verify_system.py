@@ -121,12 +121,39 @@ def test_the_deploy_check_passes_with_production_settings(healthy: Any) -> None:
     assert code == 0
 
 
-def test_the_deploy_check_fails_on_insecure_settings(healthy: Any, settings: Any) -> None:
+def test_deploy_warnings_are_warn_listed_by_id(healthy: Any, settings: Any) -> None:
+    """`check --deploy` issues are warnings: reported by id, never a FAIL."""
     settings.SESSION_COOKIE_SECURE = False
+    settings.SECURE_HSTS_SECONDS = 0
     code, _, checks = verify_json("--only", "settings")
-    assert code == 1
+    assert code == 2
     deploy = checks[("settings", "deploy checks")]
-    assert deploy["status"] == FAIL and "security.W012" in deploy["detail"]
+    assert deploy["status"] == WARN, deploy
+    assert deploy["detail"].startswith("check --deploy: 2 warning(s): security.W004, security.W012")
+
+
+def test_after_a_restore_only_integrity_checks_fail(healthy: Any) -> None:
+    """restore.sh runs `verify_system --after-restore`: stale data is a warning there, a broken
+    chain, replay, NAV bridge or migration still a failure."""
+    SettlementPrice.objects.filter(date=D2).delete()
+    assert "settlement freshness" in failures(verify_json()[2])
+
+    code, _, checks = verify_json("--after-restore")
+
+    assert failures(checks) == {}
+    assert code == 2
+    freshness = checks[("market data", "settlement freshness")]
+    assert freshness["status"] == WARN
+    assert freshness["detail"].startswith("after a restore, not an integrity check: stale")
+    entry = Entry.objects.order_by("seq")[0]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = replica")
+        cursor.execute("UPDATE journal_entry SET note = 'x' WHERE seq = %s", [entry.seq])
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = DEFAULT")
+    code, _, checks = verify_json("--after-restore")
+    assert code == 1 and set(failures(checks)) == {"journal chain"}
 
 
 TABLE_LINE = re.compile(r"^  (PASS|WARN|FAIL)  (.{30}) +(\d+) ms  (.*)$")
@@ -207,6 +234,56 @@ def test_a_tampered_journal_row_breaks_the_chain_at_that_entry(healthy: Any) -> 
         "its content no longer matches its hash"
     )
     assert set(failures(checks)) == {"journal chain"}
+
+
+def _delete_last_entries(count: int) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # the attacker switches the guard off
+            cursor.execute("SET session_replication_role = replica")
+        cursor.execute(
+            "DELETE FROM journal_entry WHERE seq > (SELECT max(seq) FROM journal_entry) - %s",
+            [count],
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+def test_entries_deleted_from_the_end_fail_the_journal_check_naming_them(healthy: Any) -> None:
+    """The remaining chain verifies link by link; the pre-open run's anchor shows the loss."""
+    head = Entry.objects.order_by("-seq").values_list("seq", flat=True)[0]
+    _delete_last_entries(2)
+
+    code, _, checks = verify_json()
+
+    assert code == 1
+    detail = _only_failure(checks, "journal chain")
+    assert detail.startswith(
+        f"BROKEN at entry #{head - 1}: entries #{head - 1}–#{head} are missing (2 entries): "
+        f"the chain ends at #{head - 2} but the pipeline run preopen 2025-02-05"
+    ), detail
+
+
+def test_the_newest_backup_anchors_the_journal_head(healthy: Any, settings: Any) -> None:
+    head = Entry.objects.order_by("-seq").first()
+    assert head is not None
+    meta = Path(settings.BACKUP_DIR) / "pms-20250205-060000" / "meta.json"
+    meta.write_text(json.dumps({"journal_head": {"seq": head.seq, "hash": head.hash}}))
+    name = ("backups", "journal head in newest backup")
+    code, _, checks = verify_json()
+    assert checks[name]["status"] == PASS, checks[name]
+    assert checks[name]["detail"] == f"pms-20250205-060000 anchors #{head.seq}: in the chain"
+
+    # The backup was taken later than the database now ends: entries after it are gone.
+    meta.write_text(json.dumps({"journal_head": {"seq": head.seq + 3, "hash": "ab" * 32}}))
+    code, _, checks = verify_json()
+    assert code == 1 and checks[name]["status"] == FAIL
+    assert checks[name]["detail"].startswith(
+        f"entries #{head.seq + 1}–#{head.seq + 3} are missing (3 entries): the chain ends at "
+        f"#{head.seq} but the backup pms-20250205-060000 anchored #{head.seq + 3}"
+    )
+    # Restoring an older backup than the newest one loses entries on purpose: a warning there.
+    code, _, checks = verify_json("--after-restore")
+    assert code == 2 and checks[name]["status"] == WARN
 
 
 def test_an_unapplied_migration_is_named(healthy: Any) -> None:
