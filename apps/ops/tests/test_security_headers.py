@@ -244,7 +244,7 @@ def test_a_bad_token_is_refused(production: Any, client: Client, fund: Any) -> N
         **HTTPS,
     )
     assert response.status_code in (401, 403)
-    assert response.json() == {"detail": "Invalid token."}
+    assert response.json() == {"detail": "Invalid token.", "request_id": response["X-Request-ID"]}
 
 
 # --- a cached page gets this request's nonce ---------------------------------------------------
