@@ -50,7 +50,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -67,6 +66,7 @@ INSTALLED_APPS = [
     "apps.risk",
     "apps.attribution",
     "apps.briefings",
+    "apps.tokens",
 ]
 
 MIDDLEWARE = [
@@ -223,6 +223,8 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# API tokens (apps.tokens) are valid this many days from issue unless issued for another term.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=1)
 # Where scripts/backup.sh writes (verify_system checks the newest backup's age there).
 BACKUP_DIR = Path(env_str("PMS_BACKUP_DIR", str(BASE_DIR / "backups")))
 
@@ -272,7 +274,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: DRF takes the WWW-Authenticate challenge from the first class, so a bad
         # token gets 401 (not 403).
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.tokens.authentication.ApiTokenAuthentication",  # hashed, expiring, revocable
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
