@@ -9,6 +9,7 @@ from apps.marketdata import api as marketdata_api
 from apps.positions import api as positions_api
 from apps.proposals import api as proposals_api
 from apps.risk import api as risk_api
+from apps.tokens import api as tokens_api
 
 router = DefaultRouter()
 marketdata_api.register(router)
@@ -18,5 +19,6 @@ journal_api.register(router)
 risk_api.register(router)
 attribution_api.register(router)
 briefings_api.register(router)
+tokens_api.register(router)
 
 urlpatterns = router.urls

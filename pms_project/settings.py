@@ -50,7 +50,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -67,11 +66,14 @@ INSTALLED_APPS = [
     "apps.risk",
     "apps.attribution",
     "apps.briefings",
+    "apps.tokens",
 ]
 
 MIDDLEWARE = [
+    "apps.ops.middleware.RequestIdMiddleware",
     "apps.ops.middleware.ServerTimingMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "apps.ops.middleware.ProbeMiddleware",  # /health, /ready: before sessions and host checks
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -150,7 +152,12 @@ else:
         }
     }
     READ_MODEL_CACHE = "default"
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database only. A cached copy in Redis outlives its row whenever Redis
+# misses a delete (a logout while Redis hangs and the breaker is open, a restore from a backup
+# taken before the login) and would be honoured again; verifying the row on every request
+# costs the same query as reading it, so the cache would save nothing. One primary-key SELECT
+# per request (docs/ARCHITECTURE.md, "Sessions").
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Celery ---------------------------------------------------------------------------------
 
@@ -244,6 +251,8 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# API tokens (apps.tokens) are valid this many days from issue unless issued for another term.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=1)
 # Where scripts/backup.sh writes (verify_system checks the newest backup's age there).
 BACKUP_DIR = Path(env_str("PMS_BACKUP_DIR", str(BASE_DIR / "backups")))
 
@@ -293,7 +302,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: DRF takes the WWW-Authenticate challenge from the first class, so a bad
         # token gets 401 (not 403).
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.tokens.authentication.ApiTokenAuthentication",  # hashed, expiring, revocable
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -301,6 +310,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "COERCE_DECIMAL_TO_STRING": True,
+    "EXCEPTION_HANDLER": "apps.ops.errors.api_exception_handler",  # adds the request id
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PMS API",
@@ -353,8 +363,17 @@ LOG_LEVEL = env_choice(
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "apps.ops.request_id.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

@@ -4,6 +4,7 @@ need a Redis they may kill (never the shared one). Nothing is written to disk bu
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -15,7 +16,9 @@ class RedisServerError(RuntimeError):
 
 
 class RedisServer:
-    """`kill()` stops only this process; `url` is its database 0."""
+    """`kill()` stops only this process; `pause()` freezes it (SIGSTOP: connections are
+    accepted by the kernel and never answered, as a hung Redis) until `resume()`; `url` is its
+    database 0."""
 
     def __init__(self, workdir: Path) -> None:
         binary = shutil.which("redis-server")
@@ -44,6 +47,12 @@ class RedisServer:
                 return conn.recv(16).startswith(b"+PONG")
         except OSError:
             return False
+
+    def pause(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:
         if self.process.poll() is None:

@@ -77,6 +77,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "ops.view_steprun",
         "django_celery_beat.view_periodictask",
         "django_celery_beat.change_periodictask",
+        "tokens.view_apitoken",
+        "tokens.add_apitoken",
+        "tokens.change_apitoken",  # the revoke action
     ),
 }
 

@@ -7,6 +7,7 @@ can point the caches at it and kill it to see what a dead Redis does.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from asgiref.local import Local
 from django.core.cache import caches
+from django.db import connection
 
 from conftest import Book, service_missing
 from pms_project.caches import redis_caches
@@ -75,3 +77,25 @@ def dead_redis(settings: Any, redis_server: RedisServer) -> Iterator[RedisServer
     redis_server.kill()
     yield redis_server
     breaker.success()  # a per-process breaker opened here must not leak into other tests
+
+
+@pytest.fixture
+def database_down(transactional_db: None) -> Iterator[None]:
+    """The default database stops answering: its connection is closed and pointed at a port
+    nothing listens on (PostgreSQL) or a file that cannot be opened (SQLite). Restored before
+    the test database is flushed."""
+    saved = dict(connection.settings_dict)
+    connection.close()
+    if connection.vendor == "postgresql":
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            dead_port = probe.getsockname()[1]
+        connection.settings_dict.update(HOST="127.0.0.1", PORT=str(dead_port))
+    else:
+        connection.settings_dict["NAME"] = "/nonexistent/pms-database-down.sqlite3"
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)

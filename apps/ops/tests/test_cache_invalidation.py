@@ -489,10 +489,11 @@ def test_the_pipeline_banner_comes_and_goes_on_a_cached_page(fund: Any, alice: C
     assert BANNER not in get(alice, "book", fund).content.decode()
 
 
-def test_a_hit_runs_two_queries_and_renders_no_template(
+def test_a_hit_runs_three_queries_and_renders_no_template(
     fund: Any, alice: Client, django_assert_num_queries: Any
 ) -> None:
-    """The user with the role names, and the fund's data versions; nothing is rendered."""
+    """The session (in the database only, issue 14 §3.1), the user with the role names, and
+    the fund's data versions; nothing is rendered."""
     rendered: list[str] = []
 
     def seen(sender: Any, template: Any, **kwargs: Any) -> None:
@@ -504,7 +505,7 @@ def test_a_hit_runs_two_queries_and_renders_no_template(
         assert "base.html" in rendered  # the misses render (so the receiver sees renders)
         rendered.clear()
         for page in PAGES:
-            with django_assert_num_queries(2):
+            with django_assert_num_queries(3):
                 response = get(alice, page, fund)
             assert response["X-Cache-Detail"] == "page=hit; data=-; shell=hit", page
             assert float(response["Server-Timing"].removeprefix("app;dur=")) > 0

@@ -57,6 +57,8 @@ from apps.positions.tests.factories import PortfolioFactory, StrategyFactory
 from apps.proposals.models import Proposal
 from apps.proposals.services import Terms, approve_proposal, create_proposal
 from apps.risk.models import Alert, Limit, Metric, RiskSnapshot
+from apps.tokens.models import ApiToken
+from apps.tokens.services import issue_token
 from conftest import Book, make_user
 
 pytestmark = pytest.mark.django_db
@@ -143,6 +145,7 @@ def _build_world() -> World:
         "entry": Entry.objects.order_by("seq").values_list("seq", flat=True).first(),
         "price": SettlementPrice.objects.order_by("pk").values_list("pk", flat=True).first(),
         "fixing": Fixing.objects.order_by("pk").values_list("pk", flat=True).first(),
+        "token": issue_token(users["manager"], name="risk feed").token.pk,
         "d1": D1.isoformat(),
         "d2": D2.isoformat(),
     }
@@ -190,6 +193,7 @@ def fingerprint() -> dict[str, Any]:
         "packs": MorningPack.objects.count(),
         "runs": rows(PipelineRun.objects, "pk", "status", "attempt"),
         "sessions": Session.objects.count(),
+        "tokens": rows(ApiToken.objects, "pk", "revoked_at"),
     }
 
 
@@ -421,6 +425,7 @@ TABLE: list[Row] = [
     api("api attribution snapshot", "/api/attribution/snapshot/?portfolio={portfolio}", ALL_ROLES),
     api("api morning packs", "/api/morning-pack/?portfolio={portfolio}&date={d2}", ALL_ROLES),
     api("api latest morning pack", "/api/morning-pack/latest/?portfolio={portfolio}", ALL_ROLES),
+    api("api own tokens", "/api/tokens/", ALL_ROLES),
     # --- API: writes (and their POST-only routes read by GET) ----------------------------------
     api_post(
         "api trade entry",
@@ -536,6 +541,15 @@ TABLE: list[Row] = [
         "A200 A200 R403 A200 R403",
         lambda i: {"note": "Trimming at the open."},
         "alerts",
+    ),
+    # a token is revoked by its owner (the manager here); to anyone else it does not exist
+    api("api revoke token by GET", "/api/tokens/{token}/revoke/", API_NOT_GET),
+    api_post(
+        "api revoke token",
+        "/api/tokens/{token}/revoke/",
+        "A200 R404 R404 R404 R404",
+        lambda i: {},
+        "tokens",
     ),
     api("api generate by GET", "/api/morning-pack/generate/", API_NOT_GET),
     api_post(

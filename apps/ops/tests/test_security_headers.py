@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
 from apps.ops.tests.conftest import long_wdo
+from apps.tokens.services import issue_token
 from conftest import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -209,7 +209,7 @@ def fund(book_at: Any) -> Any:
 def test_a_token_opens_the_api_without_a_session(
     production: Any, client: Client, fund: Any, pm_alice: Any
 ) -> None:
-    token = Token.objects.create(user=pm_alice)
+    token = issue_token(pm_alice, name="test")
     response = client.get(
         f"/api/book/?portfolio={fund.portfolio.code}",
         HTTP_AUTHORIZATION=f"Token {token.key}",
@@ -222,7 +222,7 @@ def test_a_token_opens_the_api_without_a_session(
 
 
 def test_a_token_user_keeps_their_role(production: Any, client: Client, viewer_dan: Any) -> None:
-    token = Token.objects.create(user=viewer_dan)
+    token = issue_token(viewer_dan, name="test")
     response = client.post("/api/risk/run/", {}, HTTP_AUTHORIZATION=f"Token {token.key}", **HTTPS)
     assert response.status_code == 403
 
@@ -244,7 +244,7 @@ def test_a_bad_token_is_refused(production: Any, client: Client, fund: Any) -> N
         **HTTPS,
     )
     assert response.status_code in (401, 403)
-    assert response.json() == {"detail": "Invalid token."}
+    assert response.json() == {"detail": "Invalid token.", "request_id": response["X-Request-ID"]}
 
 
 # --- a cached page gets this request's nonce ---------------------------------------------------

@@ -1,0 +1,54 @@
+"""Error answers: the 500/503 pages (`handler500`) and the API's error bodies, each with the
+request id.
+
+A database that does not answer (refused, dropped, timed out) raises Django's
+`OperationalError` or `InterfaceError` wherever it is first touched: the session or the user in
+a middleware, or a view. Django turns an uncaught exception into `handler500` at the level
+that raised it, so this one handler gives every page a 503 "database unavailable" (JSON under
+/api/) without details. Nothing here touches the database or the session.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from apps.ops import request_id
+
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 30
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: 503 when the database is unavailable, else 500; HTML or JSON (/api/)."""
+    error = sys.exc_info()[1]
+    unavailable = isinstance(error, DATABASE_ERRORS)
+    status = 503 if unavailable else 500
+    message = "Database unavailable." if unavailable else "Server error."
+    rid = request_id.get()
+    if request.path_info.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": message, "request_id": rid}, status=status)
+    else:
+        body = loader.render_to_string(f"{status}.html", {"request_id": rid})
+        response = HttpResponse(body, status=status)
+    if unavailable:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, with the request id in the body of every error it answers."""
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # not an API error: Django's handler500 (above) answers it
+    if isinstance(response.data, dict):
+        response.data["request_id"] = request_id.get()
+    else:  # a bare list of messages
+        response.data = {"non_field_errors": response.data, "request_id": request_id.get()}
+    return response
