@@ -230,6 +230,9 @@ class FixingIndex(models.TextChoices):
     SELIC_TARGET = "SELIC_TARGET", "Selic target"
     IPCA_INDEX = "IPCA_INDEX", "IPCA index number"
     IPCA_MONTHLY = "IPCA_MONTHLY", "IPCA monthly change"
+    # ANBIMA's projection of the month's IPCA (monthly fraction), dated the month's 1st: the DAP
+    # pro-rata index grows by it between the 15ths (docs/MARKET_DATA.md).
+    IPCA_PROJECTION = "IPCA_PROJECTION", "IPCA monthly projection (ANBIMA)"
     PTAX_BUY = "PTAX_BUY", "PTAX compra (BRL per USD)"
     PTAX_SELL = "PTAX_SELL", "PTAX venda (BRL per USD)"
     VNA_NTNB = "VNA_NTNB", "VNA NTN-B"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Max
 
+from apps.marketdata import pricing
+from apps.marketdata.calendar import business_days
 from apps.marketdata.models import (
     SOURCE_PRIORITY,
     Fixing,
@@ -58,3 +60,24 @@ def latest_fixings(on_or_before: date) -> dict[str, Fixing]:
         if row is not None:
             result[index] = row
     return result
+
+
+def ipca_pro_rata_on(day: date) -> Decimal | None:
+    """The IPCA pro-rata index of `day` (B3's DAP correction), or None without its base index.
+
+    P_t = I_{m−1} · (1 + π_m)^(dut/dum) between the 15th of month m and the next (see
+    `pricing.ipca_pro_rata_index`): I_{m−1} the index of the month before (released by IBGE
+    around the 10th of m), π_m the month's projection (IPCA_PROJECTION), else the last
+    released monthly IPCA (I_{m−1}'s own change) — the rule docs/MARKET_DATA.md states.
+    """
+    start, end = pricing.ipca_period(day)
+    base_month = (start.replace(day=1) - timedelta(days=1)).replace(day=1)
+    base = fixing_on(FixingIndex.IPCA_INDEX, base_month)
+    if base is None:
+        return None
+    projection = fixing_on(FixingIndex.IPCA_PROJECTION, start.replace(day=1))
+    if projection is None:
+        projection = fixing_on(FixingIndex.IPCA_MONTHLY, base_month) or Decimal(0)
+    return pricing.ipca_pro_rata_index(
+        base, projection, business_days(start, day), business_days(start, end)
+    )

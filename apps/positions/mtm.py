@@ -29,7 +29,7 @@ from apps.marketdata.calendar import (
     previous_business_day,
 )
 from apps.marketdata.models import Fixing, FixingIndex, Instrument, InstrumentKind
-from apps.marketdata.queries import effective_prices
+from apps.marketdata.queries import effective_prices, ipca_pro_rata_on
 from apps.marketdata.valuation import RateTerms, coupon_per_unit, dv01_at
 from apps.ops.bulk import insert_rows
 from apps.ops.cache import bump, without_refresh
@@ -66,38 +66,27 @@ def last_mark_date(portfolio: Portfolio) -> date | None:
 class _Fixings:
     """The fixings MTM needs around one date, loaded in one query."""
 
-    def __init__(self, days: list[date], day: date) -> None:
+    def __init__(self, days: list[date]) -> None:
         rows = Fixing.objects.filter(date__in=days).values_list("index", "date", "value")
         self._by = {(index, d): v for index, d, v in rows}
-        self._ipca = (
-            Fixing.objects.filter(index=FixingIndex.IPCA_INDEX, date__lte=day)
-            .order_by("-date")
-            .values_list("value", flat=True)
-            .first()
-        )
-        self._ipca_month = (
-            Fixing.objects.filter(index=FixingIndex.IPCA_MONTHLY, date__lte=day)
-            .order_by("-date")
-            .values_list("value", flat=True)
-            .first()
-        )
+        self._pro_rata: dict[date, Decimal | None] = {}
 
     def get(self, index: str, day: date) -> Decimal | None:
         return self._by.get((index, day))
 
-    @property
-    def ipca_index(self) -> Decimal | None:
-        return self._ipca
-
-    @property
-    def ipca_monthly(self) -> Decimal | None:
-        return self._ipca_month
+    def ipca_pro_rata(self, day: date) -> Decimal | None:
+        """B3's IPCA pro-rata index of `day` (the DAP's correction), or None without its base."""
+        if day not in self._pro_rata:
+            self._pro_rata[day] = ipca_pro_rata_on(day)
+        return self._pro_rata[day]
 
 
-def _terms(instrument: Instrument, fixings: _Fixings) -> calc.Terms:
+def _terms(instrument: Instrument, fixings: _Fixings, day: date) -> calc.Terms:
     multiplier = instrument.multiplier
-    if instrument.kind == InstrumentKind.DAP and fixings.ipca_index is not None:
-        multiplier = DAP_POINT * fixings.ipca_index
+    index = fixings.ipca_pro_rata(day) if instrument.kind == InstrumentKind.DAP else None
+    if index is not None:
+        # B3: the DAP point is R$ 0.00025 times the day's IPCA pro-rata index.
+        multiplier = DAP_POINT * index
     return calc.Terms(
         multiplier=multiplier,
         daily_settled=instrument.is_future,
@@ -140,10 +129,11 @@ def _market(
             missing.append(f"CDI {prev_day:%Y-%m-%d}")
         else:
             carry = pricing.cdi_daily_factor(cdi_prev)
-            if kind == InstrumentKind.DAP and fixings.ipca_monthly is not None:
-                # DAP is a real-rate contract: its PU is carried at CDI net of the month's IPCA
-                # accrual, taken pro rata over 21 business days (B3 uses the projected IPCA).
-                carry = carry / (ONE + fixings.ipca_monthly) ** (ONE / 21)
+            before, today = fixings.ipca_pro_rata(prev_day), fixings.ipca_pro_rata(day)
+            if kind == InstrumentKind.DAP and before is not None and today is not None:
+                # DAP is a real-rate contract: its PU is carried at CDI net of the day's growth
+                # of the IPCA pro-rata index (B3: FC = CDI factor / (P_t / P_{t−1})).
+                carry = pricing.dap_carry_factor(cdi_prev, before, today)
             if prev_rate is not None:
                 implied = (ONE + prev_rate) ** (ONE / 252)
     elif kind in (InstrumentKind.DDI, InstrumentKind.FRC):
@@ -154,6 +144,10 @@ def _market(
             # B3: FC = (1 + DI_{t−1})^(1/252) / (PTAX_{t−1} / PTAX_{t−2}); ajuste at PTAX_{t−1}.
             carry = pricing.cdi_daily_factor(cdi_prev) / (ptax_prev / before)
             implied = carry
+    if kind == InstrumentKind.DAP:
+        for needed in (day, prev_day) if carried else (day,):
+            if fixings.ipca_pro_rata(needed) is None:
+                missing.append(f"IPCA index for the DAP pro rata of {needed:%Y-%m-%d}")
     vna = _vna(kind, day, fixings)
     dv01, coupon = ZERO, ZERO
     needs_vna = kind in (InstrumentKind.NTNB, InstrumentKind.LFT)
@@ -163,7 +157,7 @@ def _market(
         dv01 = dv01_at(RateTerms(kind, maturity, vna), price.rate, day)
     if kind in (InstrumentKind.NTNF, InstrumentKind.NTNB) and instrument.maturity:
         coupon = coupon_per_unit(kind, instrument.maturity, prev_day, day, vna)
-    multiplier = _terms(instrument, fixings).multiplier
+    multiplier = _terms(instrument, fixings, day).multiplier
     return calc.Market(
         price=price.price,
         fx=fx,
@@ -251,7 +245,7 @@ def run_mtm(portfolio: Portfolio, day: date, *, by: Any = None) -> MtmResult:
         raise MtmError(f"MTM of {portfolio} on {day:%Y-%m-%d} stopped: " + "; ".join(problems))
 
     fixing_days = [day, prev_day, previous_business_day(prev_day)]
-    fixings = _Fixings(fixing_days, day)
+    fixings = _Fixings(fixing_days)
     missing_fixings: list[str] = []
     # Market inputs depend on the instrument (and whether a quantity was carried), not on
     # the position: price each instrument once, however many strategies hold it.
@@ -273,7 +267,7 @@ def run_mtm(portfolio: Portfolio, day: date, *, by: Any = None) -> MtmResult:
                 fixings,
                 missing_fixings,
             )
-            terms[instrument.pk] = _terms(instrument, fixings)
+            terms[instrument.pk] = _terms(instrument, fixings, day)
     cdi_prev = fixings.get(FixingIndex.CDI, prev_day)
     if prev_nav is not None and cdi_prev is None:
         missing_fixings.append(f"CDI {prev_day:%Y-%m-%d}")

@@ -16,7 +16,7 @@ from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import business_days, previous_business_day
 from apps.marketdata.models import FixingIndex, Instrument, InstrumentKind
-from apps.marketdata.queries import effective_prices, fixing_on
+from apps.marketdata.queries import effective_prices, fixing_on, ipca_pro_rata_on
 from apps.marketdata.valuation import (
     NTNB_COUPON_RATE,
     NTNF_COUPON,
@@ -342,6 +342,9 @@ def hypothetical_position(proposal: Any, day: date) -> RiskPosition:
         fx_coupon = instrument.kind in (InstrumentKind.DDI, InstrumentKind.FRC)
         ptax = fixing_on(FixingIndex.PTAX_SELL, previous_business_day(day) if fx_coupon else day)
         multiplier *= ptax or D(0)
+    if instrument.kind == InstrumentKind.DAP:
+        # B3: the DAP point is R$ 0.00025 times the day's IPCA pro-rata index, as the MTM marks it.
+        multiplier *= ipca_pro_rata_on(day) or D(0)
     vna = fixing_on(FixingIndex.VNA_NTNB, day) if instrument.kind == InstrumentKind.NTNB else None
     dv01 = D(0)
     alive = instrument.maturity is not None and instrument.maturity > day

@@ -69,12 +69,16 @@ class Inflation:
         known from its publication, around the 10th of the following month.
         """
         rows = []
+        # The DAP pro rata on the window's first day starts from the index of the month before
+        # its period's 15th: up to two months before the window's month.
+        earliest = _previous_month(_previous_month((start.year, start.month)))
         for (year, month), ipca in sorted(self.monthly.items()):
             first = date(year, month, 1)
             following = _next_month((year, month))
             published = date(following[0], following[1], _PUBLICATION_DAY)
-            # A month belongs to the window if its reference month or its publication does.
-            if published > end or (first < start.replace(day=1) and published < start):
+            # A month belongs to the window if its reference month or its publication does,
+            # or if the window's first pro-rata period needs its index.
+            if published > end or (year, month) < earliest:
                 continue
             rows.append(DemoFixing("IPCA_MONTHLY", first, ipca))
             rows.append(DemoFixing("IPCA_INDEX", first, self.index[(year, month)]))

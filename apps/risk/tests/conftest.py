@@ -62,7 +62,10 @@ def build_macro_book(book_at: Any) -> Any:
         book.price("INDJ25", day, str(ind))
         book.fix("CDI", day, "0.1315")
         book.fix("PTAX_SELL", day, str((wdo / 1000).quantize(D("0.0001"))))
-        book.fix("IPCA_INDEX", day, "7150.00")
+    # The IPCA index numbers the DAP pro rata starts from (Nov and Dec 2024; no projection and
+    # no monthly change, so the index stays at 7150 and the DAP carries at CDI).
+    book.fix("IPCA_INDEX", date(2024, 11, 1), "7150.00")
+    book.fix("IPCA_INDEX", date(2024, 12, 1), "7150.00")
     first = DAYS[0]
     book.trade("DI1F27", "BUY", "800", first, rate=RATES["DI1F27"])
     book.trade("DI1F29", "SELL", "300", first, rate=RATES["DI1F29"])
