@@ -200,6 +200,17 @@ def _pipelines() -> tuple[str, str]:
                 f"overdue: no heartbeat since {seen:%Y-%m-%d %H:%M:%S}",
             )
         )
+    # Alive (it renews its lease) but running longer than any task may: hung.
+    too_long = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    hung = PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING, started_at__lt=too_long)
+    for slow in hung.select_related("portfolio").exclude(pk__in=[r.pk for r in stale_runs()]):
+        problems.append(
+            (
+                FAIL,
+                f"{slow.portfolio.code} {slow.pipeline} {slow.business_date} RUNNING but overdue: "
+                f"started {slow.started_at:%Y-%m-%d %H:%M:%S}, past the task time limit",
+            )
+        )
     abandoned = PipelineRun.objects.filter(status=PipelineRun.Status.ABANDONED)
     for dead in abandoned.select_related("portfolio"):
         problems.append(

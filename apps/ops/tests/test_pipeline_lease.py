@@ -54,6 +54,11 @@ def test_verify_system_fails_on_an_overdue_and_on_an_abandoned_run(book_at: Any)
     )
     check = pipelines_check()
     assert check.status == FAIL and "RUNNING but overdue" in check.detail
+    # Alive (a fresh heartbeat) but running for longer than any task may: hung, overdue too.
+    run.started_at, run.heartbeat_at = timezone.now() - timedelta(hours=3), timezone.now()
+    run.save()
+    check = pipelines_check()
+    assert check.status == FAIL and "past the task time limit" in check.detail
     run.status = PipelineRun.Status.ABANDONED
     run.save()
     check = pipelines_check()
