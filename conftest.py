@@ -26,7 +26,7 @@ DEMO_PASSWORD = "correct-horse-battery-staple"
 @pytest.fixture(scope="session", autouse=True)
 def _flush_past_the_journal_guard() -> Iterator[None]:
     """Transactional tests end with a flush (one TRUNCATE of every table), which the journal's
-    trigger refuses on PostgreSQL: teardown flushes with ordinary triggers off."""
+    trigger refuses on PostgreSQL: teardown flushes with that trigger off (its transaction only)."""
     from apps.journal.guard import flush_past_the_journal_guard
 
     with flush_past_the_journal_guard():

@@ -4,8 +4,8 @@ The row-level trigger of 0003 never sees a TRUNCATE (no row is deleted one by on
 `TRUNCATE journal_entry` (or the CASCADE of another table's TRUNCATE) emptied the journal. A
 statement-level BEFORE TRUNCATE trigger refuses it with the same function. SQLite has no
 TRUNCATE: its `DELETE FROM` is row by row and the hash chain (and its anchors) detect it.
-Test teardown and the bench flush the database with ordinary triggers off, which needs a
-superuser (apps/journal/guard.py).
+Test teardown and the bench flush the database with this trigger switched off for the flush's
+own transaction, which needs the table's owner (apps/journal/guard.py).
 """
 
 from django.db import migrations
