@@ -1,0 +1,44 @@
+"""The fast form of scripts/drills/logout_outage.py against a live server and its private
+Redis: a logout made while Redis is paused, or killed, is still a logout once Redis answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from apps.ops.cache import breaker
+from apps.ops.tests import test_cache_invalidation as invalidation
+from apps.ops.tests.test_cache_degradation import read_cache  # noqa: F401 (the private Redis)
+from conftest import DEMO_PASSWORD
+from scripts.drills import logout_outage
+from scripts.redis_server import RedisServer
+
+
+@pytest.fixture(autouse=True)
+def plain_http_cookies(settings: Any) -> None:
+    """The live server speaks plain HTTP: secure cookies would never be sent back."""
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+
+
+pytestmark = pytest.mark.django_db(transaction=True)
+fund, morning = invalidation.fund, invalidation.morning
+
+
+def test_a_logout_during_a_redis_outage_stays_a_logout(
+    fund: Any, live_server: Any, redis_server: RedisServer
+) -> None:
+    code = fund.portfolio.code
+    try:
+        report = logout_outage.run(
+            live_server.url,
+            ("pm_alice", DEMO_PASSWORD),
+            redis_server,
+            traffic_pages=[f"/book/?portfolio={code}", f"/risk/?portfolio={code}"],
+            settle=breaker.success,  # the cooldown is over: Redis is asked again
+        )
+    finally:
+        breaker.success()
+    print("\n".join(report.lines()))
+    assert [s.name for s in report.steps if not s.ok] == []
+    assert len(report.steps) == 11
