@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from apps.journal import chain
 from apps.journal.models import Entry, EntryKind
+from apps.ops.inputs import too_long_message
 from apps.ops.roles import Role, has_role
 
 # One advisory-lock key for the whole chain: writers queue here until the holder commits, so
@@ -63,6 +65,8 @@ def record(
     """Append an entry; call inside the transaction of the change it records."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("journal.record must run inside the transaction of its change")
+    if len(note) > settings.TEXT_MAX_LENGTH:  # whatever the path: the journal keeps it forever
+        raise ValidationError({"note": too_long_message(settings.TEXT_MAX_LENGTH)})
     _lock_chain()
     last = Entry.objects.order_by("-seq").values_list("seq", "hash").first()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (1, chain.GENESIS)

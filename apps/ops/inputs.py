@@ -1,11 +1,14 @@
-"""Hostile input stops at the door with a 400, once for every page and API call.
+"""Hostile input stops at the door with a 4xx, once for every page and API call.
 
 PostgreSQL refuses a NUL byte in text; a parameter or field carrying one would otherwise reach
-a query and answer 500. `RejectNulMiddleware` checks the path, the query string and the form
-fields of every request; `SafeJSONParser` checks every JSON string and key of an API body and
-refuses nesting deeper than `API_MAX_JSON_DEPTH` (the C decoder recurses: a deep enough body is
-a RecursionError). `CappedPagination` caps `limit` (`API_MAX_PAGE_SIZE`) so a huge one never
-reaches SQL as a bigint out of range.
+a query and answer 500. `BadInputMiddleware` checks the path, the query string and the form
+fields of every request (400), and refuses a body declared larger than UPLOAD_MAX_BYTES (413)
+before reading it. `SafeJSONParser` checks every JSON string and key of an API body and refuses
+nesting deeper than `API_MAX_JSON_DEPTH` (the C decoder recurses: a deep enough body is a
+RecursionError). `CappedPagination` caps `limit` (`API_MAX_PAGE_SIZE`) so a huge one never
+reaches SQL as a bigint out of range. Free text (notes, reasons, rationales) is at most
+`TEXT_MAX_LENGTH` characters: `FreeTextField` on pages, `FreeTextSerializerField` in the API,
+and the journal refuses a longer note whatever the path (it keeps entries forever).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.html import escape
+from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser
@@ -41,21 +46,33 @@ def request_has_nul(request: HttpRequest) -> bool:
     return False
 
 
-def bad_request(request: HttpRequest, message: str) -> HttpResponse:
-    """A 400 in the caller's language: JSON `{"detail": …}` for the API, a short page else."""
+def bad_request(request: HttpRequest, message: str, status: int = 400) -> HttpResponse:
+    """A 4xx in the caller's language: JSON `{"detail": …}` for the API, a short page else."""
     if request.path_info.startswith("/api/"):
-        return JsonResponse({"detail": message}, status=400)
+        return JsonResponse({"detail": message}, status=status)
     page = f"<!doctype html><title>Bad request</title><h1>Bad request</h1><p>{escape(message)}"
-    return HttpResponse(page, status=400)
+    return HttpResponse(page, status=status)
 
 
-class RejectNulMiddleware:
-    """400 for a NUL byte anywhere in the path, query string or form body (see module doc)."""
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+class BadInputMiddleware:
+    """413 for a body declared larger than an upload may be (checked before it is read); 400
+    for a NUL byte anywhere in the path, query string or form body (see module doc)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        limit = settings.UPLOAD_MAX_BYTES + 2**20  # the multipart envelope around the file
+        if _declared_length(request) > limit:
+            message = f"The request is larger than the {limit // 2**20} MB limit."
+            return bad_request(request, message, status=413)
         if request_has_nul(request):
             return bad_request(request, NUL_MESSAGE)
         return self.get_response(request)
@@ -102,3 +119,25 @@ class CappedPagination(LimitOffsetPagination):
     @property
     def max_limit(self) -> int:  # type: ignore[override]
         return int(settings.API_MAX_PAGE_SIZE)
+
+
+def too_long_message(limit: int) -> str:
+    return f"Too long: at most {limit:,} characters."
+
+
+class FreeTextField(forms.CharField):
+    """A page's free-text field: at most TEXT_MAX_LENGTH characters unless told otherwise."""
+
+    def __init__(self, *, max_length: int | None = None, **kwargs: Any) -> None:
+        limit = max_length or settings.TEXT_MAX_LENGTH
+        messages = {"max_length": f"{too_long_message(limit)} (This text has %(show_value)s.)"}
+        super().__init__(max_length=limit, error_messages=messages, **kwargs)
+
+
+class FreeTextSerializerField(serializers.CharField):
+    """The API's free-text field: at most TEXT_MAX_LENGTH characters unless told otherwise."""
+
+    def __init__(self, *, max_length: int | None = None, **kwargs: Any) -> None:
+        limit = max_length or settings.TEXT_MAX_LENGTH
+        messages: dict[str, Any] = {"max_length": too_long_message(limit)}
+        super().__init__(max_length=limit, error_messages=messages, **kwargs)

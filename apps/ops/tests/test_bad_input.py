@@ -102,3 +102,11 @@ def test_limit_is_capped_at_the_setting(settings: Any) -> None:
     settings.API_MAX_PAGE_SIZE = 50
     request = Request(APIRequestFactory().get("/api/instruments/", {"limit": "5000"}))
     assert api_settings.DEFAULT_PAGINATION_CLASS().get_limit(request) == 50
+
+
+def test_a_body_larger_than_an_upload_may_be_is_refused_unread(page: Client, settings: Any) -> None:
+    settings.UPLOAD_MAX_BYTES = 1000
+    body = b"x" * (2**20 + 1001)
+    response = page.generic("POST", "/book/trade/new/", body, "application/octet-stream")
+    assert response.status_code == 413
+    assert b"larger than the 1 MB limit" in response.content
