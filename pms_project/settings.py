@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "apps.ops.middleware.ProbeMiddleware",  # /health, /ready: before sessions and host checks
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "apps.ops.inputs.BadInputMiddleware",  # NUL bytes: 400; an oversized body: 413
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -269,8 +270,13 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+# Request bodies (apps/ops/inputs.py): a form or JSON body is read into memory up to 10 MB; an
+# uploaded file goes to a temporary file beyond 2.5 MB; a request declaring more than
+# UPLOAD_MAX_BYTES (+1 MB of form envelope) is refused (413) before it is read, and the upload
+# forms refuse a larger file. The B3 importer caps what a zip unpacks to on its own.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2621440
+UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 
 # --- I18N -----------------------------------------------------------------------------------
 
@@ -307,11 +313,21 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.ops.inputs.CappedPagination",
     "PAGE_SIZE": 100,
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.ops.inputs.SafeJSONParser",  # depth limit and NUL check on every JSON body
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "COERCE_DECIMAL_TO_STRING": True,
     "EXCEPTION_HANDLER": "apps.ops.errors.api_exception_handler",  # adds the request id
 }
+# Bad input is a 400, never a 500 (apps/ops/inputs.py): `?limit=` is capped, deeper JSON refused.
+API_MAX_PAGE_SIZE = 1000
+API_MAX_JSON_DEPTH = 32
+# Every free-text field (notes, reasons, rationales; the journal keeps them forever).
+TEXT_MAX_LENGTH = 10_000
 SPECTACULAR_SETTINGS = {
     "TITLE": "PMS API",
     "DESCRIPTION": "Portfolio management system for a Brazilian global-macro fund.",

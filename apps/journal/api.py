@@ -16,6 +16,7 @@ from rest_framework.routers import BaseRouter
 
 from apps.journal import services
 from apps.journal.models import Entry, EntryKind
+from apps.ops.inputs import FreeTextSerializerField
 from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio, Position
 from apps.proposals.models import Proposal
@@ -59,7 +60,7 @@ class EntrySerializer(serializers.ModelSerializer):
 
 
 class NoteSerializer(serializers.Serializer):
-    note = serializers.CharField(allow_blank=True)
+    note = FreeTextSerializerField(allow_blank=True)
     on_date = serializers.DateField(required=False, allow_null=True, help_text="About a day.")
     portfolio = serializers.SlugRelatedField(
         slug_field="code", queryset=Portfolio.objects.active(), required=False, allow_null=True

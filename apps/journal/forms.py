@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.journal.models import Entry, EntryKind
+from apps.ops.inputs import FreeTextField
 from apps.positions.models import Portfolio, Position
 from apps.proposals.models import Proposal
 
@@ -101,7 +102,7 @@ class EntryFilterForm(forms.Form):
 class NoteForm(forms.Form):
     """A note about a day, a position or a proposal (at least one)."""
 
-    note = forms.CharField(
+    note = FreeTextField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What happened, and why"}),
     )

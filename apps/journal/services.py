@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -16,6 +17,7 @@ from apps.journal.anchors import Anchor
 from apps.journal.anchors import check as check_anchor
 from apps.journal.anchors import latest as latest_anchor
 from apps.journal.models import Entry, EntryKind
+from apps.ops.inputs import too_long_message
 from apps.ops.roles import Role, has_role
 
 # One advisory-lock key for the whole chain: writers queue here until the holder commits, so
@@ -67,6 +69,8 @@ def record(
     """Append an entry; call inside the transaction of the change it records."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("journal.record must run inside the transaction of its change")
+    if len(note) > settings.TEXT_MAX_LENGTH:  # whatever the path: the journal keeps it forever
+        raise ValidationError({"note": too_long_message(settings.TEXT_MAX_LENGTH)})
     _lock_chain()
     last = Entry.objects.order_by("-seq").values_list("seq", "hash").first()
     seq, prev_hash = (last[0] + 1, last[1]) if last else (1, chain.GENESIS)

@@ -6,13 +6,13 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from apps.marketdata import services
 from apps.marketdata.models import SettlementPrice
-
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+from apps.ops.inputs import FreeTextField
 
 
 class _Upload(forms.Form):
@@ -20,8 +20,11 @@ class _Upload(forms.Form):
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise ValidationError(f"The file is larger than {MAX_UPLOAD_BYTES // 2**20} MB.")
+        limit = settings.UPLOAD_MAX_BYTES
+        if upload.size > limit:
+            raise ValidationError(
+                f"The file is larger than the {limit:,}-byte limit ({upload.size:,} bytes)."
+            )
         return upload
 
 
@@ -55,7 +58,7 @@ class ManualPriceForm(forms.ModelForm):
         decimal_places=6,
         help_text="As published, e.g. 14.901 for rate-quoted futures; stored as 0.14901.",
     )
-    reason = forms.CharField(
+    reason = FreeTextField(
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why the exchange/import price is not right. Kept in the price's history.",
     )

@@ -26,6 +26,18 @@ from apps.marketdata.calendar import business_days
 DecimalLike = Decimal | int | str | float
 
 _CONTEXT = Context(prec=40, rounding=ROUND_HALF_EVEN)
+
+
+class PricingError(ValueError):
+    """Inputs outside the model's domain (a rate ≤ −100 %, negative days, a PU that would be
+    zero or negative): callers turn it into a message on the field, never a server error."""
+
+
+# The band of rates a user may quote (forms and serializers validate it): wider than any rate
+# seen on B3 since the Real (Selic peaked at 45 % in 1999; real and FX coupons can be negative),
+# narrow enough to catch a rate typed in the wrong unit (1490 for 14.90 %).
+QUOTED_RATE_MIN = Decimal("-0.5")
+QUOTED_RATE_MAX = Decimal("2")
 ONE = Decimal(1)
 BP = Decimal("0.0001")
 DI1_NOTIONAL = Decimal(100000)
@@ -55,16 +67,18 @@ def dap_pu(rate: DecimalLike, du: int) -> Decimal:
 def ddi_pu(rate: DecimalLike, calendar_days: int) -> Decimal:
     """DDI PU: 100000 / (1 + i·dc/360), A-2 — linear FX coupon on calendar days."""
     if calendar_days < 0:
-        raise ValueError(f"calendar days must be >= 0, got {calendar_days}")
+        raise PricingError(f"calendar days must be >= 0, got {calendar_days}")
     with localcontext(_CONTEXT):
-        pu = DI1_NOTIONAL / (ONE + _dec(rate) * calendar_days / _DDI_BASIS)
-        return _round(pu, 2)
+        accrual = ONE + _dec(rate) * calendar_days / _DDI_BASIS
+        if accrual <= 0:
+            raise PricingError(f"coupon {rate} over {calendar_days} days gives no positive PU")
+        return _round(DI1_NOTIONAL / accrual, 2)
 
 
 def di1_rate(pu: DecimalLike, du: int, *, places: int = 5) -> Decimal:
     """DI1 rate implied by a PU: (100000/PU)^(252/du) − 1, A-`places` (5 = B3's 0.001 %)."""
     if du <= 0:
-        raise ValueError(f"du must be > 0 to imply a rate, got {du}")
+        raise PricingError(f"du must be > 0 to imply a rate, got {du}")
     with localcontext(_CONTEXT):
         growth = DI1_NOTIONAL / _dec(pu)
         return _round(growth ** (Decimal(_DAYS_PER_YEAR) / du) - ONE, places)
@@ -230,7 +244,7 @@ def ntnb_vna(vna_15: DecimalLike, ipca_monthly: DecimalLike, elapsed: int, perio
     (ANBIMA's daily file) as the caller chooses.
     """
     if period <= 0 or not 0 <= elapsed <= period:
-        raise ValueError(f"need 0 <= elapsed <= period and period > 0, got {elapsed}/{period}")
+        raise PricingError(f"need 0 <= elapsed <= period and period > 0, got {elapsed}/{period}")
     with localcontext(_CONTEXT):
         ipca = _round(_dec(ipca_monthly), 4)
         pro_rata = _truncate(Decimal(elapsed) / period, 14)
@@ -285,7 +299,7 @@ def _quantum(places: int) -> Decimal:
 def _pu_252(rate: Decimal, du: int) -> Decimal:
     """100000 / (1+i)^(du/252), unrounded (40 significant digits)."""
     if du < 0:
-        raise ValueError(f"du must be >= 0, got {du}")
+        raise PricingError(f"du must be >= 0, got {du}")
     # Context methods rather than `localcontext`: this is the 100k-calls path.
     return _CONTEXT.divide(DI1_NOTIONAL, _CONTEXT.power(_daily_factor(rate), du))
 
@@ -297,6 +311,8 @@ def _stn_rate(rate: DecimalLike) -> Decimal:
 
 def _stn_discount(tx: Decimal, du: int) -> Decimal:
     """(1+tx)^T14(du/252): STN truncates the exponent, so no g^du shortcut here."""
+    if tx <= -1:
+        raise PricingError(f"rate must be > -1, got {tx}")
     exponent = _truncate(Decimal(du) / _DAYS_PER_YEAR, 14)
     return (ONE + tx) ** exponent
 
@@ -329,7 +345,7 @@ def _daily_factor(rate: Decimal) -> Decimal:
     `Decimal.__pow__` at 40 digits. Cached per rate: the benchmark and a real curve reuse rates.
     """
     if rate <= -1:
-        raise ValueError(f"rate must be > -1, got {rate}")
+        raise PricingError(f"rate must be > -1, got {rate}")
     num, den = rate.as_integer_ratio()
     log = _fixed_ln(num + den, den)
     with localcontext(_CONTEXT):

@@ -41,7 +41,7 @@ def pu_at(terms: RateTerms, rate: Decimal, day: date) -> Decimal:
         return pricing.ntnf_pu(rate, day, terms.maturity)
     if kind in ("NTNB", "LFT"):
         if terms.vna is None:
-            raise ValueError(f"{kind} needs the VNA of {day:%Y-%m-%d} to be priced.")
+            raise pricing.PricingError(f"{kind} needs the VNA of {day:%Y-%m-%d} to be priced.")
         if kind == "NTNB":
             return pricing.ntnb_pu(rate, day, terms.maturity, terms.vna)
         return pricing.lft_pu(rate, day, terms.maturity, terms.vna)

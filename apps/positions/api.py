@@ -23,6 +23,8 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from apps.marketdata.models import Instrument
+from apps.marketdata.validators import validate_quoted_rate
+from apps.ops.inputs import FreeTextSerializerField
 from apps.ops.roles import Role, has_role
 from apps.positions import corrections
 from apps.positions.models import Portfolio, Position, Side, Strategy, Trade
@@ -337,13 +339,17 @@ class TradeInputSerializer(serializers.Serializer):
     quantity = serializers.DecimalField(max_digits=20, decimal_places=4)
     price = price(required=False, allow_null=True)
     rate = serializers.DecimalField(
-        max_digits=14, decimal_places=8, required=False, allow_null=True
+        max_digits=14,
+        decimal_places=8,
+        required=False,
+        allow_null=True,
+        validators=[validate_quoted_rate],
     )
     trade_date = serializers.DateField()
     settlement_date = serializers.DateField(required=False, allow_null=True)
     fees = money(required=False, default=Decimal("0"))
     broker = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = FreeTextSerializerField(required=False, allow_blank=True, default="")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         code = attrs["strategy"]

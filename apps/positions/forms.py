@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from apps.marketdata.models import Instrument, InstrumentKind
+from apps.marketdata.validators import validate_quoted_rate
+from apps.ops.inputs import FreeTextField
 from apps.positions.models import Portfolio, Side, Strategy
 from apps.positions.services import TradeTicket
 
@@ -69,7 +71,7 @@ class TradeForm(forms.Form):
         max_digits=20, decimal_places=2, required=False, initial=Decimal("0"), label="Fees (R$)"
     )
     broker = forms.CharField(max_length=64, required=False)
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    notes = FreeTextField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -94,8 +96,10 @@ class TradeForm(forms.Form):
         return Instrument.objects.filter(pk=pk, quote_convention="RATE").exists()
 
     def clean_rate(self) -> Decimal | None:
-        rate: Decimal | None = self.cleaned_data.get("rate")
-        return None if rate is None else rate / HUNDRED
+        typed: Decimal | None = self.cleaned_data.get("rate")
+        rate = None if typed is None else typed / HUNDRED
+        validate_quoted_rate(rate)
+        return rate
 
     def ticket(self) -> TradeTicket:
         data = self.cleaned_data
@@ -123,7 +127,7 @@ class TradeForm(forms.Form):
 
 
 class PositionPlanForm(forms.Form):
-    thesis = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    thesis = FreeTextField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     stop = forms.DecimalField(max_digits=24, decimal_places=8, required=False)
     target = forms.DecimalField(max_digits=24, decimal_places=8, required=False)
 

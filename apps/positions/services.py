@@ -16,6 +16,7 @@ from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import add_business_days, business_days, is_business_day
 from apps.marketdata.models import FixingIndex, Instrument, InstrumentKind
+from apps.marketdata.pricing import PricingError
 from apps.marketdata.queries import fixing_on
 from apps.marketdata.valuation import RateTerms, pu_at
 from apps.ops.roles import Role, has_role
@@ -106,7 +107,13 @@ def _price_of(ticket: TradeTicket) -> Decimal:
         vna = fixing_on(index, day)
         if vna is None:
             raise ValidationError({"rate": f"No {index.label} for {day:%Y-%m-%d}: give the PU."})
-    return pu_at(RateTerms(instrument.kind, instrument.maturity, vna), ticket.rate, day)
+    try:
+        pu = pu_at(RateTerms(instrument.kind, instrument.maturity, vna), ticket.rate, day)
+    except PricingError as error:
+        raise ValidationError({"rate": f"{ticket.rate} cannot be priced: {error}."}) from None
+    if pu <= 0:
+        raise ValidationError({"rate": f"{ticket.rate} prices {instrument.ticker} at {pu}."})
+    return pu
 
 
 def _fx_of(instrument: Instrument, day: date) -> Decimal:

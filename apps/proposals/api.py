@@ -21,6 +21,8 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from apps.marketdata.models import Instrument
+from apps.marketdata.validators import validate_quoted_rate
+from apps.ops.inputs import FreeTextSerializerField
 from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio, Side, Strategy, Trade
 from apps.proposals import services
@@ -47,7 +49,13 @@ def _price(**kwargs: Any) -> serializers.DecimalField:
 
 
 def _rate(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(max_digits=14, decimal_places=8, allow_null=True, **kwargs)
+    return serializers.DecimalField(
+        max_digits=14,
+        decimal_places=8,
+        allow_null=True,
+        validators=[validate_quoted_rate],
+        **kwargs,
+    )
 
 
 def _quantity(**kwargs: Any) -> serializers.DecimalField:
@@ -124,7 +132,7 @@ class ProposalInputSerializer(serializers.Serializer):
     quantity = _quantity()
     limit_price = _price(required=False)
     limit_rate = _rate(required=False)
-    rationale = serializers.CharField(allow_blank=True)
+    rationale = FreeTextSerializerField(allow_blank=True)
     conviction = serializers.ChoiceField(choices=Conviction.choices, default=Conviction.MEDIUM)
     business_date = serializers.DateField(required=False, help_text="Default: today's session.")
 
@@ -144,8 +152,8 @@ class ProposalInputSerializer(serializers.Serializer):
 
 
 class ApproveSerializer(serializers.Serializer):
-    note = serializers.CharField(allow_blank=True, required=False, default="")
-    override_note = serializers.CharField(
+    note = FreeTextSerializerField(allow_blank=True, required=False, default="")
+    override_note = FreeTextSerializerField(
         allow_blank=True,
         required=False,
         default="",
@@ -155,7 +163,7 @@ class ApproveSerializer(serializers.Serializer):
 
 class RejectSerializer(serializers.Serializer):
     # Optional here so that the service's own message ("Say why …") answers a missing note.
-    note = serializers.CharField(allow_blank=True, required=False, default="")
+    note = FreeTextSerializerField(allow_blank=True, required=False, default="")
 
 
 class ModifySerializer(ApproveSerializer):

@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from apps.marketdata.calendar import is_business_day, next_business_day, previous_business_day
 from apps.marketdata.models import Instrument, InstrumentKind
+from apps.marketdata.validators import validate_quoted_rate
+from apps.ops.inputs import FreeTextField
 from apps.positions.models import Portfolio, Side, Strategy
 from apps.proposals.models import Conviction, Proposal
 from apps.proposals.services import TRADING_DAY_END, Terms
@@ -56,7 +58,9 @@ def plain(value: Decimal | None) -> Decimal | None:
 
 def _rate(value: Decimal | None) -> Decimal | None:
     """A rate typed in % (14.901) as the decimal fraction the services use (0.14901)."""
-    return None if value is None else value / HUNDRED
+    rate = None if value is None else value / HUNDRED
+    validate_quoted_rate(rate)
+    return rate
 
 
 def _rate_field(**kwargs: Any) -> forms.DecimalField:
@@ -70,7 +74,7 @@ def _price_field(label: str = "Limit price / PU") -> forms.DecimalField:
 
 
 def _override_field() -> forms.CharField:
-    return forms.CharField(
+    return FreeTextField(
         required=False,
         label="Override note",
         widget=forms.Textarea(attrs={**TEXTAREA, "placeholder": "Why override the hard limit?"}),
@@ -111,7 +115,7 @@ class ProposalForm(ServiceForm):
     business_date = forms.DateField(
         widget=forms.DateInput(attrs={"type": "date"}), label="Trading day"
     )
-    rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    rationale = FreeTextField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -144,13 +148,13 @@ class ProposalForm(ServiceForm):
 
 
 class ApproveForm(ServiceForm):
-    note = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "Note"}))
+    note = FreeTextField(required=False, widget=forms.TextInput(attrs={"placeholder": "Note"}))
     override_note = _override_field()
 
 
 class RejectForm(ServiceForm):
     # Not `required`: the service's own message ("Say why …") is the one the user sees.
-    note = forms.CharField(
+    note = FreeTextField(
         required=False,
         label="Why reject?",
         widget=forms.Textarea(attrs={**TEXTAREA, "placeholder": "Why reject? (required)"}),
@@ -162,7 +166,7 @@ class ModifyForm(ServiceForm):
     quantity = _quantity_field()
     limit_price = _price_field()
     limit_rate = _rate_field()
-    note = forms.CharField(
+    note = FreeTextField(
         required=False,
         label="Why modify?",
         widget=forms.Textarea(attrs={**TEXTAREA, "placeholder": "Why modify? (required)"}),
@@ -247,6 +251,6 @@ class ExecuteForm(ServiceForm):
 
 
 class NoteForm(forms.Form):
-    note = forms.CharField(
+    note = FreeTextField(
         required=False, widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Add a note"})
     )

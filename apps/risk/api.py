@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
+from apps.ops.inputs import FreeTextSerializerField
 from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio
 from apps.proposals.models import Proposal, ProposalStatus
@@ -415,7 +416,7 @@ class AlertSerializer(serializers.ModelSerializer):
 
 class AcknowledgeSerializer(serializers.Serializer):
     # Optional here so that the service's own message answers a missing note.
-    note = serializers.CharField(allow_blank=True, required=False, default="")
+    note = FreeTextSerializerField(allow_blank=True, required=False, default="", max_length=1000)
 
 
 class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

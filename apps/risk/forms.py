@@ -10,10 +10,13 @@ import json
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from rest_framework.exceptions import ParseError
 
 from apps.marketdata.models import AssetClass
+from apps.ops.inputs import FreeTextField, check_json
 from apps.positions.models import Portfolio
 from apps.risk.models import SHOCK_KEYS, Limit, Metric, Scope, StressScenario
 
@@ -27,7 +30,7 @@ SHOCK_EXAMPLE = '{"di_bp": {"21": 100, "252": 150, "1260": 200}, "usdbrl_pct": 1
 
 class AcknowledgeForm(forms.Form):
     # Not `required`: the service says why a note is needed, in one place for page, API, admin.
-    note = forms.CharField(
+    note = FreeTextField(
         required=False,
         max_length=1000,
         label="Note",
@@ -49,7 +52,19 @@ def shocks_help() -> SafeString:
 
 
 class PrettyJSONField(forms.JSONField):
-    """Shows the stored JSON indented, so a scenario's vertex maps are readable."""
+    """Shows the stored JSON indented, so a scenario's vertex maps are readable; refuses what
+    the API's parser refuses (NUL characters, which jsonb rejects, and deep nesting)."""
+
+    def to_python(self, value: Any) -> Any:
+        try:
+            data = super().to_python(value)
+        except RecursionError:
+            raise forms.ValidationError("The JSON is nested too deeply.") from None
+        try:
+            check_json(data, max_depth=settings.API_MAX_JSON_DEPTH)
+        except ParseError as error:
+            raise forms.ValidationError(str(error.detail)) from None
+        return data
 
     def prepare_value(self, value: Any) -> str:
         if isinstance(value, forms.fields.InvalidJSONInput):
@@ -58,6 +73,7 @@ class PrettyJSONField(forms.JSONField):
 
 
 class StressScenarioForm(forms.ModelForm):
+    description = FreeTextField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     shocks = PrettyJSONField(
         help_text=shocks_help(), widget=forms.Textarea(attrs={"rows": 12, "cols": 70})
     )

@@ -17,9 +17,11 @@ is neither yesterday's PU nor yesterday's PU carried; see domain/brazil-markets.
 
 from __future__ import annotations
 
-import io
 import logging
+import shutil
+import tempfile
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -56,6 +58,42 @@ LABELS = {
 }
 REPORT_TYPE = "BVBG.187"
 MAX_NESTING = 3  # zips inside zips: B3's bulk downloads wrap the daily SPRD zip once more
+# Uncompressed bytes read from one upload, zips and XML together: the daily BVBG.187 XML is
+# about 5 MB (SPRD250203: 4.7 MB in a 73 kB zip), so 64 MB is ample, and a zip bomb (a 306 kB
+# upload unpacking to 300 MB) stops there, having held at most SPOOL_BYTES in memory.
+MAX_UNZIPPED_BYTES = 64 * 2**20
+SPOOL_BYTES = 4 * 2**20  # a nested zip is copied to a temporary file beyond this
+CHUNK_BYTES = 64 * 2**10
+
+
+class _Budget:
+    """The uncompressed bytes an upload may still read before the import is refused."""
+
+    def __init__(self, limit: int = MAX_UNZIPPED_BYTES) -> None:
+        self.limit = self.left = limit
+
+    def reader(self, stream: IO[bytes], name: str) -> _CappedReader:
+        return _CappedReader(stream, self, name)
+
+
+class _CappedReader:
+    """A binary stream that counts what is read against the upload's budget."""
+
+    def __init__(self, stream: IO[bytes], budget: _Budget, name: str) -> None:
+        self.stream, self.budget, self.name = stream, budget, name
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self.budget.left + 1 if size < 0 else min(size, self.budget.left + 1)
+        data = self.stream.read(wanted)
+        self.budget.left -= len(data)
+        if self.budget.left < 0:
+            raise ImportFailed(
+                [
+                    f"{self.name}: unpacks to more than {self.budget.limit // 2**20} MB; a daily "
+                    f"{REPORT_TYPE} report is about 5 MB (refused unread)"
+                ]
+            )
+        return data
 
 
 def import_b3_report(
@@ -72,8 +110,11 @@ def import_b3_report(
                 raise ImportFailed([f"{name}: cannot read the file ({exc.strerror})"]) from exc
         else:
             handle = source
-        for member, stream in _xml_documents(handle, name, depth=0):
-            report.read(stream, member)
+        try:
+            for member, stream in _xml_documents(handle, name, depth=0, budget=_Budget()):
+                report.read(stream, member)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise ImportFailed([f"{name}: damaged zip archive ({exc})"]) from exc
     report.finish(name)
 
     result = store_prices(
@@ -98,11 +139,14 @@ def import_b3_report(
     return result
 
 
-def _xml_documents(handle: IO[bytes], name: str, *, depth: int) -> Iterator[tuple[str, IO[bytes]]]:
-    """The XML documents in `handle`: itself, or the .xml members of a (nested) zip."""
+def _xml_documents(
+    handle: IO[bytes], name: str, *, depth: int, budget: _Budget
+) -> Iterator[tuple[str, _CappedReader]]:
+    """The XML documents in `handle`: itself, or the .xml members of a (nested) zip, each
+    streamed (a nested zip through a temporary file) and counted against `budget`."""
     if not zipfile.is_zipfile(handle):
         handle.seek(0)
-        yield name, handle
+        yield name, budget.reader(handle, name)
         return
     handle.seek(0)
     try:
@@ -116,11 +160,17 @@ def _xml_documents(handle: IO[bytes], name: str, *, depth: int) -> Iterator[tupl
             lower = info.filename.lower()
             if lower.endswith(".zip") and depth < MAX_NESTING:
                 found = True
-                yield from _xml_documents(io.BytesIO(archive.read(info)), member, depth=depth + 1)
+                with (
+                    archive.open(info) as packed,
+                    tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as copy,
+                ):
+                    shutil.copyfileobj(budget.reader(packed, member), copy, CHUNK_BYTES)
+                    copy.seek(0)
+                    yield from _xml_documents(copy, member, depth=depth + 1, budget=budget)
             elif lower.endswith(".xml"):
                 found = True
                 with archive.open(info) as stream:
-                    yield member, stream
+                    yield member, budget.reader(stream, member)
     if not found:
         raise ImportFailed([f"{name}: the zip archive contains no XML report"])
 
@@ -156,7 +206,7 @@ class _Report:
         self._today = timezone.localdate()
         self._dates: dict[str, date | str] = {}
 
-    def read(self, stream: IO[bytes], name: str) -> None:
+    def read(self, stream: _CappedReader, name: str) -> None:
         root_checked = False
         try:
             for event, element in ElementTree.iterparse(stream, events=("start", "end")):

@@ -272,3 +272,27 @@ def test_an_approver_cannot_record_trades_either(client: Client, fund, cio_bob) 
             client.post("/api/trades/", _api(fund), content_type="application/json").status_code
             == 403
         )
+
+
+# --- rates outside what a market quotes: a field error, never a 500 ---------------------------
+
+
+@pytest.mark.parametrize("rate", ["-150", "-100", "-60", "250", "99999"])
+def test_the_form_refuses_an_absurd_rate(client: Client, fund, pm_alice, rate: str) -> None:
+    client.force_login(pm_alice)
+    data = _form(fund, "DI1F27", side="SELL", price="", rate=rate, quantity="3")
+    with nothing_written(fund):
+        response = client.post("/book/trade/new/", data)
+    assert response.status_code == 200
+    errors = " ".join(response.context["form"].errors["rate"])
+    assert "Rate must be between -50 % and 200 % a.a." in errors
+
+
+@pytest.mark.parametrize("rate", ["-1.5", "-1", "-0.6", "2.5", "999"])
+def test_the_api_refuses_an_absurd_rate(client: Client, fund, pm_alice, rate: str) -> None:
+    client.force_login(pm_alice)
+    data = _api(fund, "DI1F27", side="SELL", price=None, rate=rate, quantity="3")
+    with nothing_written(fund):
+        response = client.post("/api/trades/", data, content_type="application/json")
+    assert response.status_code == 400
+    assert "between -50 % and 200 % a.a." in " ".join(response.json()["rate"])
