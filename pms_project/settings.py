@@ -261,6 +261,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+# Files a browser asks for at the site's root (/favicon.ico), served by whitenoise as they are;
+# the pages link the hashed copy collectstatic makes of the same file.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 # --- API ------------------------------------------------------------------------------------
 
