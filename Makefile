@@ -9,17 +9,23 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SMOKE_DIR := var/smoke
 
-.PHONY: install run test lint typecheck pytest smoke bench clean
+.PHONY: install lock run test lint typecheck pytest smoke image-build bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PY=/path/to/python3.11)")'
 	$(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
 install: $(STAMP)
+
+## lock: compile requirements*.in into the hashed lock files (UPGRADE=1: newest allowed releases)
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade --refresh)
+lock: install
+	$(UV_COMPILE) requirements.in -o requirements.txt
+	$(UV_COMPILE) requirements-dev.in -o requirements-dev.txt
 
 ## run: install, migrate, seed the demo fund, serve http://127.0.0.1:8000 (embedded default)
 run: export DEBUG ?= true
@@ -28,8 +34,8 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## test: lint, type-check, the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set), then smoke the embedded default
-test: install lint typecheck pytest smoke
+## test: lint, type-check, the image's build steps, the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set), then smoke the embedded default
+test: install lint typecheck image-build pytest smoke
 
 lint: install
 	$(BIN)/ruff check .
@@ -49,6 +55,13 @@ smoke: install
 		         $(BIN)/python manage.py seed_demo --years 1 && \
 		         $(BIN)/python manage.py check'
 	@echo "smoke: embedded default migrates, seeds and checks"
+
+# What `docker build` runs after installing the packages (deploy/image-build.sh: collectstatic
+# with DEBUG=false and the manifest storage, the static names, WeasyPrint, gunicorn's config),
+# outside Docker into a temporary folder.
+image-build: install
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+		env -u DATABASE_URL -u REDIS_URL STATIC_ROOT="$$tmp" PYTHON=$(BIN)/python deploy/image-build.sh
 
 ## bench: performance targets of every issue; prints a table and writes var/bench.json
 bench: install

@@ -233,7 +233,10 @@ AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0)
+# Reverse proxies in front of gunicorn: 0 when it is reached directly (X-Forwarded-For is then
+# ignored), 1 behind compose's Caddy. apps/ops/client_ip.py reads the client from it.
+PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "apps.ops.client_ip.client_ip"
 
 # Content Security Policy: everything from our own origin (htmx and Chart.js are vendored);
 # inline <script> only with the per-request nonce; inline styles allowed (Chart.js sets them).
@@ -301,6 +304,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
+# Files a browser asks for at the site's root (/favicon.ico), served by whitenoise as they are;
+# the pages link the hashed copy collectstatic makes of the same file.
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 
 # --- API ------------------------------------------------------------------------------------
 

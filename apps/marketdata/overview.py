@@ -8,7 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 from apps.marketdata.models import Fixing, FixingIndex, InstrumentKind
-from apps.marketdata.queries import effective_prices, latest_fixings, previous_price_date
+from apps.marketdata.queries import (
+    effective_prices,
+    latest_complete_price_date,
+    latest_fixings,
+    previous_price_date,
+)
 
 KIND_ORDER = [k.value for k in InstrumentKind]
 
@@ -35,8 +40,8 @@ class Overview:
 
 
 def build_overview(day: date) -> Overview:
-    """Settlements on `day` with changes against the previous priced day, and the DI1 curve."""
-    previous_day = previous_price_date(day)
+    """Settlements on `day` with changes against the previous complete day, and the DI1 curve."""
+    previous_day = latest_complete_price_date(before=day) or previous_price_date(day)
     today = effective_prices(day)
     before = effective_prices(previous_day) if previous_day else {}
     rows: list[Row] = []

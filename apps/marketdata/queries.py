@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Max
+from django.db.models import Count, Max
 
 from apps.marketdata import pricing
 from apps.marketdata.calendar import business_days
@@ -14,8 +14,15 @@ from apps.marketdata.models import (
     SOURCE_PRIORITY,
     Fixing,
     FixingIndex,
+    InstrumentKind,
     SettlementPrice,
 )
+
+# A price date is *complete* when it holds a settlement of every kind here: the DI1 curve that
+# the market page, the MTM's CDI carry and the rate risk all start from. A partial upload for a
+# new date (a few bonds, one override) leaves the date incomplete, so it does not become the
+# default as-of date until B3's report arrives. The one definition; add a kind to demand more.
+COMPLETE_DAY_KINDS: tuple[str, ...] = (InstrumentKind.DI1,)
 
 
 def effective_prices(
@@ -40,6 +47,24 @@ def latest_price_date(on_or_before: date | None = None) -> date | None:
     if on_or_before is not None:
         rows = rows.filter(date__lte=on_or_before)
     return rows.aggregate(latest=Max("date"))["latest"]
+
+
+def latest_complete_price_date(
+    on_or_before: date | None = None, *, before: date | None = None
+) -> date | None:
+    """The most recent complete date (see COMPLETE_DAY_KINDS), on or before / strictly before."""
+    rows = SettlementPrice.objects.filter(instrument__kind__in=COMPLETE_DAY_KINDS)
+    if on_or_before is not None:
+        rows = rows.filter(date__lte=on_or_before)
+    if before is not None:
+        rows = rows.filter(date__lt=before)
+    complete = (
+        rows.values("date")
+        .annotate(kinds=Count("instrument__kind", distinct=True))
+        .filter(kinds=len(COMPLETE_DAY_KINDS))
+        .order_by("-date")
+    )
+    return complete.values_list("date", flat=True).first()
 
 
 def previous_price_date(day: date) -> date | None:

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -34,11 +35,23 @@ RUNS_PER_PAGE = 50
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Send the user to the first page their roles open."""
+    """Send the user to where their work is: the back office to the admin, others to the first
+    page their roles open."""
+    if _works_in_the_admin(request.user):
+        return redirect("admin:index")
     entries = items_for(request.user, request.path)
     if entries:
         return redirect(entries[0]["url"])
     return render(request, "ops/no_access.html", status=403)
+
+
+def _works_in_the_admin(user: Any) -> bool:
+    """Back-office staff keep the books in the admin; one who also manages or approves does not."""
+    return (
+        bool(getattr(user, "is_staff", False))
+        and has_role(user, Role.BACK_OFFICE)
+        and not has_role(user, Role.MANAGER, Role.APPROVER)
+    )
 
 
 @login_not_required

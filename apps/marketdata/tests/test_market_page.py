@@ -91,3 +91,41 @@ def test_openapi_schema_is_served(client: Client, viewer_dan) -> None:
     response = client.get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/prices/" in response.content
+
+
+@pytest.fixture
+def partial_upload_for_a_new_day(two_days_of_di1: None) -> None:
+    """A back-office upload of one bond for 2025-02-04: no DI1 curve for that day yet."""
+    ltn = Instrument.objects.create(
+        ticker="LTN-20270101",
+        kind="LTN",
+        asset_class="RATES",
+        maturity=date(2027, 1, 1),
+        quote_convention="PRICE",
+    )
+    SettlementPrice.objects.create(
+        instrument=ltn, date=date(2025, 2, 4), source="CSV", price=Decimal("781.23")
+    )
+
+
+def test_a_partial_upload_for_a_new_day_does_not_become_the_default(
+    client: Client, pm_alice, partial_upload_for_a_new_day
+) -> None:
+    client.force_login(pm_alice)
+    response = client.get("/market/")
+    data = response.context["data"]
+    assert data.day == date(2025, 2, 3), "the latest complete day (its DI1 curve is there)"
+    assert data.previous_day == date(2025, 1, 31)
+    assert data.curve["labels"] == ["DI1F26"]
+    body = response.content.decode()
+    assert "No DI1 settlements" not in body
+    assert "04 Feb 2025" in body and "incomplete" in body, "the newer partial day is named"
+
+
+def test_the_partial_day_still_opens_when_asked_for(
+    client: Client, pm_alice, partial_upload_for_a_new_day
+) -> None:
+    client.force_login(pm_alice)
+    data = client.get("/market/?date=2025-02-04").context["data"]
+    assert data.day == date(2025, 2, 4)
+    assert data.previous_day == date(2025, 2, 3)

@@ -103,3 +103,34 @@ def test_a_logged_in_page_sees_a_role_change_on_the_next_request(client: Any) ->
     assert client.get("/ops/pipelines/").status_code == 403
     user.groups.add(Group.objects.get(name="ops"))
     assert client.get("/ops/pipelines/").status_code == 200
+
+
+# --- where each role lands, the favicon (issue 14 §7.3) -----------------------------------------
+
+
+def test_the_back_office_logs_in_and_lands_on_the_admin(client: Client, bo_carol: Any) -> None:
+    response = client.post("/login/", {"username": "bo_carol", "password": DEMO_PASSWORD})
+    assert response["Location"] == reverse("home")
+    assert client.get(response["Location"])["Location"] == reverse("admin:index")
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_a_back_office_user_who_also_manages_lands_on_the_pages(client: Client) -> None:
+    make_user("two_hats", "manager", "back_office", staff=True)
+    client.post("/login/", {"username": "two_hats", "password": DEMO_PASSWORD})
+    assert client.get("/")["Location"] != reverse("admin:index")
+
+
+def test_ops_still_lands_on_the_pages(client: Client, ops_erin: Any) -> None:
+    client.force_login(ops_erin)
+    assert client.get("/")["Location"] != reverse("admin:index")
+
+
+def test_every_page_links_the_favicon_and_it_is_served(client: Client, pm_alice: Any) -> None:
+    login_page = client.get("/login/").content.decode()
+    assert 'rel="icon"' in login_page and "favicon" in login_page
+    client.force_login(pm_alice)
+    assert 'rel="icon"' in client.get("/market/").content.decode()
+    response = client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("image/")

@@ -106,3 +106,52 @@ def test_lockout_works_with_redis_dead(
     assert not dead_redis.answers()
     assert client.get("/login/").status_code == 200
     _lockout_scenario(client, time_machine)
+
+
+def _fail_forging(client: Client, forged: list[str]) -> None:
+    """Failures from one socket address, each claiming another client in X-Forwarded-For."""
+    for n, header in enumerate(forged):
+        client.post(
+            "/login/",
+            {"username": "pm_alice", "password": f"wrong-{n}"},
+            REMOTE_ADDR=IP,
+            HTTP_X_FORWARDED_FOR=header,
+        )
+
+
+def test_without_a_proxy_a_forged_x_forwarded_for_does_not_rotate_past_the_lockout(
+    client: Client, pm_alice: Any, time_machine: Any, settings: Any
+) -> None:
+    """PROXY_COUNT=0 (the default, gunicorn reached directly): the header is the client's word,
+    so the lockout keys on the socket address and five failures lock whatever it claims."""
+    settings.PROXY_COUNT = 0
+    time_machine.move_to(START, tick=False)
+    _fail_forging(client, [f"198.51.100.{n}" for n in range(1, 6)])
+    sixth = client.post(
+        "/login/",
+        {"username": "pm_alice", "password": DEMO_PASSWORD},
+        REMOTE_ADDR=IP,
+        HTTP_X_FORWARDED_FOR="198.51.100.77",
+    )
+    assert _is_locked(sixth), sixth.status_code
+    assert not _logged_in(client)
+    assert AccessAttempt.objects.get(username="pm_alice").ip_address == IP
+
+
+def test_behind_one_proxy_the_client_is_the_address_the_proxy_appended(
+    client: Client, pm_alice: Any, time_machine: Any, settings: Any
+) -> None:
+    """PROXY_COUNT=1 (compose, behind Caddy): what the client prepends to X-Forwarded-For is
+    ignored; the lockout keys on the address the proxy appended (the rightmost)."""
+    settings.PROXY_COUNT = 1
+    time_machine.move_to(START, tick=False)
+    proxy = "172.18.0.5"
+    _fail_forging(client, [f"198.51.100.{n}, {IP}" for n in range(1, 6)])
+    sixth = client.post(
+        "/login/",
+        {"username": "pm_alice", "password": DEMO_PASSWORD},
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR=f"198.51.100.77, {IP}",
+    )
+    assert _is_locked(sixth), sixth.status_code
+    assert AccessAttempt.objects.get(username="pm_alice").ip_address == IP

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +47,45 @@ def test_the_manager_reads_filters_and_drills_into_the_book(
     expect(page.get_by_test_id("direction")).to_have_text("long PU (dado)")
     page.wait_for_function("() => window.Chart && Chart.getChart('pnl-daily') !== undefined")
     page.screenshot(path=str(SHOTS / "position.png"), full_page=True)
+
+
+def _query(url: str) -> dict[str, str]:
+    from urllib.parse import parse_qsl, urlsplit
+
+    return {k: v for k, v in parse_qsl(urlsplit(url).query) if v}
+
+
+def test_the_address_bar_is_the_view_after_every_filter_change(
+    book_at: Any, pm_alice: Any, login: Any, live_server: Any
+) -> None:
+    """Issue 14 §7.1: once a change is on screen the URL is its URL, two quick changes both land
+    (the last wins, in the view and in the URL), and a reload shows what was on screen."""
+    from playwright.sync_api import expect
+
+    make_fund(book_at(D1, "DI1F26", "DI1F27", "WDOH25", "INDG25"))
+    page = login(pm_alice)
+    page.goto(f"{live_server.url}/book/")
+    table = page.get_by_test_id("book-table")
+    expect(page.get_by_test_id("position-row")).to_have_count(4)
+
+    page.select_option("#f-strategy", "rates-br")
+    expect(table).not_to_contain_text("INDG25")  # the rates view is on screen ...
+    assert _query(page.url).get("strategy") == "rates-br", page.url  # ... and in the URL
+
+    page.select_option("#f-strategy", "equities")
+    expect(table).not_to_contain_text("DI1F27")
+    assert _query(page.url).get("strategy") == "equities", page.url
+
+    # Two changes without waiting for the first answer: all strategies, then rates only.
+    page.select_option("#f-strategy", "")
+    page.select_option("#f-class", "RATES")
+    expect(table).to_contain_text("DI1F27")
+    expect(table).not_to_contain_text("INDG25")
+    expect(page).to_have_url(re.compile(r"asset_class=RATES"))
+    assert "strategy" not in _query(page.url), page.url
+    expect(page.locator("#f-class")).to_have_value("RATES")
+
+    page.reload()
+    expect(page.locator("#f-class")).to_have_value("RATES")
+    expect(table).to_contain_text("DI1F27")
+    expect(table).not_to_contain_text("INDG25")
