@@ -17,13 +17,13 @@ import schemathesis
 from django.contrib.auth.models import User
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, Phase, given, settings
-from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 
 from apps.ops.tests.conftest import long_wdo
 from apps.positions.mtm import run_mtm
+from apps.tokens.services import issue_token
 from conftest import make_user
 
 EXAMPLES = 25  # per operation and mode: 39 operations stay well under two minutes
@@ -34,7 +34,7 @@ def api_token(db: None) -> Callable[[User], str]:
     """The `Authorization` header value of a fresh API token for `user` (one place to mint)."""
 
     def mint(user: User) -> str:
-        return f"Token {Token.objects.create(user=user).key}"
+        return f"Token {issue_token(user, name='schemathesis').key}"
 
     return mint
 
