@@ -44,8 +44,8 @@ class _Root:
     label: str = ""
 
 
-# Contract sizes from B3's contract specifications. DAP's point is worth R$ 0.00025 times the
-# IPCA index number (the MTM engine applies the index); DDI/FRC points are USD 0.50.
+# Contract sizes from B3's contract specifications. DAP's point is worth R$ 0.00025 times the day's
+# IPCA pro-rata index (the MTM engine applies it, docs/MARKET_DATA.md); DDI/FRC: USD 0.50.
 ROOTS: dict[str, _Root] = {
     "DI1": _Root("RATES", "BRL", Decimal("1"), "RATE", "CDI", "first_bd", label="DI1"),
     "DAP": _Root("INFLATION", "BRL", Decimal("0.00025"), "RATE", "IPCA", "fifteenth", label="DAP"),
