@@ -119,3 +119,10 @@ def test_a_nul_in_the_session_cookie_is_a_400(client: Client) -> None:
 
 def test_a_nul_in_an_api_token_is_a_400(client: Client) -> None:
     assert client.get("/api/book/", HTTP_AUTHORIZATION="Token abc\x00def").status_code == 400
+
+
+def test_a_clean_form_encoded_api_post_still_reaches_drf(api: Client) -> None:
+    """The middleware reads request.POST first; DRF then takes the parsed form, not the body."""
+    response = api.post("/api/journal/notes/", {"note": "Stay small.", "on_date": "2025-02-04"})
+    assert response.status_code == 201, response.content
+    assert response.json()["note"] == "Stay small."
