@@ -12,6 +12,7 @@ from django.db import transaction
 
 from apps.marketdata import services
 from apps.marketdata.models import SettlementPrice
+from apps.marketdata.validators import validate_quoted_rate
 from apps.ops.inputs import FreeTextField
 
 
@@ -74,6 +75,11 @@ class ManualPriceForm(forms.ModelForm):
     def rate(self) -> Decimal | None:
         pct = self.cleaned_data.get("rate_pct")
         return None if pct is None else pct.scaleb(-2)
+
+    def clean_rate_pct(self) -> Decimal | None:
+        pct: Decimal | None = self.cleaned_data.get("rate_pct")
+        validate_quoted_rate(None if pct is None else pct.scaleb(-2))
+        return pct
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()

@@ -1,14 +1,15 @@
 """Hostile input stops at the door with a 4xx, once for every page and API call.
 
 PostgreSQL refuses a NUL byte in text; a parameter or field carrying one would otherwise reach
-a query and answer 500. `BadInputMiddleware` checks the path, the query string and the form
-fields of every request (400), and refuses a body declared larger than UPLOAD_MAX_BYTES (413)
-before reading it. `SafeJSONParser` checks every JSON string and key of an API body and refuses
-nesting deeper than `API_MAX_JSON_DEPTH` (the C decoder recurses: a deep enough body is a
-RecursionError). `CappedPagination` caps `limit` (`API_MAX_PAGE_SIZE`) so a huge one never
-reaches SQL as a bigint out of range. Free text (notes, reasons, rationales) is at most
-`TEXT_MAX_LENGTH` characters: `FreeTextField` on pages, `FreeTextSerializerField` in the API,
-and the journal refuses a longer note whatever the path (it keeps entries forever).
+a query and answer 500. `BadInputMiddleware` checks the path, the headers and cookies, the
+query string and the form fields of every request (400), and refuses a body declared larger
+than UPLOAD_MAX_BYTES (413) before reading it. `SafeJSONParser` checks every JSON string and
+key of an API body and refuses nesting deeper than `API_MAX_JSON_DEPTH` (the C decoder
+recurses: a deep enough body is a RecursionError). `CappedPagination` caps `limit`
+(`API_MAX_PAGE_SIZE`) so a huge one never reaches SQL as a bigint out of range. Free text
+(notes, reasons, rationales) is at most `TEXT_MAX_LENGTH` characters: `FreeTextField` on
+pages, `FreeTextSerializerField` in the API, and the journal refuses a longer note whatever
+the path (it keeps entries forever).
 """
 
 from __future__ import annotations
@@ -36,8 +37,14 @@ def _has_nul(pairs: Iterable[tuple[str, list[Any]]]) -> bool:
 
 
 def request_has_nul(request: HttpRequest) -> bool:
-    """A NUL in the path, a query parameter (name or value) or a form field of `request`."""
-    if NUL in request.path_info or _has_nul(request.GET.lists()):
+    """A NUL in the path, a header (cookies and tokens included), a query parameter (name or
+    value) or a form field of `request`."""
+    headers = (v for k, v in request.META.items() if k.startswith("HTTP_") and isinstance(v, str))
+    if NUL in request.path_info or any(NUL in v for v in headers):
+        return True
+    # A quoted cookie may spell a NUL as \000: check the values as Django decoded them.
+    cookies = ((name, [value]) for name, value in request.COOKIES.items())
+    if _has_nul(cookies) or _has_nul(request.GET.lists()):
         return True
     # Django parses only POST bodies into request.POST (form or multipart); file names too.
     if request.method == "POST":

@@ -110,3 +110,19 @@ def test_a_body_larger_than_an_upload_may_be_is_refused_unread(page: Client, set
     response = page.generic("POST", "/book/trade/new/", body, "application/octet-stream")
     assert response.status_code == 413
     assert b"larger than the 1 MB limit" in response.content
+
+
+def test_a_nul_in_the_session_cookie_is_a_400(client: Client) -> None:
+    client.cookies["sessionid"] = "abcdefgh\x00ijklmnop"
+    assert client.get("/journal/").status_code == 400
+
+
+def test_a_nul_in_an_api_token_is_a_400(client: Client) -> None:
+    assert client.get("/api/book/", HTTP_AUTHORIZATION="Token abc\x00def").status_code == 400
+
+
+def test_a_clean_form_encoded_api_post_still_reaches_drf(api: Client) -> None:
+    """The middleware reads request.POST first; DRF then takes the parsed form, not the body."""
+    response = api.post("/api/journal/notes/", {"note": "Stay small.", "on_date": "2025-02-04"})
+    assert response.status_code == 201, response.content
+    assert response.json()["note"] == "Stay small."
