@@ -223,6 +223,7 @@ class Lease:
         self.pipeline, self.portfolio, self.day = pipeline, portfolio, day
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.run: PipelineRun | None = None
+        self.pk = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -256,13 +257,15 @@ class Lease:
             self._thread = threading.Thread(target=self._beat_forever, daemon=True)
             self._thread.start()
 
-    def beat(self) -> None:
-        """Renew the lease and stamp the run's heartbeat (one sign of life)."""
-        PipelineLease.objects.filter(pk=self.pk, holder=self.holder).update(
+    def beat(self) -> bool:
+        """Renew the lease and stamp the run's heartbeat (one sign of life); False when the
+        lease is no longer ours (it expired and another process took the run over)."""
+        held = PipelineLease.objects.filter(pk=self.pk, holder=self.holder).update(
             expires_at=self._expiry()
         )
-        if self.run is not None:
+        if held and self.run is not None:
             PipelineRun.objects.filter(pk=self.run.pk).update(heartbeat_at=timezone.now())
+        return bool(held)
 
     def _beat_forever(self) -> None:
         try:
@@ -366,7 +369,9 @@ def _execute(run: PipelineRun, lease: Lease, *, retries_left: int, progress: Pro
     steps = PIPELINES[pipeline]
     progress(f"{portfolio.code} {day:%Y-%m-%d} {pipeline}: attempt {run.attempt}")
     for order, (name, fn) in enumerate(steps, start=1):
-        lease.beat()
+        if not lease.beat():  # we were presumed dead and taken over: the new holder runs it
+            log.error("pipeline %s lost its lease before step %s; stopping", run, name)
+            return Outcome("busy", run)
         step = StepRun.objects.create(
             run=run, run_attempt=run.attempt, order=order, name=name, started_at=timezone.now()
         )
