@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as time_of_day
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -524,23 +524,20 @@ def stale_runs() -> list[PipelineRun]:
 
 
 def sweep(*, retries_left: int = 0) -> list[Outcome]:
-    """Take over every run whose process died: marking it ABANDONED happens when the lease is
-    taken (in run_pipeline); the takeover runs its pipeline again through the date the dead
-    holder was running (catching up from the last success, as any trigger does)."""
+    """Take over every run whose process died: its day first (taking the lease marks it
+    ABANDONED; it runs again even if older than the last success, as a forced re-run that was
+    killed would be), then the rest of what the dead holder was catching up through."""
     outcomes: list[Outcome] = []
     for run in stale_runs():
-        lease = PipelineLease.objects.filter(pipeline=run.pipeline, portfolio=run.portfolio).first()
-        through = max(
-            run.business_date, lease.through or run.business_date if lease else run.business_date
-        )
+        held = PipelineLease.objects.filter(pipeline=run.pipeline, portfolio=run.portfolio)
+        ends = [d for d in held.values_list("through", flat=True) if d is not None]
+        through = max([run.business_date, *ends])
         log.warning("sweep: %s has no heartbeat; taking it over through %s", run, through)
-        outcomes += run_due(
-            run.pipeline,
-            through,
-            portfolio=run.portfolio,
-            triggered_by="sweep",
-            retries_left=retries_left,
-        )
+        options: dict[str, Any] = {"triggered_by": "sweep", "retries_left": retries_left}
+        outcome = run_pipeline(run.pipeline, run.portfolio, run.business_date, **options)
+        outcomes.append(outcome)
+        if outcome.status == "ran" and through > run.business_date:
+            outcomes += run_due(run.pipeline, through, portfolio=run.portfolio, **options)
     return outcomes
 
 
