@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as time_of_day
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -224,6 +224,7 @@ class Lease:
         self.pipeline, self.portfolio, self.day = pipeline, portfolio, day
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.run: PipelineRun | None = None
+        self.pk = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -257,13 +258,15 @@ class Lease:
             self._thread = threading.Thread(target=self._beat_forever, daemon=True)
             self._thread.start()
 
-    def beat(self) -> None:
-        """Renew the lease and stamp the run's heartbeat (one sign of life)."""
-        PipelineLease.objects.filter(pk=self.pk, holder=self.holder).update(
+    def beat(self) -> bool:
+        """Renew the lease and stamp the run's heartbeat (one sign of life); False when the
+        lease is no longer ours (it expired and another process took the run over)."""
+        held = PipelineLease.objects.filter(pk=self.pk, holder=self.holder).update(
             expires_at=self._expiry()
         )
-        if self.run is not None:
+        if held and self.run is not None:
             PipelineRun.objects.filter(pk=self.run.pk).update(heartbeat_at=timezone.now())
+        return bool(held)
 
     def _beat_forever(self) -> None:
         try:
@@ -367,7 +370,9 @@ def _execute(run: PipelineRun, lease: Lease, *, retries_left: int, progress: Pro
     steps = PIPELINES[pipeline]
     progress(f"{portfolio.code} {day:%Y-%m-%d} {pipeline}: attempt {run.attempt}")
     for order, (name, fn) in enumerate(steps, start=1):
-        lease.beat()
+        if not lease.beat():  # we were presumed dead and taken over: the new holder runs it
+            log.error("pipeline %s lost its lease before step %s; stopping", run, name)
+            return Outcome("busy", run)
         step = StepRun.objects.create(
             run=run, run_attempt=run.attempt, order=order, name=name, started_at=timezone.now()
         )
@@ -522,23 +527,20 @@ def stale_runs() -> list[PipelineRun]:
 
 
 def sweep(*, retries_left: int = 0) -> list[Outcome]:
-    """Take over every run whose process died: marking it ABANDONED happens when the lease is
-    taken (in run_pipeline); the takeover runs its pipeline again through the date the dead
-    holder was running (catching up from the last success, as any trigger does)."""
+    """Take over every run whose process died: its day first (taking the lease marks it
+    ABANDONED; it runs again even if older than the last success, as a forced re-run that was
+    killed would be), then the rest of what the dead holder was catching up through."""
     outcomes: list[Outcome] = []
     for run in stale_runs():
-        lease = PipelineLease.objects.filter(pipeline=run.pipeline, portfolio=run.portfolio).first()
-        through = max(
-            run.business_date, lease.through or run.business_date if lease else run.business_date
-        )
+        held = PipelineLease.objects.filter(pipeline=run.pipeline, portfolio=run.portfolio)
+        ends = [d for d in held.values_list("through", flat=True) if d is not None]
+        through = max([run.business_date, *ends])
         log.warning("sweep: %s has no heartbeat; taking it over through %s", run, through)
-        outcomes += run_due(
-            run.pipeline,
-            through,
-            portfolio=run.portfolio,
-            triggered_by="sweep",
-            retries_left=retries_left,
-        )
+        options: dict[str, Any] = {"triggered_by": "sweep", "retries_left": retries_left}
+        outcome = run_pipeline(run.pipeline, run.portfolio, run.business_date, **options)
+        outcomes.append(outcome)
+        if outcome.status == "ran" and through > run.business_date:
+            outcomes += run_due(run.pipeline, through, portfolio=run.portfolio, **options)
     return outcomes
 
 

@@ -168,12 +168,13 @@ def _workers() -> tuple[str, str]:
 def _beat() -> tuple[str, str]:
     from django_celery_beat.models import PeriodicTask
 
-    wanted = {"pipelines.run_eod", "pipelines.run_preopen"}
+    wanted = {"pipelines.run_eod", "pipelines.run_preopen", "pipelines.sweep"}
     enabled = set(
         PeriodicTask.objects.filter(task__in=wanted, enabled=True).values_list("task", flat=True)
     )
     if enabled == wanted:
-        return PASS, "EOD 18:00 and pre-open 06:00 scheduled"
+        every = settings.PIPELINE_SWEEP_MINUTES
+        return PASS, f"EOD 18:00, pre-open 06:00 and the dead-run sweep (every {every} min)"
     missing = ", ".join(sorted(wanted - enabled))
     return WARN, f"not in the beat database yet: {missing} (beat installs them when it starts)"
 

@@ -37,7 +37,9 @@ from django.core.management import call_command
 from apps.ops import pipelines
 hold = sys.argv[1]
 steps = pipelines.PIPELINES["eod"]
-def held(portfolio, day, _fn=dict(steps).get(hold)):
+if hold not in dict(steps):
+    sys.exit(f"no EOD step named {hold!r}: {', '.join(dict(steps))}")
+def held(portfolio, day):
     print("holding", hold, flush=True)
     time.sleep(3600)
 pipelines.PIPELINES["eod"] = [(n, held if n == hold else f) for n, f in steps]

@@ -579,7 +579,8 @@ if _resolves("ops:pipelines"):
             "run now",
             "/ops/pipelines/run/",
             "A302 R403 R403 A302 R403 Rlogin",
-            lambda i: {"pipeline": "eod", "date": i["d2"]},
+            # The pre-open: at NOW (10:00) the EOD of D2 is refused, its market not closed.
+            lambda i: {"pipeline": "preopen", "date": i["d2"]},
             "runs",
         ),
         page("rerun by GET", "/ops/pipelines/{run}/rerun/", NOT_GET),

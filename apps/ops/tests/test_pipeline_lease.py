@@ -148,3 +148,54 @@ def test_worker_kill_drill_on_sqlite_two_processes(migrated_sqlite: Path, tmp_pa
     assert "exit 75 (75 = busy)" in drill.stdout
     assert "verify_system pipelines: FAIL" in drill.stdout
     assert "sweep took over" in drill.stdout and "['ran']" in drill.stdout
+
+
+@pytest.mark.django_db
+def test_a_run_that_lost_its_lease_stops_before_the_next_step(
+    book_at: Any, monkeypatch: Any
+) -> None:
+    from datetime import date
+
+    from apps.ops import pipelines
+    from apps.ops.models import PipelineLease
+
+    day = date(2025, 2, 3)
+    fund = long_wdo(book_at, through=day)
+
+    def taken_over(portfolio: Any, day: date) -> str:
+        # Presumed dead (say, the heartbeat could not write for a whole lease): another
+        # process took the lease and the run.
+        PipelineLease.objects.update(holder="other:2:y")
+        return "slow"
+
+    steps = pipelines.PIPELINES["eod"]
+    monkeypatch.setitem(pipelines.PIPELINES, "eod", [("slow", taken_over), *steps])
+    outcome = run_pipeline("eod", fund.portfolio, day)
+    assert outcome.status == "busy"
+    assert [s.name for s in outcome.run.steps.all()] == ["slow"]  # no step after it ran
+    assert PipelineLease.objects.get().holder == "other:2:y"  # not released: not ours
+
+
+@pytest.mark.django_db
+def test_the_sweep_finishes_the_catch_up_the_dead_holder_was_running(book_at: Any) -> None:
+    from datetime import date
+
+    from apps.ops.models import PipelineLease
+
+    d1, d3 = date(2025, 2, 3), date(2025, 2, 5)
+    fund = long_wdo(book_at, through=d3)
+    long_ago = timezone.now() - timedelta(hours=1)
+    run = PipelineRun.objects.create(
+        pipeline="eod", business_date=d1, portfolio=fund.portfolio, started_at=long_ago
+    )
+    PipelineLease.objects.create(
+        pipeline="eod", portfolio=fund.portfolio, holder="gone:1:x", expires_at=long_ago, through=d3
+    )
+    outcomes = sweep()
+    assert [(o.run.business_date.day, o.status) for o in outcomes] == [
+        (3, "ran"),
+        (4, "ran"),
+        (5, "ran"),
+    ]
+    run.refresh_from_db()
+    assert (run.status, run.attempt) == ("SUCCESS", 2)
