@@ -109,3 +109,40 @@ def test_the_manager_reads_switches_and_drills_down(
     expect(page.get_by_test_id("period-label")).to_contain_text("13/01/2025 – 07/02/2025")
     page.wait_for_function("() => Chart.getChart('chart-cumulative') !== undefined")
     page.screenshot(path=str(SHOTS / "attribution-custom.png"), full_page=True)
+
+
+def test_the_last_period_picked_wins_in_the_view_and_the_url(
+    book_at: Any, pm_alice: Any, login: Any, live_server: Any
+) -> None:
+    """Issue 14 §7.1: a slow answer to an earlier click must not land over a later one; the URL
+    is the view's after every change and a reload shows the same."""
+    import contextlib
+    import re
+
+    from playwright.sync_api import Error, expect
+
+    fund = two_month_fund(book_at, pm_alice)
+    page = login(pm_alice)
+    page.goto(f"{live_server.url}/attribution/?portfolio={fund.code}&period=ytd")
+    label = page.get_by_test_id("period-label")
+    expect(label).to_contain_text("Year to date")
+
+    page.get_by_role("link", name="QTD").click()
+    expect(label).to_contain_text("Quarter to date")
+    expect(page).to_have_url(re.compile(r"period=qtd"))
+
+    held: list[Any] = []  # the "since inception" answer is slow: held until MTD has landed
+    page.route(re.compile(r"period=itd"), lambda route: held.append(route))
+    page.get_by_role("link", name="Since inception").click()
+    page.get_by_role("link", name="MTD").click()
+    expect(label).to_contain_text("Month to date")
+    assert held, "the slow request was sent"
+    for route in held:
+        with contextlib.suppress(Error):  # the browser had already given it up: the fix
+            route.continue_()
+    page.wait_for_timeout(1500)  # time for a stale answer to land, if it is going to
+    expect(label).to_contain_text("Month to date")
+    expect(page).to_have_url(re.compile(r"period=mtd"))
+
+    page.reload()
+    expect(label).to_contain_text("Month to date")

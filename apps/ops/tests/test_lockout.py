@@ -108,13 +108,13 @@ def test_lockout_works_with_redis_dead(
     _lockout_scenario(client, time_machine)
 
 
-def _fail_forging(client: Client, forged: list[str]) -> None:
+def _fail_forging(client: Client, forged: list[str], remote: str = IP) -> None:
     """Failures from one socket address, each claiming another client in X-Forwarded-For."""
     for n, header in enumerate(forged):
         client.post(
             "/login/",
             {"username": "pm_alice", "password": f"wrong-{n}"},
-            REMOTE_ADDR=IP,
+            REMOTE_ADDR=remote,
             HTTP_X_FORWARDED_FOR=header,
         )
 
@@ -146,7 +146,7 @@ def test_behind_one_proxy_the_client_is_the_address_the_proxy_appended(
     settings.PROXY_COUNT = 1
     time_machine.move_to(START, tick=False)
     proxy = "172.18.0.5"
-    _fail_forging(client, [f"198.51.100.{n}, {IP}" for n in range(1, 6)])
+    _fail_forging(client, [f"198.51.100.{n}, {IP}" for n in range(1, 6)], remote=proxy)
     sixth = client.post(
         "/login/",
         {"username": "pm_alice", "password": DEMO_PASSWORD},
@@ -155,3 +155,11 @@ def test_behind_one_proxy_the_client_is_the_address_the_proxy_appended(
     )
     assert _is_locked(sixth), sixth.status_code
     assert AccessAttempt.objects.get(username="pm_alice").ip_address == IP
+    # The real pm_alice, from her own address through the same proxy, is not locked out by it.
+    own = Client().post(
+        "/login/",
+        {"username": "pm_alice", "password": DEMO_PASSWORD},
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR="198.51.100.9",
+    )
+    assert own.status_code == 302, "locked by the attacker's failures: the proxy was the client"
