@@ -181,3 +181,20 @@ def test_run_eod_now_before_the_market_closed_is_refused_without_a_failed_run(
         assert run_eod.delay(BAD.isoformat()).get() == []  # the task refuses it too
     assert not PipelineRun.objects.filter(business_date=BAD).exists()
     assert not latest_failures()  # no red banner on anyone's pages
+
+
+def test_manage_py_run_eod_before_the_close_runs_through_the_last_closed_day(fund: Any) -> None:
+    """The command agrees with the page and the task: with no --date, before the close it runs
+    through the previous business day; an explicit --date of today is refused, nothing runs."""
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    with time_machine.travel(datetime.combine(BAD, time(11, 0), tzinfo=SAO_PAULO), tick=False):
+        call_command("run_eod", stdout=out)
+        with pytest.raises(CommandError, match="has not closed yet"):
+            call_command("run_eod", "--date", BAD.isoformat(), stdout=StringIO())
+    assert "Running through 04/02/2025, the last closed day." in out.getvalue()
+    assert set(PipelineRun.objects.values_list("business_date", flat=True)) == {D1, D2}
+    assert not PipelineRun.objects.filter(business_date=BAD).exists()

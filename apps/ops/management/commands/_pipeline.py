@@ -8,7 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from apps.ops.pipelines import Outcome, run_due, run_pipeline
+from apps.marketdata.calendar import previous_business_day
+from apps.ops.models import PipelineRun
+from apps.ops.pipelines import Outcome, eod_refusal, run_due, run_pipeline
 from apps.positions.models import Portfolio
 
 BUSY_EXIT = 75  # EX_TEMPFAIL
@@ -25,7 +27,7 @@ class PipelineCommand(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        day = options["date"] or timezone.localdate()
+        day = self._business_date(options["date"])
         portfolios = Portfolio.objects.active()
         if options["portfolio"]:
             portfolios = portfolios.filter(code=options["portfolio"])
@@ -50,6 +52,21 @@ class PipelineCommand(BaseCommand):
                 "nothing was run for it. Try again when it has finished.",
                 returncode=BUSY_EXIT,
             )
+
+    def _business_date(self, asked: date | None) -> date:
+        """The day to run through. The EOD of a market that has not closed is refused as on the
+        pipelines page; with no --date it runs through the last closed day instead."""
+        day = asked or timezone.localdate()
+        if self.pipeline != PipelineRun.Pipeline.EOD:
+            return day
+        refusal = eod_refusal(day)
+        if refusal is None:
+            return day
+        if asked is not None:
+            raise CommandError(refusal)
+        closed = previous_business_day(day)
+        self.stdout.write(f"{refusal} Running through {closed:%d/%m/%Y}, the last closed day.")
+        return closed
 
     def _run(self, portfolio: Portfolio, day: date, *, force: bool) -> list[Outcome]:
         """Progress is printed as it happens: each date, each step with its duration."""
