@@ -156,9 +156,9 @@ else:
 # Sessions live in the database only. A cached copy in Redis outlives its row whenever Redis
 # misses a delete (a logout while Redis hangs and the breaker is open, a restore from a backup
 # taken before the login) and would be honoured again; verifying the row on every request
-# costs the same query as reading it, so the cache would save nothing. One primary-key SELECT
-# per request (docs/ARCHITECTURE.md, "Sessions").
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# costs the same query as reading it, so the cache would save nothing. Django's `db` engine,
+# read with one plain-SQL primary-key SELECT (docs/ARCHITECTURE.md, "Sessions").
+SESSION_ENGINE = "apps.ops.sessions"
 
 # --- Celery ---------------------------------------------------------------------------------
 

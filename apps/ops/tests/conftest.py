@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from asgiref.local import Local
 from django.core.cache import caches
-from django.db import connection
+from django.db import OperationalError, connection
 
 from conftest import Book, service_missing
 from pms_project.caches import redis_caches
@@ -80,19 +80,26 @@ def dead_redis(settings: Any, redis_server: RedisServer) -> Iterator[RedisServer
 
 
 @pytest.fixture
-def database_down(transactional_db: None) -> Iterator[None]:
-    """The default database stops answering: its connection is closed and pointed at a port
-    nothing listens on (PostgreSQL) or a file that cannot be opened (SQLite). Restored before
-    the test database is flushed."""
+def database_down(transactional_db: None, monkeypatch: Any) -> Iterator[None]:
+    """The default database stops answering. PostgreSQL: the connection is closed and pointed
+    at a port nothing listens on (a real refused connection). SQLite (an in-memory test
+    database that closing would destroy): every connection attempt raises what SQLite raises
+    for a file it cannot open. Restored before the test database is flushed."""
+    if connection.vendor != "postgresql":
+
+        def refuse() -> None:
+            raise OperationalError("unable to open database file")
+
+        monkeypatch.setattr(connection, "ensure_connection", refuse)
+        yield
+        monkeypatch.undo()
+        return
     saved = dict(connection.settings_dict)
     connection.close()
-    if connection.vendor == "postgresql":
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            dead_port = probe.getsockname()[1]
-        connection.settings_dict.update(HOST="127.0.0.1", PORT=str(dead_port))
-    else:
-        connection.settings_dict["NAME"] = "/nonexistent/pms-database-down.sqlite3"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(dead_port))
     try:
         yield
     finally:

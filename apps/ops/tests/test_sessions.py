@@ -86,3 +86,23 @@ def test_sessions_do_not_touch_redis(private_redis: RedisServer, pm_alice: Any) 
     assert log_in(client, pm_alice.username, DEMO_PASSWORD)
     assert client.post("/logout/").status_code == 302
     assert stats["error"] == errors, "a session call waited for the hung Redis"
+
+
+def test_the_engine_honours_a_live_session_and_refuses_an_expired_one() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.ops.sessions import SessionStore
+
+    live = SessionStore()
+    live["answer"] = 42
+    live.create()
+    assert SessionStore(live.session_key).load() == {"answer": 42}
+
+    Session.objects.filter(session_key=live.session_key).update(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
+    stale = SessionStore(live.session_key)
+    assert stale.load() == {}
+    assert stale.session_key is None  # a new session would get a new key
