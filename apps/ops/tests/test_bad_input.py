@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
@@ -15,6 +14,7 @@ from rest_framework.test import APIRequestFactory
 
 from apps.marketdata.tests.factories import InstrumentFactory
 from apps.ops.inputs import check_json
+from apps.tokens.services import issue_token
 from conftest import log_in
 
 pytestmark = pytest.mark.django_db
@@ -23,8 +23,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def api(pm_alice: Any) -> Client:
     """An API client with pm_alice's token."""
-    token = Token.objects.create(user=pm_alice)
-    return Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    key = issue_token(pm_alice, name="bad input").key
+    return Client(HTTP_AUTHORIZATION=f"Token {key}")
 
 
 @pytest.fixture
