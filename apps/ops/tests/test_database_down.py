@@ -84,3 +84,42 @@ def test_any_other_error_is_a_500_page_with_the_request_id(
     body = response.content.decode()
     assert "Server error" in body and "drill-43" in body
     assert "secret internals" not in body and "ValueError" not in body
+
+
+def test_a_hung_database_answers_503_within_the_connect_timeout(
+    transactional_db: None, pm_alice: Any
+) -> None:
+    """A PostgreSQL that accepts the connection and never answers (a hung host, a full
+    backlog) must not hold the request: DB_CONNECT_TIMEOUT bounds the wait."""
+    import socket
+    import time
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the connect timeout is a PostgreSQL (libpq) option")
+    client = Client(raise_request_exception=False)
+    client.force_login(pm_alice)
+    saved = dict(connection.settings_dict)
+    connection.close()
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nobody ever speaks
+        options = {**saved.get("OPTIONS", {}), "connect_timeout": 1}
+        connection.settings_dict.update(
+            HOST="127.0.0.1", PORT=str(silent.getsockname()[1]), OPTIONS=options
+        )
+        try:
+            started = time.monotonic()
+            response = client.get("/book/", HTTP_X_REQUEST_ID="drill-42")
+            waited = time.monotonic() - started
+        finally:
+            connection.close()
+            connection.settings_dict.clear()
+            connection.settings_dict.update(saved)
+    assert_unavailable_page(response)
+    assert waited < 10, f"the request waited {waited:.1f} s for a silent database"
+
+
+def test_postgresql_connections_have_a_connect_timeout(settings: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no network connection")
+    assert settings.DATABASES["default"]["OPTIONS"]["connect_timeout"] == 5
