@@ -43,12 +43,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, with the request id in the body of every error it answers."""
+    """DRF's handler, with the request id in the body of every error that has a `detail`.
+
+    Validation errors keep DRF's shape (field → messages): a `request_id` key among them would
+    read as a field of that name to a client walking the errors. They, like every response,
+    carry the id in the `X-Request-ID` header."""
     response = exception_handler(exc, context)
     if response is None:
         return None  # not an API error: Django's handler500 (above) answers it
-    if isinstance(response.data, dict):
+    if isinstance(response.data, dict) and "detail" in response.data:
         response.data["request_id"] = request_id.get()
-    else:  # a bare list of messages
-        response.data = {"non_field_errors": response.data, "request_id": request_id.get()}
     return response

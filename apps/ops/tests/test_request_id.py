@@ -63,3 +63,18 @@ def test_an_api_error_names_the_request_id_in_its_body(client: Client) -> None:
     response = client.get("/api/instruments/", HTTP_X_REQUEST_ID="trace-0003")
     assert response.status_code in (401, 403)
     assert response.json()["request_id"] == "trace-0003" == response["X-Request-ID"]
+
+
+def test_a_validation_error_keeps_its_field_shape_and_has_the_id_in_the_header(
+    client: Client, pm_alice: Any
+) -> None:
+    client.force_login(pm_alice)
+    response = client.post(
+        "/api/journal/notes/",
+        {"note": " ", "on_date": "2025-02-04"},
+        content_type="application/json",
+        HTTP_X_REQUEST_ID="trace-0004",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"note": ["Write something: an empty note is not recorded."]}
+    assert response["X-Request-ID"] == "trace-0004"
