@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "django_prometheus",
+    "apps.core",
     "apps.ops",
     "apps.marketdata",
     "apps.positions",
