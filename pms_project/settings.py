@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "apps.core",
     "apps.ops",
+    "apps.demo",
     "apps.marketdata",
     "apps.positions",
     "apps.journal",

@@ -54,7 +54,8 @@ def _script(name: str, *args: str) -> str:
 
 
 def _seed(scale: Scale) -> None:
-    from apps.marketdata.management.commands.seed_demo import SEEDERS, SeedOptions
+    from apps.demo.options import SeedOptions
+    from apps.demo.seeders import SEEDERS
 
     options = SeedOptions(
         start=END - timedelta(days=scale.size(YEAR_DAYS)),

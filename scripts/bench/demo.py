@@ -36,9 +36,10 @@ _FUNDS: dict[str, DemoFund] = {}
 
 def demo_fund(scale: Scale) -> DemoFund:
     if scale.name not in _FUNDS:
-        from apps.marketdata.management.commands.seed_demo import SeedOptions, seed_market
-        from apps.ops.demo_users import ensure_demo_users
-        from apps.positions.demo import seed_fund
+        from apps.demo.fund import seed_fund
+        from apps.demo.options import SeedOptions
+        from apps.demo.seeders import seed_market
+        from apps.demo.users import ensure_demo_users
         from apps.positions.models import NavRecord, Portfolio
 
         start = END - timedelta(days=scale.size(365 * YEARS))

@@ -31,8 +31,8 @@ def _price_csv(scale: Scale) -> Path:
     """A CSV of CSV_YEARS × CSV_INSTRUMENTS daily prices (about 45,000 rows at full scale)."""
     from django.conf import settings
 
+    from apps.demo.market.paths import trading_days
     from apps.marketdata.calendar import previous_business_day
-    from apps.marketdata.demo.paths import trading_days
 
     end = previous_business_day(_today())
     days = trading_days(end - timedelta(days=365 * CSV_YEARS), end)
@@ -105,8 +105,8 @@ def _setup_seed(scale: Scale) -> tuple[date, date]:
 
 
 def _run_seed(window: tuple[date, date]) -> Any:
-    from apps.marketdata.demo import generate_market
-    from apps.marketdata.demo.store import store_demo_market
+    from apps.demo.market import generate_market
+    from apps.demo.market.store import store_demo_market
 
     start, end = window
     return store_demo_market(generate_market(start, end, seed=SEED))

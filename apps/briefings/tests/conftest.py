@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from apps.demo.fund import seed_fund
+from apps.demo.options import SeedOptions
+from apps.demo.seeders import seed_market
+from apps.demo.users import ensure_demo_users
 from apps.marketdata.calendar import next_business_day
-from apps.marketdata.management.commands.seed_demo import SeedOptions, seed_market
-from apps.ops.demo_users import ensure_demo_users
-from apps.positions.demo import seed_fund
 from apps.positions.models import NavRecord, Portfolio
 
 END = date(2025, 4, 30)

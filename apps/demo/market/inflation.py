@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from apps.demo.market.paths import MarketPaths
+from apps.demo.market.rows import DemoFixing
 from apps.marketdata import pricing
-from apps.marketdata.demo.paths import MarketPaths
-from apps.marketdata.demo.rows import DemoFixing
 
 # Levels near the real ones at the end of 2018 (the first simulated month).
 _IPCA_INDEX_START = Decimal("4990.00")

@@ -7,9 +7,9 @@ from datetime import date
 
 from django.db import transaction
 
-from apps.marketdata.demo.generator import generate_market
-from apps.marketdata.demo.paths import trading_days
-from apps.marketdata.demo.rows import DemoMarket
+from apps.demo.market.generator import generate_market
+from apps.demo.market.paths import trading_days
+from apps.demo.market.rows import DemoMarket
 from apps.marketdata.models import Fixing, FixingIndex, Instrument, PriceSource, SettlementPrice
 from apps.ops.cache import bump
 

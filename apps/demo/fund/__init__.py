@@ -5,6 +5,6 @@ fund's slots and script, `seed.py` is the `seed_demo` step that records them thr
 services and marks every day with the MTM engine.
 """
 
-from apps.positions.demo.seed import seed_fund
+from apps.demo.fund.seed import seed_fund
 
 __all__ = ["seed_fund"]

@@ -15,12 +15,13 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
 
+from apps.demo.fund import seed_fund
+from apps.demo.fund.book import STRATEGIES
+from apps.demo.fund.seed import FUND_CODE, FUND_NAME, INITIAL_NAV
+from apps.demo.options import SeedOptions
+from apps.demo.seeders import seed_market
 from apps.journal.services import verify
 from apps.marketdata.calendar import business_days_between
-from apps.marketdata.management.commands.seed_demo import SeedOptions, seed_market
-from apps.positions.demo import seed_fund
-from apps.positions.demo.book import STRATEGIES
-from apps.positions.demo.seed import FUND_CODE, FUND_NAME, INITIAL_NAV
 from apps.positions.models import (
     CapitalFlow,
     DailyMark,

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from django.utils import timezone
 
+from apps.demo.fund.seed import FUND_CODE
+from apps.demo.options import SeedOptions
 from apps.marketdata.calendar import next_business_day
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_pipeline
-from apps.positions.demo.seed import FUND_CODE
 from apps.positions.models import NavRecord, Portfolio, Strategy
 from apps.proposals.models import SignalRule
 from apps.risk.services import ensure_default_limits
@@ -68,7 +68,7 @@ def _record_marked_days(portfolio: Portfolio, before: date) -> int:
     return len(marked)
 
 
-def seed_pipelines(options: Any) -> str:
+def seed_pipelines(options: SeedOptions) -> str:
     """Give the demo fund its default limits and the demo signal rules, then run (once: a
     second seed finds them done) the EOD of the last demo day and the pre-open of the business
     day after, as Celery Beat would have."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 
-from apps.marketdata.demo.paths import MarketPaths
+from apps.demo.market.paths import MarketPaths
 
 _DECAY_YEARS = 1.5
 _FRONT_YEARS = 0.25

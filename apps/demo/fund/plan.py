@@ -27,9 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
-from apps.marketdata import pricing
-from apps.marketdata.calendar import business_days
-from apps.positions.demo.book import (
+from apps.demo.fund.book import (
     EVENTS,
     FLOWS,
     SLOTS,
@@ -37,6 +35,8 @@ from apps.positions.demo.book import (
     Fade,
     Slot,
 )
+from apps.marketdata import pricing
+from apps.marketdata.calendar import business_days
 
 BUY, SELL = "BUY", "SELL"
 CENT = Decimal("0.01")

@@ -11,11 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from apps.demo.fund.book import STRATEGIES
+from apps.demo.fund.plan import Contract, DayPlan, Market, Quote, plan_fund
+from apps.demo.options import SeedOptions
 from apps.marketdata import pricing
 from apps.marketdata.calendar import business_days_between
 from apps.marketdata.models import (
@@ -26,8 +28,6 @@ from apps.marketdata.models import (
     QuoteConvention,
     SettlementPrice,
 )
-from apps.positions.demo.book import STRATEGIES
-from apps.positions.demo.plan import Contract, DayPlan, Market, Quote, plan_fund
 from apps.positions.models import NavRecord, Portfolio, Position, Strategy, Trade
 from apps.positions.mtm import last_mark_date, run_mtm
 from apps.positions.services import (
@@ -36,9 +36,6 @@ from apps.positions.services import (
     record_trade,
     update_position_plan,
 )
-
-if TYPE_CHECKING:
-    from apps.marketdata.management.commands.seed_demo import SeedOptions
 
 FUND_CODE = "demo-macro"
 FUND_NAME = "Demo Macro FIM"

@@ -5,7 +5,7 @@ contracts the way B3 does (catalog.py), turns factors into rates (curves.py, inf
 prices every row with `marketdata.pricing`. `store.store_demo_market` writes the rows.
 """
 
-from apps.marketdata.demo.generator import generate_market
-from apps.marketdata.demo.rows import DemoFixing, DemoMarket, DemoPrice
+from apps.demo.market.generator import generate_market
+from apps.demo.market.rows import DemoFixing, DemoMarket, DemoPrice
 
 __all__ = ["DemoFixing", "DemoMarket", "DemoPrice", "generate_market"]

@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from apps.demo.market import catalog, curves
+from apps.demo.market.inflation import Inflation
+from apps.demo.market.paths import EPOCH, MarketPaths, simulate
+from apps.demo.market.rows import DemoFixing, DemoMarket, DemoPrice
 from apps.marketdata import pricing
 from apps.marketdata.calendar import business_days
-from apps.marketdata.demo import catalog, curves
-from apps.marketdata.demo.inflation import Inflation
-from apps.marketdata.demo.paths import EPOCH, MarketPaths, simulate
-from apps.marketdata.demo.rows import DemoFixing, DemoMarket, DemoPrice
 
 # Paths run past the end: the DI1 desk sees a year (252 business days) of Copom ahead.
 _FORESIGHT = timedelta(days=400)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from apps.marketdata.demo.catalog import InstrumentSpec
+from apps.demo.market.catalog import InstrumentSpec
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,14 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from apps.demo import seeders
+from apps.demo.market import DemoMarket, generate_market
+from apps.demo.market.paths import trading_days
+from apps.demo.users import DEMO_USERS
 from apps.marketdata import pricing
 from apps.marketdata.calendar import business_days, is_business_day
 from apps.marketdata.contracts import parse_ticker
-from apps.marketdata.demo import DemoMarket, generate_market
-from apps.marketdata.demo.paths import trading_days
-from apps.marketdata.management.commands import seed_demo
 from apps.marketdata.models import Fixing, Instrument, PriceSource, SettlementPrice
-from apps.ops.demo_users import DEMO_USERS
 from conftest import DEMO_PASSWORD, log_in
 
 # A window across the 2023-12-26 switch to the calendar with 20 November as a holiday.
@@ -240,14 +240,14 @@ def test_seed_demo_refuses_in_production_without_the_flag(settings, monkeypatch)
     assert not User.objects.exists() and not SettlementPrice.objects.exists()
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    monkeypatch.setattr(seed_demo, "SEEDERS", [seed_demo.seed_users])
+    monkeypatch.setattr(seeders, "SEEDERS", [seeders.seed_users])
     _seed("--allow-production")
     assert User.objects.count() == len(DEMO_USERS)
 
 
 @pytest.mark.django_db
 def test_demo_users_have_their_roles_and_can_log_in(fast_hasher: None, monkeypatch) -> None:
-    monkeypatch.setattr(seed_demo, "SEEDERS", [seed_demo.seed_users])
+    monkeypatch.setattr(seeders, "SEEDERS", [seeders.seed_users])
     output = _seed()
     expected = {
         "pm_alice": ("manager", False),
@@ -269,7 +269,7 @@ def test_demo_users_have_their_roles_and_can_log_in(fast_hasher: None, monkeypat
 
 @pytest.mark.django_db
 def test_a_changed_password_survives_unless_reset(fast_hasher: None, monkeypatch) -> None:
-    monkeypatch.setattr(seed_demo, "SEEDERS", [seed_demo.seed_users])
+    monkeypatch.setattr(seeders, "SEEDERS", [seeders.seed_users])
     _seed()
     alice = User.objects.get(username="pm_alice")
     alice.set_password("alice-own-secret-123")
@@ -286,6 +286,6 @@ def test_a_changed_password_survives_unless_reset(fast_hasher: None, monkeypatch
 @pytest.mark.django_db
 def test_demo_password_comes_from_the_environment(fast_hasher: None, monkeypatch) -> None:
     monkeypatch.setenv("DEMO_PASSWORD", "another-demo-pass-42")
-    monkeypatch.setattr(seed_demo, "SEEDERS", [seed_demo.seed_users])
+    monkeypatch.setattr(seeders, "SEEDERS", [seeders.seed_users])
     assert "another-demo-pass-42" in _seed()
     assert log_in(Client(), "viewer_dan", "another-demo-pass-42")
