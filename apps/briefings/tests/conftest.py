@@ -1,23 +1,13 @@
-"""A small demo fund (a few months of the demo market, traded and marked by the engine) and a
-fake Anthropic client that never touches the network."""
+"""A fake Anthropic client that never touches the network. (The demo fund's packs are tested in
+apps/demo/tests: a lower floor never seeds the demo.)"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
-from apps.demo.fund import seed_fund
-from apps.demo.options import SeedOptions
-from apps.demo.seeders import seed_market
-from apps.demo.users import ensure_demo_users
-from apps.marketdata.calendar import next_business_day
-from apps.positions.models import NavRecord, Portfolio
-
-END = date(2025, 4, 30)
 
 
 @dataclass
@@ -37,19 +27,6 @@ class FakeAnthropic:
         if self.error is not None:
             raise self.error
         return SimpleNamespace(content=[SimpleNamespace(type="text", text=self.text)])
-
-
-@pytest.fixture
-def demo_fund(db: None, settings: Any) -> tuple[Portfolio, date]:
-    """Demo Macro FIM over Jan–Apr 2025; returns the fund and the next trading day."""
-    settings.DEBUG = True
-    options = SeedOptions(start=date(2025, 1, 2), end=END, years=1, seed=7, reset_passwords=False)
-    ensure_demo_users()
-    seed_market(options)
-    seed_fund(options)
-    portfolio = Portfolio.objects.get(code="demo-macro")
-    last = NavRecord.objects.filter(portfolio=portfolio).latest("date").date
-    return portfolio, next_business_day(last)
 
 
 @pytest.fixture(autouse=True)

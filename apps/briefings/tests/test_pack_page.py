@@ -4,7 +4,6 @@ state with Generate (new versions), who may generate, and dates that are not dat
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -14,35 +13,13 @@ from django.test import Client
 from apps.briefings.models import MorningPack
 from apps.briefings.services import generate_morning_pack
 from apps.briefings.tests.conftest import FakeAnthropic
-from apps.ops.templatetags.pms_format import num, signed
-from apps.positions.models import NavRecord, Portfolio, Position
+from apps.positions.models import Portfolio
 from apps.positions.tests.factories import PortfolioFactory
-from apps.proposals.models import Proposal
-from apps.proposals.services import Terms, create_proposal
-from apps.risk.services import ensure_default_limits, run_risk
 from conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
 FRIDAY, SATURDAY, MONDAY = date(2025, 5, 2), date(2025, 5, 3), date(2025, 5, 5)
-
-
-def prepare_morning(portfolio: Portfolio, day: date) -> Proposal:
-    """What the pre-open run leaves before the pack: a risk snapshot and a pending proposal."""
-    last = NavRecord.objects.filter(portfolio=portfolio).latest("date").date
-    ensure_default_limits(portfolio)
-    run_risk(portfolio, last)
-    held = Position.objects.open().filter(portfolio=portfolio, instrument__kind="DI1").first()
-    assert held is not None
-    return create_proposal(
-        portfolio=portfolio,
-        strategy=portfolio.strategies.get(code="rates-br"),
-        instrument=held.instrument,
-        terms=Terms("BUY", Decimal("100")),
-        rationale="Add to the receiver.",
-        business_date=day,
-        by=User.objects.get(username="cio_bob"),
-    )
 
 
 @pytest.fixture
@@ -54,53 +31,6 @@ def fund(settings: Any) -> Portfolio:
 
 def _user(username: str, role: str) -> User:
     return make_user(username, role)
-
-
-def login(client: Client, username: str) -> Client:
-    """Log a demo user in (the demo fund's fixture creates the cast)."""
-    client.force_login(User.objects.get(username=username))
-    return client
-
-
-def test_the_page_shows_the_latest_pack_with_every_panel_and_real_numbers(
-    demo_fund: Any, client: Client, settings: Any, django_assert_max_num_queries: Any
-) -> None:
-    settings.ANTHROPIC_API_KEY = ""
-    portfolio, day = demo_fund
-    proposal = prepare_morning(portfolio, day)
-    pack = generate_morning_pack(portfolio, day)
-    facts = pack.facts
-    login(client, "pm_alice")
-
-    with django_assert_max_num_queries(15):
-        response = client.get("/morning/")
-
-    assert response.status_code == 200
-    body = response.content.decode()
-    assert "Demo Macro FIM" in body and f"{day:%d/%m/%Y}" in body
-    assert 'data-testid="source">Template<' in body and "No ANTHROPIC_API_KEY" in body
-    for section in ("narrative", "market", "book", "risk", "decisions", "calendar", "quality"):
-        testid = section if section == "narrative" else f"panel-{section}"
-        assert f'data-testid="{testid}"' in body, section
-    assert "Mercado:" in body and "Carteira:" in body  # the narrative's labelled lines
-    for vertex in facts["market"]["di1_curve"]:
-        assert f"<td>{vertex['vertex']}</td>" in body
-        assert num(vertex["rate_pct"], 2) in body
-    market = facts["market"]
-    assert num(market["usdbrl"]["ptax"], 4) in body
-    assert num(market["ibovespa"]["level"], 0) in body
-    assert num(market["cdi_pct"], 2) in body and num(market["selic_target_pct"], 2) in body
-    book = facts["book"]
-    assert f'data-testid="nav">{num(book["nav"], 0)}<' in body
-    assert signed(book["day_pnl"], 0) in body and signed(book["ytd_pnl"], 0) in body
-    assert f"{signed(book['day_pnl_bps'], 1)}&nbsp;bp" in body
-    assert book["top"][0]["ticker"] in body and book["bottom"][0]["ticker"] in body
-    risk = facts["risk"]
-    assert f"R$ {num(risk['var99'], 0)}" in body and f"R$ {num(risk['es975'], 0)}" in body
-    assert signed(risk["worst_stress"]["pnl"], 0) in body and risk["worst_stress"]["name"] in body
-    assert f'<a href="/blotter/{proposal.pk}/">#{proposal.pk}</a>' in body
-    assert num(facts["proposals"][0]["var99_after"], 0) in body
-    assert 'class="neg"' in body or 'class="fig neg"' in body  # losses are coloured
 
 
 def test_the_latest_page_points_to_the_past_day_and_versions_are_selectable(
