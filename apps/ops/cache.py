@@ -176,7 +176,7 @@ def publish_refresh(scope: str) -> None:
     task = current_app.tasks[REFRESH_TASK]
     if current_app.conf.task_always_eager:
         try:
-            task.apply_async((scope,))
+            task.apply((scope,))  # what apply_async does eagerly, without acquiring a producer
         except Exception:  # a refresh is an optimisation; the next read recomputes
             log.exception("write-through refresh of %s failed", scope)
         return
@@ -203,7 +203,7 @@ def _broker_connection() -> Any:
     held = getattr(_publishing, "held", None)
     if held is None or held[0] != url:
         timeout = getattr(settings, "REFRESH_PUBLISH_TIMEOUT", 0.25)
-        options = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+        options = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "max_retries": 0}
         connection = current_app.connection_for_write(
             url, connect_timeout=timeout, transport_options=options
         )
