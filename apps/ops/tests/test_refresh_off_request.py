@@ -140,7 +140,6 @@ def test_a_dead_broker_neither_fails_nor_holds_a_write_and_the_sweep_refreshes(
     assert "not queued (broker unavailable)" in caplog.text
     scope = f"portfolio:{fund.portfolio.pk}"
     assert scope in pending()  # the outbox row survived the lost publish
-    assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")  # never stale meanwhile
 
     assert warming.sweep() == []  # too young: its task may still be on its way
     assert warming.sweep(grace=timedelta(0)) == [scope]
