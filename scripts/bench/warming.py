@@ -105,7 +105,8 @@ def _override_ms(state: OverrideState, n: int) -> float:
 
 def _side_by_side(state: OverrideState) -> tuple[float, float]:
     """Median server time with one fund and with all of them, alternating."""
-    one, many = [], []
+    one: list[float] = []
+    many: list[float] = []
     for round_ in range(ROUNDS):
         for n in (1, FUNDS) if round_ % 2 else (FUNDS, 1):
             (one if n == 1 else many).append(_override_ms(state, n))
