@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import caches
 from django.db import IntegrityError, transaction
@@ -160,7 +161,7 @@ def schedule_refresh(scope: str) -> None:
                 RefreshRequest.objects.create(scope=scope)
         except IntegrityError:
             continue
-        transaction.on_commit(partial(publish_refresh, scope))
+        transaction.on_commit(partial(publish_refresh, scope), robust=True)
         return
 
 
@@ -171,18 +172,17 @@ def publish_refresh(scope: str) -> None:
     """Queue the refresh task of `scope` (after commit). Never raises and never waits longer
     than `REFRESH_PUBLISH_TIMEOUT`: with the broker down the committed write stands, the
     outbox row stays, and the sweep runs it. Eager (no broker): the task runs here."""
-    from celery import current_app
-
-    task = current_app.tasks[REFRESH_TASK]
     if current_app.conf.task_always_eager:
         try:
-            task.apply((scope,))  # what apply_async does eagerly, without acquiring a producer
+            # What apply_async does eagerly, without acquiring a broker producer first.
+            current_app.tasks[REFRESH_TASK].apply((scope,))
         except Exception:  # a refresh is an optimisation; the next read recomputes
             log.exception("write-through refresh of %s failed", scope)
         return
     if publisher_breaker.is_open:
         return  # the broker failed a moment ago: the sweep runs it
     try:
+        task = current_app.tasks[REFRESH_TASK]
         task.apply_async((scope,), connection=_broker_connection(), retry=False)
     except Exception:
         publisher_breaker.failure()
@@ -197,8 +197,6 @@ _publishing = threading.local()
 
 def _broker_connection() -> Any:
     """This thread's connection for publishing, with short timeouts (not the workers')."""
-    from celery import current_app
-
     url = current_app.conf.broker_write_url or current_app.conf.broker_url
     held = getattr(_publishing, "held", None)
     if held is None or held[0] != url:
