@@ -121,7 +121,7 @@ def sweep_abandoned(self: Task) -> list[str]:
 @shared_task(bind=True, name="cache.refresh_read_models", ignore_result=True)
 def refresh_read_models(self: Task, scope: str) -> list[str]:
     """Rebuild the read models of one scope after a committed write (queued on commit)."""
-    return warming.refresh_scope(scope, in_request=bool(self.request.is_eager))
+    return warming.refresh_scope(scope, eager=bool(self.request.is_eager))
 
 
 @shared_task(name="cache.sweep_refreshes", ignore_result=True)

@@ -36,17 +36,17 @@ def claim(scope: str) -> bool:
     return deleted > 0
 
 
-def refresh_scope(scope: str, *, in_request: bool = False) -> list[str]:
+def refresh_scope(scope: str, *, eager: bool = False) -> list[str]:
     """Claim and rebuild the read models of `scope`; the codes of the portfolios warmed.
 
-    `in_request`: the task runs eagerly inside the writer's request (no broker, the embedded
-    default). A portfolio's own refresh runs there; a market write's does not, since it would
-    rebuild every other portfolio's read models in that request: each one's next read
-    rebuilds its own (a miss, never a stale value)."""
+    `eager`: the task runs inside the writer's process, in its request (no broker, the
+    embedded default). A portfolio's own refresh runs there; a market write's does not, since
+    it would rebuild every other portfolio's read models in that request: each one's next
+    read rebuilds its own (a miss, never a stale value)."""
     if not claim(scope):
         return []
-    if scope == MARKET and in_request:
-        log.info("market refresh skipped in the request (no worker): next reads rebuild")
+    if scope == MARKET and eager:
+        log.info("market refresh skipped: no worker (eager tasks); each fund's next read rebuilds")
         return []
     portfolios = Portfolio.objects.active()
     if scope != MARKET:
