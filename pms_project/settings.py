@@ -190,6 +190,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 # lost host) leaves a lease that expires, and the next trigger or the sweep takes over.
 PIPELINE_LEASE_SECONDS = env_int("PIPELINE_LEASE_SECONDS", 120, minimum=5)
 PIPELINE_SWEEP_MINUTES = env_int("PIPELINE_SWEEP_MINUTES", 5, minimum=1)
+# A write queues the refresh of its read models after commit (apps.ops.cache.publish_refresh):
+# the publish gives up after this many seconds (a dead broker never holds a request), and the
+# sweep runs, this often, the refreshes whose task never ran (their outbox row is still there).
+REFRESH_PUBLISH_TIMEOUT = env_float("REFRESH_PUBLISH_TIMEOUT", 0.25)
+REFRESH_SWEEP_SECONDS = env_int("REFRESH_SWEEP_SECONDS", 60, minimum=10)
 # "Run EOD now" for today is refused before this local time (B3 publishes the settlements
 # after the close) and while no settlement of the day is loaded.
 try:
@@ -210,6 +215,10 @@ CELERY_BEAT_SCHEDULE = {
     "pipelines-sweep": {
         "task": "pipelines.sweep",
         "schedule": timedelta(minutes=PIPELINE_SWEEP_MINUTES),
+    },
+    "read-model-refresh-sweep": {
+        "task": "cache.sweep_refreshes",
+        "schedule": timedelta(seconds=REFRESH_SWEEP_SECONDS),
     },
 }
 PIPELINE_RETRY_DELAYS = [2.0, 10.0, 30.0]

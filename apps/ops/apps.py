@@ -10,9 +10,12 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
+        import apps.ops.tasks  # noqa: F401  (registered in every process: see below)
         from apps.ops import signals
         from apps.ops.roles import sync_role_permissions
 
+        # The tasks are registered in every process, not only in workers: a write publishes
+        # the read-model refresh by name (apps.ops.cache.REFRESH_TASK), eagerly without a broker.
         signals.connect()
 
         post_migrate.connect(sync_role_permissions, dispatch_uid="ops_sync_role_permissions")

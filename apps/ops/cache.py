@@ -1,33 +1,39 @@
 """Caching of the heavy read models: versioned keys, write-through refresh, breaker-guarded.
 
 A key carries the data versions it depends on (the portfolio's and the market's), read from
-PostgreSQL. A write bumps the version in its own transaction and refreshes the cache after
-commit; a rollback bumps nothing. A refill computed before an invalidation lands under the
-old version, which nobody reads again. Redis being slow or down never breaks a page: every
-call is guarded by the per-process circuit breaker (apps.ops.breaker), so a dead Redis costs
-no network wait per request.
+PostgreSQL. A write bumps the version in its own transaction and, in the same transaction,
+asks for a refresh (a row of the outbox, one per scope); after commit a Celery task rebuilds
+the read models, off the request path; a rollback bumps and asks nothing. A refill computed
+before an invalidation lands under the old version, which nobody reads again. Redis being
+slow or down never breaks a page: every call is guarded by the per-process circuit breaker
+(apps.ops.breaker), so a dead Redis costs no network wait per request.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import caches
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from apps.ops.breaker import breaker, guarded, stats
+from apps.core.models import RefreshRequest
+from apps.ops.breaker import CircuitBreaker, breaker, guarded, stats
 from apps.ops.models import DataVersion
 
 __all__ = ["MISSING", "TTL", "Cached", "breaker", "bump", "bump_pipelines", "cache_available"]
 __all__ += ["cache_get"]
-__all__ += ["cache_get_many", "cache_set", "key_for", "read", "refresh", "stats", "versions"]
+__all__ += ["cache_get_many", "cache_set", "key_for", "read", "stats", "versions"]
+__all__ += ["publish_refresh", "schedule_refresh", "shows_change"]
 __all__ += ["warm", "warmer", "without_refresh"]
 
 log = logging.getLogger(__name__)
@@ -88,16 +94,16 @@ def versions(portfolio_id: int | None) -> tuple[int, int]:
 def bump(portfolio_id: int | None = None, *, refresh: bool = True) -> None:
     """Invalidate a portfolio's read models (None: the market, i.e. every portfolio's).
 
-    Call inside the writing transaction; the write-through refresh runs after commit. Bulk
-    writers (MTM, imports) pass `refresh=False`: they run in the EOD pipeline, whose last step
-    warms the caches once everything is recomputed, and a refresh after each of them would
-    rebuild every read model mid-pipeline, in the writer's time; outside the pipeline the next
-    read rebuilds (a miss, never a stale value)."""
-    _increment(scope_of(portfolio_id))
+    Call inside the writing transaction; the refresh is scheduled with it (`schedule_refresh`)
+    and runs in a Celery task after commit. Bulk writers (MTM, imports) pass `refresh=False`:
+    they run in the EOD pipeline, whose last step warms the caches once everything is
+    recomputed, and a refresh after each of them would rebuild every read model mid-pipeline;
+    outside the pipeline the next read rebuilds (a miss, never a stale value)."""
+    scope = scope_of(portfolio_id)
+    _increment(scope)
     if not refresh or _quiet.get() or not getattr(settings, "CACHE_WRITE_THROUGH", True):
         return
-    if not _refresh_pending(portfolio_id):
-        transaction.on_commit(_Refresh(portfolio_id))
+    schedule_refresh(scope)
 
 
 def bump_pipelines() -> None:
@@ -112,13 +118,20 @@ def _increment(scope: str) -> None:
         DataVersion.objects.get_or_create(scope=scope, defaults={"version": 2})
 
 
+def shows_change(update_fields: Iterable[str] | None, unshown: Iterable[str]) -> bool:
+    """False when a save wrote only fields no read model shows (for receivers: a save with
+    `update_fields` limited to `unshown` bumps nothing; a full save may have changed anything).
+    """
+    return update_fields is None or not set(update_fields) <= set(unshown)
+
+
 _quiet: ContextVar[bool] = ContextVar("pms_cache_without_refresh", default=False)
 
 
 @contextmanager
 def without_refresh() -> Iterator[None]:
-    """Bumps inside the block (signals included) schedule no write-through refresh: for bulk
-    writers, which also save a few rows through the ORM (the MTM's NAV record)."""
+    """Bumps inside the block (signals included) schedule no refresh: for bulk writers, which
+    also save a few rows through the ORM (the MTM's NAV record)."""
     token = _quiet.set(True)
     try:
         yield
@@ -126,38 +139,84 @@ def without_refresh() -> Iterator[None]:
         _quiet.reset(token)
 
 
-@dataclass(frozen=True)
-class _Refresh:
-    """The after-commit refresh of one scope; equal ones are scheduled once per transaction."""
+# --- the refresh, scheduled on commit -----------------------------------------------------
 
-    portfolio_id: int | None
-
-    def __call__(self) -> None:
-        refresh(self.portfolio_id)
+REFRESH_TASK = "cache.refresh_read_models"  # apps.ops.tasks; looked up by name, not imported
 
 
-def _refresh_pending(portfolio_id: int | None) -> bool:
-    """True when this transaction already refreshes the scope (or the market, i.e. all) after
-    commit. A rolled-back savepoint drops its callbacks, so nothing is skipped wrongly."""
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
-        return False
-    wanted = {_Refresh(portfolio_id), _Refresh(None)}
-    return any(callback in wanted for _, callback, _ in connection.run_on_commit)
+def schedule_refresh(scope: str) -> None:
+    """Ask, in the writing transaction, for `scope`'s read models to be rebuilt after commit.
 
-
-def refresh(portfolio_id: int | None) -> None:
-    """Recompute the current read models after a committed write (best effort)."""
-    from apps.positions.models import Portfolio
-
-    portfolios = Portfolio.objects.active()
-    if portfolio_id is not None:
-        portfolios = portfolios.filter(pk=portfolio_id)
-    for portfolio in portfolios:
+    The request is a row of the outbox (`RefreshRequest`), one per scope: only the write that
+    creates it publishes the task, on commit; later writes (in this transaction or others)
+    find it pending and only update it. That UPDATE holds the row until their commit, and the
+    task deletes the row before it rebuilds, so a task never rebuilds before a write it
+    covers is committed. A rolled-back write (or savepoint) takes its row and its publication
+    with it. A task that never runs leaves the row to the sweep (`apps.ops.warming.sweep`)."""
+    for _ in range(2):  # a concurrent first write may win the insert: then join its request
+        if RefreshRequest.objects.filter(scope=scope).update(writes=F("writes") + 1):
+            return
         try:
-            warm(portfolio)
+            with transaction.atomic():
+                RefreshRequest.objects.create(scope=scope)
+        except IntegrityError:
+            continue
+        transaction.on_commit(partial(publish_refresh, scope), robust=True)
+        return
+
+
+publisher_breaker = CircuitBreaker(threshold=1, cooldown=30.0)
+
+
+def publish_refresh(scope: str) -> None:
+    """Queue the refresh task of `scope` (after commit). Never raises and never waits longer
+    than `REFRESH_PUBLISH_TIMEOUT`: with the broker down the committed write stands, the
+    outbox row stays, and the sweep runs it. Eager (no broker): the task runs here."""
+    if current_app.conf.task_always_eager:
+        try:
+            # What apply_async does eagerly, without acquiring a broker producer first.
+            current_app.tasks[REFRESH_TASK].apply((scope,))
         except Exception:  # a refresh is an optimisation; the next read recomputes
-            log.exception("write-through refresh of %s failed", portfolio)
+            log.exception("write-through refresh of %s failed", scope)
+        return
+    if publisher_breaker.is_open:
+        return  # the broker failed a moment ago: the sweep runs it
+    try:
+        task = current_app.tasks[REFRESH_TASK]
+        task.apply_async((scope,), connection=_broker_connection(), retry=False)
+    except Exception:
+        publisher_breaker.failure()
+        _drop_broker_connection()
+        log.warning("refresh of %s not queued (broker unavailable): the sweep runs it", scope)
+    else:
+        publisher_breaker.success()
+
+
+_publishing = threading.local()
+
+
+def _broker_connection() -> Any:
+    """This thread's connection for publishing, with short timeouts (not the workers')."""
+    url = current_app.conf.broker_write_url or current_app.conf.broker_url
+    held = getattr(_publishing, "held", None)
+    if held is None or held[0] != url:
+        timeout = getattr(settings, "REFRESH_PUBLISH_TIMEOUT", 0.25)
+        options = {"socket_timeout": timeout, "socket_connect_timeout": timeout, "max_retries": 0}
+        connection = current_app.connection_for_write(
+            url, connect_timeout=timeout, transport_options=options
+        )
+        _publishing.held = held = (url, connection)
+    return held[1]
+
+
+def _drop_broker_connection() -> None:
+    held = getattr(_publishing, "held", None)
+    _publishing.held = None
+    if held is not None:
+        try:
+            held[1].release()
+        except Exception:  # already broken: nothing to close cleanly
+            log.debug("closing the broken publishing connection failed", exc_info=True)
 
 
 # --- cached reads ---------------------------------------------------------------------------

@@ -7,12 +7,16 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
-from apps.ops.cache import bump_pipelines
+from apps.ops.cache import bump_pipelines, shows_change
 from apps.ops.models import PipelineRun
 
+# Fields the failed-run banner does not show: the journal anchor, the lease's heartbeat.
+UNSHOWN = frozenset({"journal_seq", "journal_hash", "heartbeat_at"})
 
-def flush_shells(sender: type, instance: Any, **kwargs: Any) -> None:
-    bump_pipelines()
+
+def flush_shells(sender: type, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    if shows_change(update_fields, UNSHOWN):
+        bump_pipelines()
 
 
 def connect() -> None:

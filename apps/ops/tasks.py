@@ -9,6 +9,7 @@ from celery import Task, shared_task
 from django.utils import timezone
 
 from apps.marketdata.calendar import is_business_day
+from apps.ops import warming
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import Outcome, eod_refusal, retry_delays, run_due, run_pipeline, sweep
 from apps.positions.models import Portfolio
@@ -115,3 +116,15 @@ def sweep_abandoned(self: Task) -> list[str]:
     outcomes = sweep(retries_left=_retries_left(self))
     _retry_if_transient(self, outcomes)
     return [o.status for o in outcomes]
+
+
+@shared_task(bind=True, name="cache.refresh_read_models", ignore_result=True)
+def refresh_read_models(self: Task, scope: str) -> list[str]:
+    """Rebuild the read models of one scope after a committed write (queued on commit)."""
+    return warming.refresh_scope(scope, eager=bool(self.request.is_eager))
+
+
+@shared_task(name="cache.sweep_refreshes", ignore_result=True)
+def sweep_refreshes() -> list[str]:
+    """Every minute (beat): the refresh requests whose task never ran."""
+    return warming.sweep()

@@ -168,13 +168,21 @@ def _workers() -> tuple[str, str]:
 def _beat() -> tuple[str, str]:
     from django_celery_beat.models import PeriodicTask
 
-    wanted = {"pipelines.run_eod", "pipelines.run_preopen", "pipelines.sweep"}
+    wanted = {
+        "pipelines.run_eod",
+        "pipelines.run_preopen",
+        "pipelines.sweep",
+        "cache.sweep_refreshes",
+    }
     enabled = set(
         PeriodicTask.objects.filter(task__in=wanted, enabled=True).values_list("task", flat=True)
     )
     if enabled == wanted:
         every = settings.PIPELINE_SWEEP_MINUTES
-        return PASS, f"EOD 18:00, pre-open 06:00 and the dead-run sweep (every {every} min)"
+        return PASS, (
+            f"EOD 18:00, pre-open 06:00, the dead-run sweep (every {every} min) and the "
+            f"read-model refresh sweep (every {settings.REFRESH_SWEEP_SECONDS} s)"
+        )
     missing = ", ".join(sorted(wanted - enabled))
     return WARN, f"not in the beat database yet: {missing} (beat installs them when it starts)"
 

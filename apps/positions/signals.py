@@ -12,15 +12,20 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
-from apps.ops.cache import bump
+from apps.ops.cache import bump, shows_change
 from apps.positions.models import CapitalFlow, NavRecord, Portfolio, Position, Strategy, Trade
 
 BOOK_MODELS = (Trade, Position, CapitalFlow, NavRecord, Strategy)
+# Fields no read model shows: the manager's plan is on the position page only (not cached).
+UNSHOWN: dict[type, frozenset[str]] = {
+    Position: frozenset({"thesis", "stop", "target", "updated_at"}),
+}
 
 
-def flush_book(sender: type, instance: Any, **kwargs: Any) -> None:
+def flush_book(sender: type, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
     """A trade, position, flow, NAV record or strategy changed: its portfolio's read models."""
-    bump(instance.portfolio_id)
+    if shows_change(update_fields, UNSHOWN.get(sender, frozenset())):
+        bump(instance.portfolio_id)
 
 
 def flush_portfolios(sender: type, instance: Any, **kwargs: Any) -> None:

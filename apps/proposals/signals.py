@@ -7,13 +7,18 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
-from apps.ops.cache import bump
+from apps.ops.cache import bump, shows_change
 from apps.proposals.models import Proposal
 
+# Fields no read model shows: the what-if and the original terms are on the proposal's own
+# page (not cached); a stored morning pack keeps what it said when it was generated.
+UNSHOWN = frozenset({"what_if", "original_terms", "updated_at"})
 
-def flush_proposals(sender: type, instance: Any, **kwargs: Any) -> None:
+
+def flush_proposals(sender: type, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
     """A proposal changed: its portfolio's read models."""
-    bump(instance.portfolio_id)
+    if shows_change(update_fields, UNSHOWN):
+        bump(instance.portfolio_id)
 
 
 def connect() -> None:

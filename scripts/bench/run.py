@@ -36,6 +36,7 @@ MODULES = [
     "scripts.bench.journal",
     "scripts.bench.ops",
     "scripts.bench.cache",
+    "scripts.bench.warming",
     "scripts.bench.backup",  # last: its restore replaces every table
 ]
 

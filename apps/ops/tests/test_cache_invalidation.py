@@ -23,11 +23,12 @@ import time_machine
 from django.contrib import messages
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import caches
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.test.signals import template_rendered
 
+from apps.core.models import RefreshRequest
 from apps.marketdata.models import Instrument
 from apps.ops import cache as read_cache_module
 from apps.ops.cache import MISSING, breaker, cache_get, key_for
@@ -335,38 +336,50 @@ def test_a_write_in_an_open_transaction_touches_no_cache_until_commit(
         assert stored_keys() == keys  # no refresh yet
     after = versions()
     assert after[scope] > before[scope]
+    assert not RefreshRequest.objects.exists()  # the task claimed the request
     refreshed = stored_keys() - keys
     pk = fund.portfolio.pk
     assert {k.split(":")[1] for k in refreshed} == set(PAGES)  # every read model, rebuilt
     assert all(f":{pk}:" in k and f":p{after[scope]}:" in k for k in refreshed)
 
 
-def test_a_transaction_schedules_one_refresh_per_scope(fund: Any, settings: Any) -> None:
-    """Many writes in one transaction (an import, a seed) refresh each scope once on commit; a
-    market refresh covers every fund; a rolled-back savepoint takes its refresh with it."""
+def test_a_transaction_schedules_one_refresh_per_scope(
+    fund: Any, settings: Any, monkeypatch: Any
+) -> None:
+    """Many writes in one transaction (an import, a seed) ask for each scope's refresh once
+    (one outbox row) and publish one task per scope on commit, none before; a rolled-back
+    savepoint takes its request with it; a later write while the request is still pending
+    joins it instead of queuing a second task."""
+    from apps.core.models import RefreshRequest
     from apps.ops.cache import bump
 
     settings.CACHE_WRITE_THROUGH = True
-    pk = fund.portfolio.pk
+    published: list[str] = []
+    monkeypatch.setattr(read_cache_module, "publish_refresh", published.append)
+    own = f"portfolio:{fund.portfolio.pk}"
 
-    def pending() -> list[Any]:
-        return [getattr(c, "portfolio_id", "?") for _, c, _ in connection.run_on_commit]
+    def pending() -> dict[str, int]:
+        return dict(RefreshRequest.objects.values_list("scope", "writes"))
 
     with transaction.atomic():
         for _ in range(3):
-            bump(pk)
-        assert pending() == [pk]
+            bump(fund.portfolio.pk)
+        assert pending() == {own: 3}
         try:
             with transaction.atomic():
                 bump(None)
-                assert pending() == [pk, None]
+                assert pending() == {own: 3, "market": 1}
                 raise RuntimeError
         except RuntimeError:
             pass
-        assert pending() == [pk]
+        assert pending() == {own: 3}
         bump(None)
-        bump(pk)
-        assert pending() == [pk, None]
+        bump(fund.portfolio.pk)
+        assert published == []  # nothing leaves before the commit
+    assert published == [own, "market"]
+    bump(fund.portfolio.pk)  # its task has not run yet: it covers this write too
+    assert published == [own, "market"]
+    assert pending() == {own: 5, "market": 1}
 
 
 def test_a_rolled_back_write_touches_nothing(fund: Any, alice: Client, settings: Any) -> None:

@@ -1,0 +1,20 @@
+"""Ground-floor models."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class RefreshRequest(models.Model):
+    """The outbox of the write-through refresh: a scope ("portfolio:<id>" or "market") whose
+    read models a write left to rebuild. Written in the write's own transaction (so a committed
+    write always leaves one, and a rolled-back write none); one row per scope, so a burst of
+    writes asks once. The refresh task deletes it before it rebuilds; a row the task never
+    reached (the broker was down, the worker died) is picked up by the periodic sweep."""
+
+    scope = models.CharField(max_length=48, unique=True)
+    requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    writes = models.PositiveIntegerField(default=1, help_text="Writes coalesced into this request.")
+
+    def __str__(self) -> str:
+        return f"refresh {self.scope} ({self.writes} writes since {self.requested_at:%H:%M:%S})"
