@@ -1,6 +1,6 @@
-"""The book over HTTP: the read model, positions, trades (create, reverse) and the MTM run.
+"""The book over HTTP: the read model, positions and the MTM run (trades: `apps.trading.api`).
 
-Every write goes through the same functions as the pages (`corrections`, `mtm.run_mtm`);
+Every write goes through the same functions as the pages (`mtm.run_mtm`);
 money and prices are DecimalFields (strings in JSON), rates decimal fractions (0.14901).
 """
 

@@ -1,4 +1,4 @@
-"""The book, a position, trade entry and corrections."""
+"""The book, a position and its plan (trade entry and reversal: `apps.trading.views`)."""
 
 from __future__ import annotations
 
