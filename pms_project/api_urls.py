@@ -4,16 +4,18 @@ from rest_framework.routers import DefaultRouter
 
 from apps.attribution import api as attribution_api
 from apps.briefings import api as briefings_api
-from apps.journal import api as journal_api
 from apps.marketdata import api as marketdata_api
 from apps.positions import api as positions_api
 from apps.proposals import api as proposals_api
+from apps.proposals import journal_api
 from apps.risk import api as risk_api
 from apps.tokens import api as tokens_api
+from apps.trading import api as trading_api
 
 router = DefaultRouter()
 marketdata_api.register(router)
 positions_api.register(router)
+trading_api.register(router)
 proposals_api.register(router)
 journal_api.register(router)
 risk_api.register(router)

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "apps.positions",
     "apps.journal",
     "apps.proposals",
+    "apps.trading",
     "apps.risk",
     "apps.attribution",
     "apps.briefings",

@@ -39,9 +39,10 @@ urlpatterns = [
     path("ready", ops_views.ready, name="ready"),
     path("metrics", ops_views.metrics, name="metrics"),
     path("book/", include("apps.positions.urls")),
+    path("book/", include("apps.trading.urls")),  # trade entry and reversal
     path("market/", include("apps.marketdata.urls")),
     path("blotter/", include("apps.proposals.urls")),
-    path("journal/", include("apps.journal.urls")),
+    path("journal/", include("apps.proposals.journal_urls")),
     path("risk/", include("apps.risk.urls")),
     path("attribution/", include("apps.attribution.urls")),
     path("morning/", include("apps.briefings.urls")),

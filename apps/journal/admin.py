@@ -12,10 +12,10 @@ from apps.journal.models import Entry
 
 @admin.register(Entry)
 class EntryAdmin(admin.ModelAdmin):
-    list_display = ("seq", "created_at", "actor", "kind", "portfolio", "short_note")
-    list_filter = ("kind", "portfolio", ("actor", admin.RelatedOnlyFieldListFilter))
+    list_display = ("seq", "created_at", "actor", "kind", "portfolio_id", "short_note")
+    list_filter = ("kind", "portfolio_id", ("actor", admin.RelatedOnlyFieldListFilter))
     search_fields = ("note", "hash", "actor__username")
-    list_select_related = ("actor", "portfolio")
+    list_select_related = ("actor",)
     date_hierarchy = "created_at"
     ordering = ("-seq",)
     show_full_result_count = False  # a COUNT(*) over the whole chain on every page is waste

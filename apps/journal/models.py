@@ -44,7 +44,7 @@ class EntryQuerySet(models.QuerySet["Entry"]):
         raise ImmutableEntry("Journal entries are append-only.")
 
     def for_portfolio(self, portfolio: Any) -> EntryQuerySet:
-        return self.filter(portfolio=portfolio)
+        return self.filter(portfolio_id=getattr(portfolio, "pk", portfolio))
 
 
 class JournalAnchored(models.Model):
@@ -69,6 +69,10 @@ class JournalAnchored(models.Model):
         return f"{self._meta.verbose_name} {self}"
 
 
+def _link(help_text: str) -> models.BigIntegerField:
+    return models.BigIntegerField(null=True, blank=True, db_index=True, help_text=help_text)
+
+
 class Entry(models.Model):
     seq = models.PositiveBigIntegerField(unique=True, help_text="Position in the chain, from 1.")
     created_at = models.DateTimeField()
@@ -81,18 +85,13 @@ class Entry(models.Model):
         help_text="Empty for the system (pipelines).",
     )
     kind = models.CharField(max_length=24, choices=EntryKind.choices)
-    portfolio = models.ForeignKey(
-        "positions.Portfolio", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    position = models.ForeignKey(
-        "positions.Position", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    trade = models.ForeignKey(
-        "positions.Trade", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    proposal = models.ForeignKey(
-        "proposals.Proposal", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    # Links to rows of higher floors (positions, proposals) as plain ids: the journal is the
+    # bottom floor and names no higher model. Same names and columns as the foreign keys they
+    # replaced (journal 0005), so every entry's hash is unchanged. See docs/ARCHITECTURE.md.
+    portfolio_id = _link("The portfolio's id (positions.Portfolio).")
+    position_id = _link("The position's id (positions.Position).")
+    trade_id = _link("The trade's id (positions.Trade).")
+    proposal_id = _link("The proposal's id (proposals.Proposal).")
     on_date = models.DateField(null=True, blank=True, help_text="The business date it concerns.")
     snapshot = models.JSONField(default=dict, blank=True)
     note = models.TextField(blank=True)
@@ -106,7 +105,7 @@ class Entry(models.Model):
         verbose_name_plural = "entries"
         indexes = [
             models.Index(fields=["kind", "created_at"]),
-            models.Index(fields=["portfolio", "created_at"]),
+            models.Index(fields=["portfolio_id", "created_at"]),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=EntryKind.values), name="entry_kind_valid"),

@@ -1,13 +1,12 @@
-"""The book over HTTP: the read model, positions, trades (create, reverse) and the MTM run.
+"""The book over HTTP: the read model, positions and the MTM run (trades: `apps.trading.api`).
 
-Every write goes through the same functions as the pages (`corrections`, `mtm.run_mtm`);
+Every write goes through the same functions as the pages (`mtm.run_mtm`);
 money and prices are DecimalFields (strings in JSON), rates decimal fractions (0.14901).
 """
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -15,22 +14,16 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, permissions, serializers, status, viewsets
-from rest_framework.decorators import action
+from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
-from apps.marketdata.models import Instrument
-from apps.marketdata.validators import validate_quoted_rate
-from apps.ops.inputs import FreeTextSerializerField
 from apps.ops.roles import Role, has_role
-from apps.positions import corrections
-from apps.positions.models import Portfolio, Position, Side, Strategy, Trade
+from apps.positions.models import Portfolio, Position
 from apps.positions.mtm import MtmError, run_mtm
 from apps.positions.queries import build_book
-from apps.positions.services import TradeTicket
 
 TRADERS = (Role.MANAGER, Role.BACK_OFFICE)
 MARKERS = (Role.MANAGER, Role.BACK_OFFICE, Role.OPS)
@@ -287,151 +280,6 @@ class PositionViewSet(viewsets.ReadOnlyModelViewSet):
         return rows.order_by("portfolio__code", "strategy__name", "instrument__ticker")
 
 
-# --- trades ---------------------------------------------------------------------------------
-
-
-class TradeSerializer(serializers.ModelSerializer):
-    portfolio = serializers.CharField(source="portfolio.code", read_only=True)
-    strategy = serializers.CharField(source="strategy.code", read_only=True)
-    ticker = serializers.CharField(source="instrument.ticker", read_only=True)
-    created_by = serializers.CharField(source="created_by.username", read_only=True)
-    reversed_by = serializers.SerializerMethodField()
-    price = price()
-    fees = money()
-
-    class Meta:
-        model = Trade
-        fields = (
-            "id",
-            "portfolio",
-            "strategy",
-            "instrument",
-            "ticker",
-            "position",
-            "side",
-            "quantity",
-            "price",
-            "rate",
-            "trade_date",
-            "settlement_date",
-            "fx_rate",
-            "fees",
-            "broker",
-            "notes",
-            "reverses",
-            "reversed_by",
-            "created_by",
-            "created_at",
-        )
-
-    def get_reversed_by(self, trade: Trade) -> int | None:
-        reversal = getattr(trade, "reversed_by", None)
-        return reversal.pk if reversal is not None else None
-
-
-class TradeInputSerializer(serializers.Serializer):
-    """A trade ticket; `rate` is a decimal fraction (0.14901), `strategy` a code of the fund."""
-
-    portfolio = serializers.SlugRelatedField(slug_field="code", queryset=Portfolio.objects.active())
-    strategy = serializers.CharField(max_length=32)
-    instrument = serializers.PrimaryKeyRelatedField(queryset=Instrument.objects.all())
-    side = serializers.ChoiceField(choices=Side.choices)
-    quantity = serializers.DecimalField(max_digits=20, decimal_places=4)
-    price = price(required=False, allow_null=True)
-    rate = serializers.DecimalField(
-        max_digits=14,
-        decimal_places=8,
-        required=False,
-        allow_null=True,
-        validators=[validate_quoted_rate],
-    )
-    trade_date = serializers.DateField()
-    settlement_date = serializers.DateField(required=False, allow_null=True)
-    fees = money(required=False, default=Decimal("0"))
-    broker = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    notes = FreeTextSerializerField(required=False, allow_blank=True, default="")
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        code = attrs["strategy"]
-        strategy = Strategy.objects.filter(portfolio=attrs["portfolio"], code=code).first()
-        if strategy is None:
-            raise ValidationError({"strategy": f"No strategy {code!r} in {attrs['portfolio']}."})
-        attrs["strategy"] = strategy
-        return attrs
-
-    def ticket(self) -> TradeTicket:
-        return TradeTicket(**self.validated_data)
-
-
-class ReverseSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500)
-
-
-class TradeViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
-):
-    permission_classes = [TradersWrite]
-
-    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
-        if self.action == "create":
-            return TradeInputSerializer
-        if self.action == "reverse":
-            return ReverseSerializer
-        return TradeSerializer
-
-    def get_queryset(self) -> QuerySet[Trade]:
-        rows = Trade.objects.select_related(
-            "portfolio", "strategy", "instrument", "created_by", "reversed_by"
-        )
-        params = self.request.query_params
-        if code := params.get("portfolio"):
-            rows = rows.filter(portfolio__code=code)
-        if start := _parse_date(params.get("from"), "from"):
-            rows = rows.filter(trade_date__gte=start)
-        if end := _parse_date(params.get("to"), "to"):
-            rows = rows.filter(trade_date__lte=end)
-        return rows.order_by("trade_date", "pk")
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("portfolio", str, description="Portfolio code."),
-            OpenApiParameter("from", OpenApiTypes.DATE, description="Trade date on or after."),
-            OpenApiParameter("to", OpenApiTypes.DATE, description="Trade date on or before."),
-        ]
-    )
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
-
-    @extend_schema(request=TradeInputSerializer, responses={201: TradeSerializer})
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Record a trade; a backdated one re-marks the book from its date (all or nothing)."""
-        form = TradeInputSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        try:
-            trade = corrections.record_and_remark(form.ticket(), by=request.user)
-        except DjangoValidationError as error:
-            raise _service_error(error) from None
-        return Response(TradeSerializer(trade).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=ReverseSerializer, responses={201: TradeSerializer})
-    @action(detail=True, methods=["post"])
-    def reverse(self, request: Request, pk: str | None = None) -> Response:
-        """Reverse a trade (reason required) and re-mark from its date."""
-        trade = self.get_object()
-        form = ReverseSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        try:
-            reversal = corrections.reverse_and_remark(
-                trade, by=request.user, reason=form.validated_data["reason"]
-            )
-        except DjangoValidationError as error:
-            raise _service_error(error) from None
-        return Response(TradeSerializer(reversal).data, status=status.HTTP_201_CREATED)
-
-
 # --- MTM --------------------------------------------------------------------------------------
 
 
@@ -467,5 +315,4 @@ class MtmViewSet(viewsets.ViewSet):
 def register(router: BaseRouter) -> None:
     router.register("book", BookViewSet, basename="book")
     router.register("positions", PositionViewSet, basename="position")
-    router.register("trades", TradeViewSet, basename="trade")
     router.register("mtm", MtmViewSet, basename="mtm")

@@ -140,14 +140,6 @@ class Trade(models.Model):
     fees = money(default=Decimal("0"), help_text="BRL, positive.")
     broker = models.CharField(max_length=64, blank=True)
     notes = models.TextField(blank=True)
-    proposal = models.ForeignKey(
-        "proposals.Proposal",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="executions",
-        help_text="The proposal this trade executes.",
-    )
     reverses = models.OneToOneField(
         "self",
         on_delete=models.PROTECT,

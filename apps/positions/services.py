@@ -129,7 +129,10 @@ def _fx_of(instrument: Instrument, day: date) -> Decimal:
 
 @transaction.atomic
 def record_trade(ticket: TradeTicket, *, by: Any, proposal: Any = None) -> Trade:
-    """Record a fill and update its position in the same transaction."""
+    """Record a fill and update its position in the same transaction.
+
+    `proposal` (any object with a `pk`) only names, in the journal entry, the proposal this
+    fill executes: the link itself is the proposals app's (`proposals.Execution`)."""
     _require_trader(by)
     errors = _validate(ticket)
     if errors:
@@ -154,7 +157,6 @@ def record_trade(ticket: TradeTicket, *, by: Any, proposal: Any = None) -> Trade
         broker=ticket.broker,
         notes=ticket.notes,
         created_by=by,
-        proposal=proposal,
     )
     before = position.quantity
     _reproject(position)

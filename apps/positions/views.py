@@ -1,4 +1,4 @@
-"""The book, a position, trade entry and corrections."""
+"""The book, a position and its plan (trade entry and reversal: `apps.trading.views`)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,9 @@ from django_htmx.middleware import HtmxDetails
 
 from apps.ops.page_cache import cached_page
 from apps.ops.roles import Role, has_role
-from apps.ops.templatetags.pms_format import num
-from apps.positions import corrections, services
-from apps.positions.forms import PositionPlanForm, ReverseForm, TradeForm
-from apps.positions.models import DailyMark, Portfolio, Position, Trade
-from apps.positions.mtm import last_mark_date
+from apps.positions import services
+from apps.positions.forms import PositionPlanForm
+from apps.positions.models import DailyMark, Portfolio, Position
 from apps.positions.queries import BOND_KINDS, cached_book, is_history, side_label
 
 TRADERS = (Role.MANAGER, Role.BACK_OFFICE)
@@ -140,64 +138,6 @@ def position_plan(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.error(request, _errors(form.errors.as_data()))
     return redirect("positions:position", pk=position.pk)
-
-
-@require_POST
-@role_required(*TRADERS)
-def trade_reverse(request: HttpRequest, pk: int) -> HttpResponse:
-    """Reverse a trade (reason mandatory) and re-mark from its date."""
-    trade = get_object_or_404(Trade.objects.select_related("portfolio"), pk=pk)
-    form = ReverseForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "A reason is required to reverse a trade.")
-    else:
-        try:
-            reversal = corrections.reverse_and_remark(
-                trade, by=request.user, reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as error:
-            messages.error(request, f"Trade #{trade.pk} not reversed: {' '.join(error.messages)}")
-        else:
-            messages.success(request, f"Trade #{trade.pk} reversed by #{reversal.pk}.")
-    return redirect("positions:position", pk=trade.position_id)
-
-
-@role_required(*TRADERS)
-def trade_new(request: HttpRequest) -> HttpResponse:
-    """Record a trade; a backdated one re-marks the book from its date, all or nothing."""
-    form = TradeForm(request.POST or None, initial=_trade_initial(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            trade = corrections.record_and_remark(form.ticket(), by=request.user)
-        except ValidationError as error:
-            form.add_service_errors(error)
-        else:
-            messages.success(request, _recorded(trade))
-            return redirect("positions:position", pk=trade.position_id)
-    return render(request, "positions/trade_form.html", {"form": form})
-
-
-def _trade_initial(request: HttpRequest) -> dict[str, Any]:
-    """Pre-fill from `?position=<id>` (the position page's "Trade" link)."""
-    raw = request.GET.get("position", "")
-    position = Position.objects.filter(pk=raw).first() if raw.isdigit() else None
-    if position is None:
-        return {}
-    return {
-        "portfolio": position.portfolio_id,
-        "strategy": position.strategy_id,
-        "instrument": position.instrument_id,
-    }
-
-
-def _recorded(trade: Trade) -> str:
-    places = 0 if trade.quantity == trade.quantity.to_integral_value() else 4
-    quantity = num(trade.quantity, places)
-    text = f"Trade #{trade.pk} recorded: {trade.side} {quantity} {trade.instrument}."
-    last = last_mark_date(trade.portfolio)
-    if last is not None and trade.trade_date <= last:
-        text += f" Marks from {trade.trade_date:%d/%m/%Y} to {last:%d/%m/%Y} recomputed."
-    return text
 
 
 def _trader(request: HttpRequest) -> bool:

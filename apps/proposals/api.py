@@ -28,6 +28,7 @@ from apps.positions.models import Portfolio, Side, Strategy, Trade
 from apps.proposals import services
 from apps.proposals.forms import default_business_date
 from apps.proposals.models import Conviction, Proposal, ProposalStatus
+from apps.risk.api import LimitCheckSerializer, RunnersWrite
 
 
 class AnyRole(permissions.BasePermission):
@@ -318,5 +319,58 @@ class ProposalViewSet(
         return Response(ExecutionSerializer(trade).data, status=status.HTTP_201_CREATED)
 
 
+# --- what-if (at /api/risk/what-if/, as before: risk measures, the proposal keeps it) --------
+
+
+class WhatIfInputSerializer(serializers.Serializer):
+    proposal = serializers.PrimaryKeyRelatedField(queryset=Proposal.objects.all())
+    date = serializers.DateField(required=False, help_text="Default: the fund's last NAV date.")
+
+    def validate_proposal(self, proposal: Proposal) -> Proposal:
+        # A decided proposal keeps the what-if it was decided on (the approval's evidence).
+        if proposal.status != ProposalStatus.PENDING:
+            raise ValidationError(
+                f"Proposal #{proposal.pk} is {proposal.get_status_display().lower()}: "
+                "its what-if is kept as it was decided."
+            )
+        return proposal
+
+
+class RiskSummarySerializer(serializers.Serializer):
+    var99 = serializers.FloatField()
+    es975 = serializers.FloatField()
+    gross_pct = serializers.FloatField()
+    net_pct = serializers.FloatField()
+    dv01_total = serializers.FloatField()
+    dv01_ladder = serializers.DictField(child=serializers.DictField(child=serializers.FloatField()))
+    worst_stress = serializers.DictField(allow_null=True)
+    limits = LimitCheckSerializer(many=True)
+
+
+class WhatIfSerializer(serializers.Serializer):
+    asof = serializers.DateField()
+    before = RiskSummarySerializer()
+    after = RiskSummarySerializer()
+    hard_breaches = serializers.ListField(child=serializers.CharField())
+    computed_at = serializers.DateTimeField()
+
+
+class WhatIfViewSet(viewsets.ViewSet):
+    permission_classes = [RunnersWrite]
+
+    @extend_schema(request=WhatIfInputSerializer, responses=WhatIfSerializer)
+    def create(self, request: Request) -> Response:
+        """Risk before and after a pending proposal (stored on it, as the blotter shows it)."""
+        form = WhatIfInputSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        try:
+            result = services.measure_what_if(data["proposal"], day=data.get("date"))
+        except DjangoValidationError as error:
+            raise service_error(error) from None
+        return Response(result)
+
+
 def register(router: BaseRouter) -> None:
     router.register("proposals", ProposalViewSet, basename="proposal")
+    router.register("risk/what-if", WhatIfViewSet, basename="risk-what-if")

@@ -11,7 +11,7 @@ from django.db.models import Q
 
 from apps.marketdata.models import Instrument
 from apps.ops.models import TimeStampedModel
-from apps.positions.models import Portfolio, Side, Strategy
+from apps.positions.models import Portfolio, Side, Strategy, Trade
 
 
 class ProposalStatus(models.TextChoices):
@@ -90,6 +90,14 @@ class Proposal(TimeStampedModel):
     )
     executed_at = models.DateTimeField(null=True, blank=True)
     what_if = models.JSONField(default=dict, blank=True, help_text="Risk before and after.")
+    # The link is held here, on the higher floor: a trade does not name the proposal it executes.
+    executions = models.ManyToManyField(
+        Trade,
+        through="Execution",
+        related_name="+",
+        blank=True,
+        help_text="The trades that executed it.",
+    )
 
     objects = ProposalQuerySet.as_manager()
 
@@ -150,6 +158,16 @@ class Proposal(TimeStampedModel):
 def _fixed(value: Decimal | None, places: int) -> str | None:
     """As stored (the column's decimal places), so terms compare equal before and after a save."""
     return None if value is None else str(Decimal(value).quantize(Decimal(1).scaleb(-places)))
+
+
+class Execution(models.Model):
+    """A trade booked to execute a proposal (each trade executes at most one)."""
+
+    proposal = models.ForeignKey(Proposal, on_delete=models.PROTECT, related_name="+")
+    trade = models.OneToOneField(Trade, on_delete=models.PROTECT, related_name="+")
+
+    def __str__(self) -> str:
+        return f"proposal #{self.proposal_id} → trade #{self.trade_id}"
 
 
 class SignalRule(TimeStampedModel):

@@ -18,10 +18,11 @@ from apps.journal.services import record as journal
 from apps.marketdata.calendar import is_business_day
 from apps.marketdata.models import Instrument
 from apps.ops.roles import Role, has_role
-from apps.positions.corrections import record_and_remark
 from apps.positions.models import Portfolio, Side, Strategy, Trade
 from apps.positions.services import TradeTicket
-from apps.proposals.models import Proposal, ProposalStatus
+from apps.proposals.models import Execution, Proposal, ProposalStatus
+from apps.risk.services import what_if
+from apps.trading.services import book_trade
 
 DECIDERS = (Role.MANAGER, Role.APPROVER)
 PROPOSERS = (Role.MANAGER, Role.APPROVER)
@@ -140,12 +141,19 @@ def _lock_for_decision(proposal: Proposal, by: Any) -> Proposal:
     return locked
 
 
+@transaction.atomic
+def measure_what_if(proposal: Proposal, *, day: date | None = None) -> dict[str, Any]:
+    """Risk before and after the proposal (risk's `what_if`), stored on it."""
+    result = what_if(proposal, day=day)
+    proposal.what_if = result
+    proposal.save(update_fields=["what_if", "updated_at"])
+    return result
+
+
 def refresh_what_if(proposal: Proposal) -> dict[str, Any]:
     """Measure the proposal's effect on risk now; a failure is recorded, never raised."""
-    from apps.risk.services import what_if
-
     try:
-        return what_if(proposal)
+        return measure_what_if(proposal)
     except ValidationError as error:
         # Not measurable now (no NAV, no price): keep any breach found earlier, so a decision
         # cannot slip past a limit just because risk could not be recomputed.
@@ -309,7 +317,7 @@ def execute_proposal(
             {"quantity": f"Executed quantity must be between 0 and {locked.quantity:f}."}
         )
     # A fill dated before the last marked day re-marks the book from that day on.
-    trade = record_and_remark(
+    trade = book_trade(
         TradeTicket(
             portfolio=locked.portfolio,
             strategy=locked.strategy,
@@ -326,6 +334,7 @@ def execute_proposal(
         by=by,
         proposal=locked,
     )
+    Execution.objects.create(proposal=locked, trade=trade)
     locked.status = ProposalStatus.EXECUTED
     locked.executed_at = timezone.now()
     locked.save(update_fields=["status", "executed_at", "updated_at"])

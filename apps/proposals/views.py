@@ -19,11 +19,10 @@ from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
 from apps.journal import services as journal
-from apps.journal.models import Entry
 from apps.marketdata.models import FEDERAL_BONDS
 from apps.ops.roles import has_role
 from apps.positions.models import Portfolio
-from apps.proposals import services
+from apps.proposals import journal_entries, services
 from apps.proposals.forms import (
     ApproveForm,
     ExecuteForm,
@@ -167,7 +166,7 @@ def create(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, pk: int, note_form: NoteForm | None = None) -> HttpResponse:
     """One proposal: terms, decision, what-if, its trade and its journal entries."""
     proposal = get_object_or_404(_proposals(request), pk=pk)
-    entries = Entry.objects.filter(proposal=proposal).select_related("actor", "portfolio")
+    entries = journal_entries.entries().filter(proposal_id=proposal.pk)
     context = {
         "row": _row(request, proposal),
         "entries": entries.order_by("-seq"),

@@ -1,7 +1,9 @@
-"""Risk over HTTP: the live report, stored snapshots and their history, what-if, alerts, run.
+"""Risk over HTTP: the live report, stored snapshots and their history, alerts, run.
 
 Reads are open to every role. Writes call the same services as the page: `run_risk` (manager,
-approver, ops), `acknowledge_alert` (its own role check: 403 with its message) and `what_if`.
+approver, ops) and `acknowledge_alert` (its own role check: 403 with its message). A
+proposal's what-if (`/api/risk/what-if/`) is served by proposals, which stores it on the
+proposal.
 Risk figures are floats in BRL (VaR, ES and stress P&L; a loss is negative in P&L vectors and
 VaR/ES are positive numbers) or fractions of NAV (`*_pct`, 0.0123 = 1.23 %).
 """
@@ -26,7 +28,6 @@ from rest_framework.routers import BaseRouter
 from apps.ops.inputs import FreeTextSerializerField
 from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio
-from apps.proposals.models import Proposal, ProposalStatus
 from apps.risk.models import Alert, RiskSnapshot
 from apps.risk.services import (
     acknowledge_alert,
@@ -34,7 +35,6 @@ from apps.risk.services import (
     compute_report,
     latest_risk_date,
     run_risk,
-    what_if,
 )
 from apps.risk.views import RUNNERS
 
@@ -307,7 +307,7 @@ def _point(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# --- run and what-if -----------------------------------------------------------------------------
+# --- run -----------------------------------------------------------------------------------
 
 
 class RunInputSerializer(serializers.Serializer):
@@ -333,54 +333,6 @@ class RunViewSet(viewsets.ViewSet):
             raise service_error(error) from None
         body = RiskSnapshotSerializer(_snapshot_out(snapshot)).data
         return Response(body, status=status.HTTP_201_CREATED)
-
-
-class WhatIfInputSerializer(serializers.Serializer):
-    proposal = serializers.PrimaryKeyRelatedField(queryset=Proposal.objects.all())
-    date = serializers.DateField(required=False, help_text="Default: the fund's last NAV date.")
-
-    def validate_proposal(self, proposal: Proposal) -> Proposal:
-        # A decided proposal keeps the what-if it was decided on (the approval's evidence).
-        if proposal.status != ProposalStatus.PENDING:
-            raise ValidationError(
-                f"Proposal #{proposal.pk} is {proposal.get_status_display().lower()}: "
-                "its what-if is kept as it was decided."
-            )
-        return proposal
-
-
-class RiskSummarySerializer(serializers.Serializer):
-    var99 = serializers.FloatField()
-    es975 = serializers.FloatField()
-    gross_pct = serializers.FloatField()
-    net_pct = serializers.FloatField()
-    dv01_total = serializers.FloatField()
-    dv01_ladder = serializers.DictField(child=_floats())
-    worst_stress = serializers.DictField(allow_null=True)
-    limits = LimitCheckSerializer(many=True)
-
-
-class WhatIfSerializer(serializers.Serializer):
-    asof = serializers.DateField()
-    before = RiskSummarySerializer()
-    after = RiskSummarySerializer()
-    hard_breaches = serializers.ListField(child=serializers.CharField())
-    computed_at = serializers.DateTimeField()
-
-
-class WhatIfViewSet(viewsets.ViewSet):
-    permission_classes = [RunnersWrite]
-
-    @extend_schema(request=WhatIfInputSerializer, responses=WhatIfSerializer)
-    def create(self, request: Request) -> Response:
-        """Risk before and after a pending proposal (stored on it, as the blotter shows it)."""
-        form = WhatIfInputSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        try:
-            result = what_if(form.validated_data["proposal"], day=form.validated_data.get("date"))
-        except DjangoValidationError as error:
-            raise service_error(error) from None
-        return Response(result)
 
 
 # --- alerts --------------------------------------------------------------------------------------
@@ -464,6 +416,5 @@ def register(router: BaseRouter) -> None:
     router.register("risk/live", LiveViewSet, basename="risk-live")
     router.register("risk/history", HistoryViewSet, basename="risk-history")
     router.register("risk/snapshot", SnapshotViewSet, basename="risk-snapshot")
-    router.register("risk/what-if", WhatIfViewSet, basename="risk-what-if")
     router.register("risk/run", RunViewSet, basename="risk-run")
     router.register("risk/alerts", AlertViewSet, basename="risk-alert")

@@ -381,9 +381,10 @@ def _summary(report: RiskReport, checks: list[dict[str, Any]]) -> dict[str, Any]
     }
 
 
-@transaction.atomic
 def what_if(proposal: Any, *, day: date | None = None) -> dict[str, Any]:
-    """Risk before and after the proposal, stored on it; hard breaches listed for approval."""
+    """Risk before and after a proposed trade (any object with its terms: portfolio, strategy,
+    instrument, side, quantity, limits, pk); hard breaches listed for approval. The caller
+    (proposals) stores it."""
     portfolio = proposal.portfolio
     day = day or latest_risk_date(portfolio)
     if day is None:
@@ -406,8 +407,6 @@ def what_if(proposal: Any, *, day: date | None = None) -> dict[str, Any]:
         "hard_breaches": breaches,
         "computed_at": timezone.now().isoformat(),
     }
-    proposal.what_if = result
-    proposal.save(update_fields=["what_if", "updated_at"])
     return result
 
 

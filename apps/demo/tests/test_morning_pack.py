@@ -75,7 +75,7 @@ def test_each_generation_is_a_new_journaled_version(morning) -> None:
     assert "not in the facts" in first.rejection_reason
     assert "TimeoutError" in second.rejection_reason
     assert len(first.prompt_hash) == 64 and first.timings["facts_ms"] >= 0
-    assert Entry.objects.filter(kind=EntryKind.MORNING_PACK, portfolio=portfolio).count() == 2
+    assert Entry.objects.filter(kind=EntryKind.MORNING_PACK, portfolio_id=portfolio.pk).count() == 2
 
 
 def test_a_grounded_llm_text_is_stored_as_llm(morning) -> None:

@@ -91,7 +91,7 @@ def test_truncate_of_the_journal_is_refused_on_postgresql(pm_alice) -> None:
     _three(pm_alice)
     with connection.cursor() as cursor:  # as if committed: no deferred FK check pending
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    for sql in ("TRUNCATE journal_entry", "TRUNCATE positions_portfolio CASCADE"):
+    for sql in ("TRUNCATE journal_entry", "TRUNCATE auth_user CASCADE"):
         with (
             pytest.raises(Exception, match="append-only: TRUNCATE refused"),
             transaction.atomic(),

@@ -170,7 +170,7 @@ def test_the_manager_decides_inline_and_the_approver_sees_what_is_left(
     rule_di1.refresh_from_db()
     assert (bob_ind.status, bob_ind.decided_by) == (ProposalStatus.APPROVED, pm_alice)
     assert (rule_di1.status, rule_di1.decided_by) == (ProposalStatus.REJECTED, pm_alice)
-    assert Entry.objects.filter(proposal=rule_di1, kind=EntryKind.PROPOSAL_REJECTED).exists()
+    assert Entry.objects.filter(proposal_id=rule_di1.pk, kind=EntryKind.PROPOSAL_REJECTED).exists()
 
     # The approver, in a browser of his own, finds pm_alice's proposals pending.
     context = browser.new_context(viewport={"width": 1440, "height": 900})

@@ -84,7 +84,7 @@ def desk(book_at: Any) -> Desk:
 
 def _entries(proposal: Proposal) -> list[str]:
     return list(
-        Entry.objects.filter(proposal=proposal).order_by("seq").values_list("kind", flat=True)
+        Entry.objects.filter(proposal_id=proposal.pk).order_by("seq").values_list("kind", flat=True)
     )
 
 
@@ -157,7 +157,7 @@ def test_an_approver_approves_inline(client, desk, pm_alice, cio_bob) -> None:
         cio_bob,
         "Agreed.",
     )
-    approved = Entry.objects.get(proposal=proposal, kind=EntryKind.PROPOSAL_APPROVED)
+    approved = Entry.objects.get(proposal_id=proposal.pk, kind=EntryKind.PROPOSAL_APPROVED)
     assert approved.actor == cio_bob
 
 
@@ -236,7 +236,7 @@ def test_a_hard_breach_needs_an_override_note(client, desk, pm_alice, cio_bob) -
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.APPROVED
     assert _entries(proposal)[-2:] == [EntryKind.PROPOSAL_APPROVED, EntryKind.LIMIT_OVERRIDE]
-    override = Entry.objects.get(proposal=proposal, kind=EntryKind.LIMIT_OVERRIDE)
+    override = Entry.objects.get(proposal_id=proposal.pk, kind=EntryKind.LIMIT_OVERRIDE)
     assert override.actor == cio_bob
     assert override.note == "CIO accepts: the hedge lands tomorrow."
     assert override.snapshot == {"hard_breaches": proposal.what_if["hard_breaches"]}
@@ -303,7 +303,7 @@ def test_modify_and_approve_keeps_both_versions(client, desk, pm_alice, cio_bob)
     assert (proposal.quantity, proposal.limit_rate) == (Decimal("30"), Decimal("0.1345"))
     assert Decimal(proposal.original_terms["limit_rate"]) == Decimal("0.135")
     assert Decimal(proposal.original_terms["quantity"]) == 50
-    modified = Entry.objects.get(proposal=proposal, kind=EntryKind.PROPOSAL_MODIFIED)
+    modified = Entry.objects.get(proposal_id=proposal.pk, kind=EntryKind.PROPOSAL_MODIFIED)
     assert modified.snapshot["original"] == proposal.original_terms
 
 
@@ -334,7 +334,7 @@ def test_execute_creates_the_trade_position_and_journal(client, desk, pm_alice, 
     data = {"quantity": "60", "price": "38.35", "trade_date": desk.trade_day, "fees": "12.50"}
     response = _post(client, pm_alice, "execute", proposal, data, **HTMX)
     assert response.status_code == 200
-    trade = Trade.objects.get(proposal=proposal)
+    trade = proposal.executions.get()
     assert (trade.quantity, trade.price, trade.fees) == (
         Decimal("60"),
         Decimal("38.35"),
@@ -348,14 +348,14 @@ def test_execute_creates_the_trade_position_and_journal(client, desk, pm_alice, 
     kinds = _entries(proposal)
     assert EntryKind.TRADE_RECORDED in kinds
     assert kinds[-1] == EntryKind.PROPOSAL_EXECUTED
-    assert Entry.objects.filter(position=position, kind=EntryKind.POSITION_OPENED).exists()
+    assert Entry.objects.filter(position_id=position.pk, kind=EntryKind.POSITION_OPENED).exists()
 
 
 def test_execute_a_rate_quoted_proposal_by_rate(client, desk, pm_alice, cio_bob, bo_carol) -> None:
     proposal = _approved(desk, pm_alice, cio_bob, ticker="DI1F30", qty="10", limit_rate="0.135")
     data = {"quantity": "10", "rate": "13.48", "trade_date": desk.trade_day}
     _post(client, bo_carol, "execute", proposal, data, **HTMX)
-    trade = Trade.objects.get(proposal=proposal)
+    trade = proposal.executions.get()
     assert trade.rate == Decimal("0.1348")
     assert trade.price > 0
 
@@ -373,7 +373,7 @@ def test_execute_errors_are_shown_and_nothing_is_recorded(client, desk, pm_alice
     content = response.content.decode()
     assert "is in the future" in content
     assert "Give a price" in content
-    assert not Trade.objects.filter(proposal=proposal).exists()
+    assert not proposal.executions.exists()
     assert Entry.objects.count() == before
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.APPROVED
@@ -472,7 +472,11 @@ def test_add_a_note_to_a_proposal(client, desk, pm_alice, cio_bob) -> None:
     assert not Entry.objects.filter(kind=EntryKind.NOTE).exists()
     client.post(url, {"note": "Call the broker at 10:00."})
     note = Entry.objects.get(kind=EntryKind.NOTE)
-    assert (note.proposal, note.actor, note.portfolio) == (proposal, cio_bob, desk.portfolio)
+    assert (note.proposal_id, note.actor, note.portfolio_id) == (
+        proposal.pk,
+        cio_bob,
+        desk.portfolio.pk,
+    )
 
 
 def test_a_viewer_cannot_add_a_note(client, desk, pm_alice, viewer_dan) -> None:

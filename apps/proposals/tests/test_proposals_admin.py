@@ -52,7 +52,7 @@ def test_approve_action_calls_the_service(client, desk: Desk, pm_alice, cio_admi
     assert f"Approved: #{proposal.pk}.".encode() in response.content
     proposal.refresh_from_db()
     assert (proposal.status, proposal.decided_by) == (ProposalStatus.APPROVED, cio_admin)
-    assert Entry.objects.filter(proposal=proposal, kind=EntryKind.PROPOSAL_APPROVED).exists()
+    assert Entry.objects.filter(proposal_id=proposal.pk, kind=EntryKind.PROPOSAL_APPROVED).exists()
 
 
 def test_approve_action_keeps_four_eyes(client, desk: Desk, cio_admin) -> None:
@@ -90,7 +90,7 @@ def test_expire_action_runs_without_a_selection(client, desk: Desk, pm_alice, ci
     assert f"Expired 1: #{proposal.pk}.".encode() in response.content
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.EXPIRED
-    assert Entry.objects.filter(proposal=proposal, kind=EntryKind.PROPOSAL_EXPIRED).exists()
+    assert Entry.objects.filter(proposal_id=proposal.pk, kind=EntryKind.PROPOSAL_EXPIRED).exists()
 
 
 def test_journal_admin_is_read_only(client, desk: Desk, pm_alice, cio_admin) -> None:

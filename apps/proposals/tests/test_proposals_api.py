@@ -77,7 +77,7 @@ def test_create(desk: Desk, pm_alice) -> None:
         pm_alice,
         Decimal("0.139"),
     )
-    assert Entry.objects.filter(proposal=proposal, kind=EntryKind.PROPOSAL_CREATED).exists()
+    assert Entry.objects.filter(proposal_id=proposal.pk, kind=EntryKind.PROPOSAL_CREATED).exists()
 
 
 def test_create_refusals(desk: Desk, pm_alice, viewer_dan) -> None:
@@ -101,7 +101,7 @@ def test_approve(desk: Desk, pm_alice, cio_bob) -> None:
     assert response.json()["decided_by"] == "cio_bob"
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.APPROVED
-    assert Entry.objects.filter(proposal=proposal, kind=EntryKind.PROPOSAL_APPROVED).exists()
+    assert Entry.objects.filter(proposal_id=proposal.pk, kind=EntryKind.PROPOSAL_APPROVED).exists()
 
 
 def test_self_approval_is_a_403_with_the_four_eyes_message(desk: Desk, pm_alice) -> None:
@@ -167,7 +167,7 @@ def test_hard_breach_needs_an_override_note(desk: Desk, pm_alice, cio_bob) -> No
     assert proposal.status == ProposalStatus.PENDING
     ok = _action(cio_bob, proposal, "approve", {"override_note": "One day only."})
     assert ok.status_code == 200
-    assert Entry.objects.filter(proposal=proposal, kind=EntryKind.LIMIT_OVERRIDE).exists()
+    assert Entry.objects.filter(proposal_id=proposal.pk, kind=EntryKind.LIMIT_OVERRIDE).exists()
 
 
 def test_execute(desk: Desk, pm_alice, cio_bob, bo_carol) -> None:
@@ -176,12 +176,13 @@ def test_execute(desk: Desk, pm_alice, cio_bob, bo_carol) -> None:
     response = _action(bo_carol, proposal, "execute", {**body, "fees": "5.00"})
     assert response.status_code == 201, response.json()
     trade = Trade.objects.get(pk=response.json()["id"])
-    assert (trade.proposal, trade.quantity, trade.fees) == (proposal, Decimal("40"), Decimal("5"))
+    assert (trade.quantity, trade.fees) == (Decimal("40"), Decimal("5"))
+    assert list(proposal.executions.all()) == [trade]
     assert response.json()["position"] == trade.position_id
     assert Position.objects.get(pk=trade.position_id).quantity == 40
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.EXECUTED
-    assert Entry.objects.filter(proposal=proposal, kind=EntryKind.PROPOSAL_EXECUTED).exists()
+    assert Entry.objects.filter(proposal_id=proposal.pk, kind=EntryKind.PROPOSAL_EXECUTED).exists()
 
 
 def test_execute_refusals(desk: Desk, pm_alice, cio_bob) -> None:

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.django_db
 
 def _kinds(proposal: Proposal) -> list[str]:
     return list(
-        Entry.objects.filter(proposal=proposal).order_by("seq").values_list("kind", flat=True)
+        Entry.objects.filter(proposal_id=proposal.pk).order_by("seq").values_list("kind", flat=True)
     )
 
 
@@ -135,7 +135,7 @@ def test_approve_and_execute_writes_trade_position_and_journal(propose, cio_bob,
     )
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.EXECUTED
-    assert trade.proposal == proposal
+    assert list(proposal.executions.all()) == [trade]
     assert Position.objects.get(pk=trade.position_id).quantity == Decimal("10")
     assert _kinds(proposal)[-2:] == [EntryKind.TRADE_RECORDED, EntryKind.PROPOSAL_EXECUTED]
 
@@ -211,6 +211,6 @@ def test_two_approvers_at_once_exactly_one_wins(propose, cio_bob, pm_alice, djan
     proposal.refresh_from_db()
     assert proposal.status in (ProposalStatus.APPROVED, ProposalStatus.REJECTED)
     decisions = Entry.objects.filter(
-        proposal=proposal, kind__in=[EntryKind.PROPOSAL_APPROVED, EntryKind.PROPOSAL_REJECTED]
+        proposal_id=proposal.pk, kind__in=[EntryKind.PROPOSAL_APPROVED, EntryKind.PROPOSAL_REJECTED]
     )
     assert decisions.count() == 1

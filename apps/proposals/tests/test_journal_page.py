@@ -20,6 +20,13 @@ from apps.positions.tests.factories import PortfolioFactory, StrategyFactory
 from apps.proposals.services import Terms, create_proposal
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _trading_morning() -> None:
+    """The journal's tests keep the real clock (not the blotter's morning in conftest)."""
+
+
 URL = reverse("journal:list")
 HTMX = {"HTTP_HX_REQUEST": "true"}
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -93,7 +100,7 @@ def test_filter_by_proposal(client, fund, pm_alice, cio_bob) -> None:
     _write(actor=pm_alice, note="unrelated", on_date=date(2025, 2, 4))
     client.force_login(cio_bob)
     response = client.get(URL, {"proposal": proposal.pk})
-    entries = Entry.objects.filter(proposal=proposal).order_by("-seq")
+    entries = Entry.objects.filter(proposal_id=proposal.pk).order_by("-seq")
     assert _seqs(response) == [e.seq for e in entries]
     assert f'href="/blotter/{proposal.pk}/"'.encode() in response.content
 
@@ -187,10 +194,10 @@ def test_add_a_note_about_a_day(client, fund, pm_alice) -> None:
     )
     assert response.status_code == 302
     note = Entry.objects.get(kind=EntryKind.NOTE)
-    assert (note.actor, note.on_date, note.portfolio, note.note) == (
+    assert (note.actor, note.on_date, note.portfolio_id, note.note) == (
         pm_alice,
         date(2025, 2, 4),
-        fund,
+        fund.pk,
         "Copom day: stay small.",
     )
 

@@ -1,4 +1,6 @@
-"""The journal over HTTP: read-only entries (filtered) and notes through `add_note`."""
+"""The journal over HTTP: read-only entries (filtered) and notes through `add_note`.
+
+Hosted in proposals, above the models the journal's ids name (see `journal_entries`)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from apps.journal.models import Entry, EntryKind
 from apps.ops.inputs import FreeTextSerializerField
 from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio, Position
+from apps.proposals import journal_entries
 from apps.proposals.models import Proposal
 
 
@@ -37,7 +40,10 @@ def service_error(error: DjangoValidationError) -> ValidationError:
 
 class EntrySerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", allow_null=True, read_only=True)
-    portfolio = serializers.CharField(source="portfolio.code", allow_null=True, read_only=True)
+    portfolio = serializers.CharField(source="portfolio_code", allow_null=True, read_only=True)
+    position = serializers.IntegerField(source="position_id", allow_null=True, read_only=True)
+    trade = serializers.IntegerField(source="trade_id", allow_null=True, read_only=True)
+    proposal = serializers.IntegerField(source="proposal_id", allow_null=True, read_only=True)
     snapshot = serializers.JSONField(read_only=True)
 
     class Meta:
@@ -87,14 +93,14 @@ class EntryViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "seq"
 
     def get_queryset(self) -> QuerySet[Entry]:
-        rows = Entry.objects.select_related("actor", "portfolio").order_by("-seq")
+        rows = journal_entries.entries().order_by("-seq")
         params = self.request.query_params
         if kind := params.get("kind"):
             if kind.upper() not in EntryKind.values:
                 raise ValidationError({"kind": f"{kind!r} is not a journal entry kind."})
             rows = rows.filter(kind=kind.upper())
         if code := params.get("portfolio"):
-            rows = rows.filter(portfolio__code=code)
+            rows = journal_entries.in_portfolio(rows, code)
         if proposal := _int(params.get("proposal"), "proposal"):
             rows = rows.filter(proposal_id=proposal)
         if position := _int(params.get("position"), "position"):
@@ -123,6 +129,7 @@ class EntryViewSet(viewsets.ReadOnlyModelViewSet):
             entry = services.add_note(by=request.user, **form.validated_data)
         except DjangoValidationError as error:
             raise service_error(error) from None
+        entry = journal_entries.entries().get(pk=entry.pk)  # with its portfolio code
         return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
 

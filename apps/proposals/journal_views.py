@@ -1,4 +1,6 @@
-"""The journal page: every entry, newest first, filtered; chain verification on request."""
+"""The journal page: every entry, newest first, filtered; chain verification on request.
+
+The journal's own page, hosted above the models its ids name (see `journal_entries`)."""
 
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
 from apps.journal import services
-from apps.journal.forms import EntryFilterForm, NoteForm
 from apps.journal.models import Entry
 from apps.ops.roles import Role, has_role
+from apps.proposals import journal_entries
+from apps.proposals.journal_forms import EntryFilterForm, NoteForm
 
 PER_PAGE = 50
 WRITERS = (Role.MANAGER, Role.APPROVER)
@@ -30,7 +33,7 @@ class HtmxHttpRequest(HttpRequest):
 def _entries(request: HttpRequest) -> dict[str, Any]:
     """The filtered, paginated entries and the filter form (with its errors)."""
     filters = EntryFilterForm(request.GET or None, auto_id="filter-%s")
-    entries: QuerySet[Entry] = Entry.objects.select_related("actor", "portfolio")
+    entries: QuerySet[Entry] = journal_entries.entries()
     if filters.is_bound:
         filters.is_valid()
         entries = filters.apply(entries)

@@ -20,6 +20,12 @@ from apps.risk.models import Limit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+
+@pytest.fixture(autouse=True)
+def _trading_morning() -> None:
+    """This test keeps the real clock (not the blotter's morning in conftest)."""
+
+
 SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 OVERRIDE = "Risk accepts: the limit is being reviewed."
 BREACH = "Gross exposure (% of NAV) — Portfolio: 192% of the hard limit"
@@ -54,7 +60,7 @@ def test_a_hard_breach_is_approved_only_with_an_override_note(
     expect(row.locator(".errorlist")).to_contain_text("approving it needs an override note")
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.PENDING
-    assert not Entry.objects.filter(proposal=proposal, kind=EntryKind.LIMIT_OVERRIDE).exists()
+    assert not Entry.objects.filter(proposal_id=proposal.pk, kind=EntryKind.LIMIT_OVERRIDE).exists()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "whatif-refused.png"), full_page=True)
 
@@ -68,7 +74,7 @@ def test_a_hard_breach_is_approved_only_with_an_override_note(
     )
     approved = Proposal.objects.get(pk=proposal.pk)
     assert (approved.status, approved.decided_by) == (ProposalStatus.APPROVED, pm_alice)
-    override = Entry.objects.get(proposal=proposal, kind=EntryKind.LIMIT_OVERRIDE)
+    override = Entry.objects.get(proposal_id=proposal.pk, kind=EntryKind.LIMIT_OVERRIDE)
     assert (override.actor, override.note) == (
         pm_alice,
         "Risk accepts: the limit is being reviewed.",

@@ -17,6 +17,12 @@ from conftest import log_in
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _trading_morning() -> None:
+    """The journal's tests keep the real clock (not the blotter's morning in conftest)."""
+
+
 HUGE = "x" * 5_000_000
 LONGEST = "x" * 10_000
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from apps.journal.models import Entry, EntryKind
 from apps.ops.inputs import FreeTextField
 from apps.positions.models import Portfolio, Position
+from apps.proposals import journal_entries
 from apps.proposals.models import Proposal
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -80,7 +81,7 @@ class EntryFilterForm(forms.Form):
         if kind := data.get("kind"):
             entries = entries.filter(kind=kind)
         if code := data.get("portfolio"):
-            entries = entries.filter(portfolio__code=code)
+            entries = journal_entries.in_portfolio(entries, code)
         if actor := data.get("actor"):
             entries = (
                 entries.filter(actor__isnull=True)

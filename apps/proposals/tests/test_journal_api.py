@@ -16,6 +16,11 @@ from apps.positions.tests.factories import PortfolioFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _trading_morning() -> None:
+    """The journal's tests keep the real clock (not the blotter's morning in conftest)."""
+
+
 def _api(user: Any) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
@@ -86,10 +91,10 @@ def test_post_a_note(cio_bob) -> None:
     )
     assert response.status_code == 201, response.json()
     entry = Entry.objects.get(seq=response.json()["seq"])
-    assert (entry.kind, entry.actor, entry.portfolio, entry.on_date) == (
+    assert (entry.kind, entry.actor, entry.portfolio_id, entry.on_date) == (
         EntryKind.NOTE,
         cio_bob,
-        fund,
+        fund.pk,
         date(2025, 2, 4),
     )
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.journal import views
+from apps.proposals import journal_views as views
 
 app_name = "journal"
 

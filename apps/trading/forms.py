@@ -1,0 +1,130 @@
+"""Trade entry and a reversal's reason (the pages that book trades)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, cast
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from apps.marketdata.models import Instrument, InstrumentKind
+from apps.marketdata.validators import validate_quoted_rate
+from apps.ops.inputs import FreeTextField
+from apps.positions.models import Portfolio, Side, Strategy
+from apps.positions.services import TradeTicket
+
+HUNDRED = Decimal("100")
+RATE_SIDES = [
+    (Side.BUY, "Buy PU / sell rate (dar)"),
+    (Side.SELL, "Sell PU / buy rate (tomar)"),
+]
+PRICE_SIDES = [(Side.BUY, "Buy"), (Side.SELL, "Sell")]
+
+
+def instrument_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Active instruments grouped by kind, for a <select> with <optgroup>s."""
+    today = timezone.localdate()
+    groups: dict[str, list[tuple[str, str]]] = {}
+    labels = dict(InstrumentKind.choices)
+    for instrument in Instrument.objects.active().order_by("kind", "maturity", "ticker"):
+        label = instrument.ticker
+        if instrument.maturity and instrument.maturity <= today:
+            label += " (matured)"
+        groups.setdefault(str(labels.get(instrument.kind, instrument.kind)), []).append(
+            (str(instrument.pk), label)
+        )
+    return list(groups.items())
+
+
+def strategy_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Active strategies grouped by portfolio."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for strategy in Strategy.objects.filter(active=True, portfolio__active=True).select_related(
+        "portfolio"
+    ):
+        groups.setdefault(strategy.portfolio.name, []).append((str(strategy.pk), strategy.name))
+    return list(groups.items())
+
+
+class TradeForm(forms.Form):
+    """Shapes the input; every business rule is the service's (one set for UI, API, admin)."""
+
+    portfolio = forms.ModelChoiceField(Portfolio.objects.active(), empty_label=None)
+    strategy = forms.ModelChoiceField(Strategy.objects.filter(active=True))
+    instrument = forms.ModelChoiceField(Instrument.objects.active())
+    side = forms.ChoiceField(choices=PRICE_SIDES)
+    quantity = forms.DecimalField(
+        max_digits=20, decimal_places=4, help_text="Positive; the side gives the direction."
+    )
+    price = forms.DecimalField(max_digits=24, decimal_places=8, required=False, label="Price / PU")
+    rate = forms.DecimalField(
+        max_digits=12,
+        decimal_places=6,
+        required=False,
+        label="Rate (% a.a.)",
+        help_text="Rate-quoted instruments: give the rate in % (14.901) instead of the PU.",
+    )
+    trade_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    fees = forms.DecimalField(
+        max_digits=20, decimal_places=2, required=False, initial=Decimal("0"), label="Fees (R$)"
+    )
+    broker = forms.CharField(max_length=64, required=False)
+    notes = FreeTextField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._field("strategy").choices = [("", "---------"), *strategy_choices()]
+        self._field("instrument").choices = [("", "---------"), *instrument_choices()]
+        self.fields["trade_date"].initial = timezone.localdate()
+        rate_ids = Instrument.objects.active().filter(quote_convention="RATE")
+        self.fields["instrument"].widget.attrs["data-rate-quoted"] = ",".join(
+            str(pk) for pk in rate_ids.values_list("pk", flat=True)
+        )
+        if self._chosen_instrument_is_rate_quoted():
+            self._field("side").choices = RATE_SIDES
+
+    def _field(self, name: str) -> forms.ChoiceField:
+        return cast(forms.ChoiceField, self.fields[name])
+
+    def _chosen_instrument_is_rate_quoted(self) -> bool:
+        chosen = self.data.get("instrument") or self.initial.get("instrument")
+        pk = getattr(chosen, "pk", chosen)
+        if not pk or not str(pk).isdigit():
+            return False
+        return Instrument.objects.filter(pk=pk, quote_convention="RATE").exists()
+
+    def clean_rate(self) -> Decimal | None:
+        typed: Decimal | None = self.cleaned_data.get("rate")
+        rate = None if typed is None else typed / HUNDRED
+        validate_quoted_rate(rate)
+        return rate
+
+    def ticket(self) -> TradeTicket:
+        data = self.cleaned_data
+        return TradeTicket(
+            portfolio=data["portfolio"],
+            strategy=data["strategy"],
+            instrument=data["instrument"],
+            side=data["side"],
+            quantity=data["quantity"],
+            trade_date=data["trade_date"],
+            price=data.get("price"),
+            rate=data.get("rate"),
+            fees=data.get("fees") or Decimal("0"),
+            broker=data.get("broker", ""),
+            notes=data.get("notes", ""),
+        )
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """Put a service's errors on the fields they name; the rest above the form."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error.messages)
+            return
+        for name, messages in error.message_dict.items():
+            self.add_error(name if name in self.fields else None, messages)
+
+
+class ReverseForm(forms.Form):
+    reason = forms.CharField(max_length=500, strip=True)
