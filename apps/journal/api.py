@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status, viewsets
@@ -27,12 +26,6 @@ class AnyRole(permissions.BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return has_role(request.user, *Role.values)
-
-
-def service_error(error: DjangoValidationError) -> ValidationError:
-    if hasattr(error, "error_dict"):
-        return ValidationError(error.message_dict)
-    return ValidationError({"non_field_errors": error.messages})
 
 
 class EntrySerializer(serializers.ModelSerializer):
@@ -119,10 +112,7 @@ class EntryViewSet(viewsets.ReadOnlyModelViewSet):
         """A manager's or an approver's note about a day, a position or a proposal."""
         form = NoteSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            entry = services.add_note(by=request.user, **form.validated_data)
-        except DjangoValidationError as error:
-            raise service_error(error) from None
+        entry = services.add_note(by=request.user, **form.validated_data)
         return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
 

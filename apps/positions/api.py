@@ -10,7 +10,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -83,12 +82,6 @@ def _portfolio(code: str | None) -> Portfolio:
     if found is None:
         raise ValidationError({"portfolio": f"No active portfolio {code!r}." if code else "None."})
     return found
-
-
-def _service_error(error: DjangoValidationError) -> ValidationError:
-    if hasattr(error, "error_dict"):
-        return ValidationError(error.message_dict)
-    return ValidationError({"non_field_errors": error.messages})
 
 
 # --- the book read model ------------------------------------------------------------------
@@ -410,10 +403,7 @@ class TradeViewSet(
         """Record a trade; a backdated one re-marks the book from its date (all or nothing)."""
         form = TradeInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            trade = corrections.record_and_remark(form.ticket(), by=request.user)
-        except DjangoValidationError as error:
-            raise _service_error(error) from None
+        trade = corrections.record_and_remark(form.ticket(), by=request.user)
         return Response(TradeSerializer(trade).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ReverseSerializer, responses={201: TradeSerializer})
@@ -423,12 +413,9 @@ class TradeViewSet(
         trade = self.get_object()
         form = ReverseSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            reversal = corrections.reverse_and_remark(
-                trade, by=request.user, reason=form.validated_data["reason"]
-            )
-        except DjangoValidationError as error:
-            raise _service_error(error) from None
+        reversal = corrections.reverse_and_remark(
+            trade, by=request.user, reason=form.validated_data["reason"]
+        )
         return Response(TradeSerializer(reversal).data, status=status.HTTP_201_CREATED)
 
 

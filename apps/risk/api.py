@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -67,12 +66,6 @@ class AnyRole(permissions.BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return has_role(request.user, *Role.values)
-
-
-def service_error(error: DjangoValidationError) -> ValidationError:
-    if hasattr(error, "error_dict"):
-        return ValidationError(error.message_dict)
-    return ValidationError({"non_field_errors": error.messages})
 
 
 def _date_param(request: Request, name: str) -> date | None:
@@ -228,10 +221,7 @@ class LiveViewSet(viewsets.ViewSet):
         day = _date_param(request, "date") or latest_risk_date(portfolio)
         if day is None:
             raise ValidationError({"date": [f"{portfolio} has no marked day: run the MTM first."]})
-        try:
-            report = compute_report(portfolio, day)
-        except DjangoValidationError as error:
-            raise service_error(error) from None
+        report = compute_report(portfolio, day)
         payload = {**report.as_dict(), "limits": check_limits(portfolio, report)}
         out = {
             "portfolio": portfolio.code,
@@ -327,10 +317,7 @@ class RunViewSet(viewsets.ViewSet):
         day = form.validated_data.get("date") or latest_risk_date(portfolio)
         if day is None:
             raise ValidationError({"date": [f"{portfolio} has no marked day: run the MTM first."]})
-        try:
-            snapshot = run_risk(portfolio, day, by=request.user)
-        except DjangoValidationError as error:
-            raise service_error(error) from None
+        snapshot = run_risk(portfolio, day, by=request.user)
         body = RiskSnapshotSerializer(_snapshot_out(snapshot)).data
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -376,10 +363,7 @@ class WhatIfViewSet(viewsets.ViewSet):
         """Risk before and after a pending proposal (stored on it, as the blotter shows it)."""
         form = WhatIfInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            result = what_if(form.validated_data["proposal"], day=form.validated_data.get("date"))
-        except DjangoValidationError as error:
-            raise service_error(error) from None
+        result = what_if(form.validated_data["proposal"], day=form.validated_data.get("date"))
         return Response(result)
 
 
@@ -453,10 +437,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         alert = self.get_object()
         form = AcknowledgeSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            alert = acknowledge_alert(alert, by=request.user, note=form.validated_data["note"])
-        except DjangoValidationError as error:
-            raise service_error(error) from None
+        alert = acknowledge_alert(alert, by=request.user, note=form.validated_data["note"])
         return Response(AlertSerializer(self.get_queryset().get(pk=alert.pk)).data)
 
 
