@@ -23,7 +23,7 @@ from apps.positions import corrections, services
 from apps.positions.forms import PositionPlanForm, ReverseForm, TradeForm
 from apps.positions.models import DailyMark, Portfolio, Position, Trade
 from apps.positions.mtm import last_mark_date
-from apps.positions.queries import BOND_KINDS, cached_book, is_history, side_label
+from apps.positions.queries import cached_book, is_history, side_label
 
 TRADERS = (Role.MANAGER, Role.BACK_OFFICE)
 MARKS_PER_PAGE = 60
@@ -115,7 +115,7 @@ def position(request: HttpRequest, pk: int) -> HttpResponse:
         "position": position,
         "side": side_label(position.quantity, position.instrument.is_rate_quoted),
         "last": marks.order_by("-date").first(),
-        "price_places": 6 if position.instrument.kind in BOND_KINDS else 2,
+        "price_places": position.instrument.price_places,
         "marks": page,
         "trades": trades.order_by("trade_date", "pk"),
         "chart": _chart(history),

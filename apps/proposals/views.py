@@ -20,7 +20,6 @@ from django_htmx.middleware import HtmxDetails
 
 from apps.journal import services as journal
 from apps.journal.models import Entry
-from apps.marketdata.models import FEDERAL_BONDS
 from apps.ops.roles import has_role
 from apps.positions.models import Portfolio
 from apps.proposals import services
@@ -88,7 +87,7 @@ def _row(
         "can_execute": can_execute,
         "breaches": breaches,
         "expired": proposal.is_decidable and proposal.expires_at <= timezone.now(),
-        "places": 6 if proposal.instrument.kind in FEDERAL_BONDS else 2,
+        "places": proposal.instrument.price_places,
         "forms": forms,
         "action": action,
         "error": error,
