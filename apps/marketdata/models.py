@@ -42,12 +42,6 @@ B3_FUTURES = (
     InstrumentKind.WIN,
 )
 FEDERAL_BONDS = (InstrumentKind.LTN, InstrumentKind.NTNF, InstrumentKind.NTNB, InstrumentKind.LFT)
-RATE_QUOTED = (
-    InstrumentKind.DI1,
-    InstrumentKind.DAP,
-    InstrumentKind.DDI,
-    InstrumentKind.FRC,
-)
 MATURING_KINDS = (*B3_FUTURES, *FEDERAL_BONDS, InstrumentKind.OFFSHORE_FUTURE)
 
 

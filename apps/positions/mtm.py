@@ -22,7 +22,6 @@ from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata import pricing
 from apps.marketdata.calendar import (
-    business_days,
     business_days_between,
     is_business_day,
     next_business_day,
@@ -430,7 +429,3 @@ def recompute_from(portfolio: Portfolio, start: date, *, by: Any = None) -> list
         return []
     begin = max(start, first_mark_date(portfolio))
     return [run_mtm(portfolio, d, by=by) for d in business_days_between(begin, last)]
-
-
-def du_to(instrument: Instrument, day: date) -> int:
-    return business_days(day, instrument.maturity) if instrument.maturity else 0

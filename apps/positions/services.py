@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
-from apps.marketdata.calendar import add_business_days, business_days, is_business_day
+from apps.marketdata.calendar import add_business_days, is_business_day
 from apps.marketdata.models import FixingIndex, Instrument, InstrumentKind
 from apps.marketdata.pricing import PricingError
 from apps.marketdata.queries import fixing_on
@@ -389,8 +389,3 @@ def update_position_plan(
         snapshot={"thesis": position.thesis, "stop": stop, "target": target},
     )
     return position
-
-
-def days_to_maturity(instrument: Instrument, day: date) -> int:
-    """ANBIMA business days from `day` to the instrument's maturity (0 without one)."""
-    return business_days(day, instrument.maturity) if instrument.maturity else 0
