@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
+from apps.core.actors import actor
 from apps.journal import services
 from apps.journal.models import Entry, EntryKind
 from apps.ops.inputs import FreeTextSerializerField
@@ -112,7 +113,7 @@ class EntryViewSet(viewsets.ReadOnlyModelViewSet):
         """A manager's or an approver's note about a day, a position or a proposal."""
         form = NoteSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        entry = services.add_note(by=request.user, **form.validated_data)
+        entry = services.add_note(by=actor(request), **form.validated_data)
         return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.core.actors import acting_user, actor
 from apps.positions import services
 from apps.positions.models import (
     CapitalFlow,
@@ -21,6 +22,9 @@ from apps.positions.models import (
     Strategy,
     Trade,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -72,13 +76,13 @@ class CapitalFlowAdmin(admin.ModelAdmin):
             kind=obj.kind,
             amount=obj.amount,
             note=obj.note,
-            by=request.user,
+            by=actor(request),
         )
         obj.pk = saved.pk
 
 
 class TradeForm(forms.ModelForm):
-    user: Any = None  # set by TradeAdmin.get_form: the service checks who records the trade
+    user: User | None = None  # set by TradeAdmin.get_form: the service checks who records the trade
 
     class Meta:
         model = Trade
@@ -113,7 +117,7 @@ class TradeForm(forms.ModelForm):
         if ticket is None:
             return
         try:
-            self.instance = services.record_trade(ticket, by=self.user)
+            self.instance = services.record_trade(ticket, by=acting_user(self.user))
         except ValidationError as error:
             self.add_error(None, error)
         except PermissionDenied as error:
@@ -182,7 +186,7 @@ class TradeAdmin(admin.ModelAdmin):
     def reverse_selected(self, request: HttpRequest, queryset: QuerySet[Trade]) -> None:
         for trade in queryset:
             try:
-                services.reverse_trade(trade, by=request.user, reason="Back-office correction")
+                services.reverse_trade(trade, by=actor(request), reason="Back-office correction")
             except (ValidationError, PermissionDenied) as error:
                 messages.error(request, f"Trade #{trade.pk}: {'; '.join(_messages(error))}")
             else:

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
+from apps.core.actors import actor
 from apps.marketdata.models import Instrument
 from apps.marketdata.validators import validate_quoted_rate
 from apps.ops.inputs import FreeTextSerializerField
@@ -403,7 +404,7 @@ class TradeViewSet(
         """Record a trade; a backdated one re-marks the book from its date (all or nothing)."""
         form = TradeInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        trade = corrections.record_and_remark(form.ticket(), by=request.user)
+        trade = corrections.record_and_remark(form.ticket(), by=actor(request))
         return Response(TradeSerializer(trade).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ReverseSerializer, responses={201: TradeSerializer})
@@ -414,7 +415,7 @@ class TradeViewSet(
         form = ReverseSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         reversal = corrections.reverse_and_remark(
-            trade, by=request.user, reason=form.validated_data["reason"]
+            trade, by=actor(request), reason=form.validated_data["reason"]
         )
         return Response(TradeSerializer(reversal).data, status=status.HTTP_201_CREATED)
 
@@ -444,7 +445,7 @@ class MtmViewSet(viewsets.ViewSet):
         form.is_valid(raise_exception=True)
         try:
             result = run_mtm(
-                form.validated_data["portfolio"], form.validated_data["date"], by=request.user
+                form.validated_data["portfolio"], form.validated_data["date"], by=actor(request)
             )
         except MtmError as error:
             return Response({"detail": " ".join(error.messages)}, status=400)

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -34,6 +34,9 @@ from apps.ops.bulk import insert_rows
 from apps.ops.cache import bump, without_refresh
 from apps.positions import calculations as calc
 from apps.positions.models import CapitalFlow, DailyMark, NavRecord, Portfolio, Position, Trade
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 ONE = Decimal("1")
 ZERO = Decimal("0")
@@ -210,7 +213,7 @@ def _check_date(portfolio: Portfolio, day: date) -> tuple[date, NavRecord | None
 
 
 @transaction.atomic
-def run_mtm(portfolio: Portfolio, day: date, *, by: Any = None) -> MtmResult:
+def run_mtm(portfolio: Portfolio, day: date, *, by: User | None = None) -> MtmResult:
     """Mark every position of `portfolio` on `day` and close its NAV bridge."""
     prev_day, prev_nav = _check_date(portfolio, day)
     fills: dict[int, list[calc.Fill]] = defaultdict(list)
@@ -414,7 +417,7 @@ def _close_nav(
 
 
 @transaction.atomic
-def catch_up(portfolio: Portfolio, through: date, *, by: Any = None) -> list[MtmResult]:
+def catch_up(portfolio: Portfolio, through: date, *, by: User | None = None) -> list[MtmResult]:
     """Mark every missing business day up to `through`, in order."""
     last = last_mark_date(portfolio)
     start = next_business_day(last) if last else first_mark_date(portfolio)
@@ -422,7 +425,7 @@ def catch_up(portfolio: Portfolio, through: date, *, by: Any = None) -> list[Mtm
 
 
 @transaction.atomic
-def recompute_from(portfolio: Portfolio, start: date, *, by: Any = None) -> list[MtmResult]:
+def recompute_from(portfolio: Portfolio, start: date, *, by: User | None = None) -> list[MtmResult]:
     """Re-mark `start` and every later marked day (after a backdated trade or a price fix)."""
     last = last_mark_date(portfolio)
     if last is None or start > last:

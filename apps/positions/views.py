@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
+from apps.core.actors import actor
 from apps.ops.page_cache import cached_page
 from apps.ops.roles import Role, has_role
 from apps.ops.templatetags.pms_format import num
@@ -135,7 +136,7 @@ def position_plan(request: HttpRequest, pk: int) -> HttpResponse:
     position = get_object_or_404(Position, pk=pk)
     form = PositionPlanForm(request.POST)
     if form.is_valid():
-        services.update_position_plan(position, by=request.user, **form.cleaned_data)
+        services.update_position_plan(position, by=actor(request), **form.cleaned_data)
         messages.success(request, "Thesis, stop and target saved.")
     else:
         messages.error(request, _errors(form.errors.as_data()))
@@ -153,7 +154,7 @@ def trade_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         try:
             reversal = corrections.reverse_and_remark(
-                trade, by=request.user, reason=form.cleaned_data["reason"]
+                trade, by=actor(request), reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
             messages.error(request, f"Trade #{trade.pk} not reversed: {' '.join(error.messages)}")
@@ -168,7 +169,7 @@ def trade_new(request: HttpRequest) -> HttpResponse:
     form = TradeForm(request.POST or None, initial=_trade_initial(request))
     if request.method == "POST" and form.is_valid():
         try:
-            trade = corrections.record_and_remark(form.ticket(), by=request.user)
+            trade = corrections.record_and_remark(form.ticket(), by=actor(request))
         except ValidationError as error:
             form.add_service_errors(error)
         else:

@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
+from apps.core.actors import actor
 from apps.marketdata.models import Instrument
 from apps.marketdata.validators import validate_quoted_rate
 from apps.ops.inputs import FreeTextSerializerField
@@ -231,7 +232,7 @@ class ProposalViewSet(
             rationale=data["rationale"],
             business_date=data.get("business_date") or default_business_date(),
             conviction=data["conviction"],
-            by=request.user,
+            by=actor(request),
         )
         return Response(self._out(proposal), status=status.HTTP_201_CREATED)
 
@@ -245,7 +246,7 @@ class ProposalViewSet(
         proposal = self.get_object()
         form = ApproveSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        services.approve_proposal(proposal, by=request.user, **form.validated_data)
+        services.approve_proposal(proposal, by=actor(request), **form.validated_data)
         return Response(self._out(proposal))
 
     @extend_schema(request=RejectSerializer, responses=ProposalSerializer)
@@ -255,7 +256,7 @@ class ProposalViewSet(
         proposal = self.get_object()
         form = RejectSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        services.reject_proposal(proposal, by=request.user, note=form.validated_data["note"])
+        services.reject_proposal(proposal, by=actor(request), note=form.validated_data["note"])
         return Response(self._out(proposal))
 
     @extend_schema(request=ModifySerializer, responses=ProposalSerializer)
@@ -267,7 +268,7 @@ class ProposalViewSet(
         form.is_valid(raise_exception=True)
         services.modify_and_approve(
             proposal,
-            by=request.user,
+            by=actor(request),
             terms=form.terms(),
             note=form.validated_data["note"],
             override_note=form.validated_data["override_note"],
@@ -284,7 +285,7 @@ class ProposalViewSet(
         data = form.validated_data
         trade = services.execute_proposal(
             proposal,
-            by=request.user,
+            by=actor(request),
             quantity=data["quantity"],
             trade_date=data["trade_date"],
             price=data.get("price"),

@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
+from apps.core.actors import actor
 from apps.ops.inputs import FreeTextSerializerField
 from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio
@@ -317,7 +318,7 @@ class RunViewSet(viewsets.ViewSet):
         day = form.validated_data.get("date") or latest_risk_date(portfolio)
         if day is None:
             raise ValidationError({"date": [f"{portfolio} has no marked day: run the MTM first."]})
-        snapshot = run_risk(portfolio, day, by=request.user)
+        snapshot = run_risk(portfolio, day, by=actor(request))
         body = RiskSnapshotSerializer(_snapshot_out(snapshot)).data
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -437,7 +438,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         alert = self.get_object()
         form = AcknowledgeSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        alert = acknowledge_alert(alert, by=request.user, note=form.validated_data["note"])
+        alert = acknowledge_alert(alert, by=actor(request), note=form.validated_data["note"])
         return Response(AlertSerializer(self.get_queryset().get(pk=alert.pk)).data)
 
 

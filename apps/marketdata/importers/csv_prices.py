@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from os import PathLike
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.utils import timezone
 
@@ -25,6 +25,9 @@ from apps.marketdata.importers.common import (
 )
 from apps.marketdata.models import PriceSource
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 REQUIRED_COLUMNS = ("date", "ticker", "price")
 OPTIONAL_COLUMNS = ("rate",)
 HEADER = "date,ticker,price,rate"
@@ -40,7 +43,7 @@ _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 def import_price_csv(
-    source: Path | str | IO[str], *, filename: str | None = None, user: Any = None
+    source: Path | str | IO[str], *, filename: str | None = None, user: User | None = None
 ) -> ImportResult:
     """Import settlement prices from a CSV file, all or nothing; identical rows are skipped."""
     name = source_name(source, filename)
