@@ -53,8 +53,8 @@ def golden(book_at, pm_alice):
     book = book_at(DAYS[0], "INDJ25", "WDOH25", "DOLH25")
     book.portfolio.initial_nav = Decimal("1000000.00")
     book.portfolio.save(update_fields=["initial_nav"])
-    equities = StrategyFactory(portfolio=book.portfolio, code="equities", name="Equities BR")
-    fx = StrategyFactory(portfolio=book.portfolio, code="fx", name="FX")
+    equities = StrategyFactory.create(portfolio=book.portfolio, code="equities", name="Equities BR")
+    fx = StrategyFactory.create(portfolio=book.portfolio, code="fx", name="FX")
     for day, ind, wdo in zip(DAYS, IND, WDO, strict=True):
         book.price("INDJ25", day, str(ind))
         book.price("WDOH25", day, str(wdo))

@@ -96,7 +96,7 @@ def test_the_csv_refuses_a_bad_period(client: Client, fund, pm_alice, query, mes
 
 
 def test_a_fund_without_marks_says_so_everywhere(client: Client, pm_alice) -> None:
-    PortfolioFactory(code="fresh", name="Fresh fund")
+    PortfolioFactory.create(code="fresh", name="Fresh fund")
     client.force_login(pm_alice)
     body = client.get("/attribution/?portfolio=fresh").content.decode()
     assert "Fresh fund has no marked days yet: run the MTM first." in body

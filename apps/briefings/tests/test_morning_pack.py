@@ -11,7 +11,7 @@ from django.core.management import call_command
 from apps.briefings.grounding import ungrounded
 from apps.briefings.models import MorningPack
 from apps.briefings.services import generate_morning_pack
-from apps.briefings.tests.conftest import FakeAnthropic
+from apps.briefings.tests.support import FakeAnthropic
 from apps.journal.models import Entry, EntryKind
 from apps.marketdata.models import Instrument
 from apps.positions.models import NavRecord, Position

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from apps.briefings.models import MorningPack
 from apps.briefings.services import generate_morning_pack
-from apps.briefings.tests.conftest import FakeAnthropic
+from apps.briefings.tests.support import FakeAnthropic
 from apps.journal.models import Entry, EntryKind
 from apps.positions.models import Portfolio
 from apps.positions.tests.factories import PortfolioFactory
@@ -33,7 +33,7 @@ FIELDS = {
 @pytest.fixture
 def fund(settings: Any) -> Portfolio:
     settings.ANTHROPIC_API_KEY = ""
-    return PortfolioFactory(code="macro", name="Macro FIM")
+    return PortfolioFactory.create(code="macro", name="Macro FIM")
 
 
 @pytest.fixture

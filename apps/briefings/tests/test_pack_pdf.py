@@ -18,7 +18,7 @@ from apps.briefings.tests.test_pack_page import prepare_morning
 from apps.ops.templatetags.pms_format import num
 from apps.positions.models import Portfolio
 from apps.positions.tests.factories import PortfolioFactory
-from conftest import make_user
+from tests.support import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def pdf_text(content: bytes) -> tuple[int, str]:
 @pytest.fixture
 def fund(settings: Any) -> Portfolio:
     settings.ANTHROPIC_API_KEY = ""
-    return PortfolioFactory(code="macro", name="Macro FIM")
+    return PortfolioFactory.create(code="macro", name="Macro FIM")
 
 
 def test_the_demo_pack_pdf_is_an_a4_document_with_the_fund_and_its_nav(

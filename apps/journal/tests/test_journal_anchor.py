@@ -17,7 +17,7 @@ from apps.journal.models import Entry, EntryKind
 from apps.journal.services import record, verify
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_pipeline
-from apps.ops.tests.conftest import long_wdo
+from apps.ops.tests.support import long_wdo
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from apps.marketdata.demo.paths import trading_days
 from apps.marketdata.management.commands import seed_demo
 from apps.marketdata.models import Fixing, Instrument, PriceSource, SettlementPrice
 from apps.ops.demo_users import DEMO_USERS
-from conftest import DEMO_PASSWORD, log_in
+from tests.support import DEMO_PASSWORD, log_in
 
 # A window across the 2023-12-26 switch to the calendar with 20 November as a holiday.
 START, END = date(2023, 11, 1), date(2024, 11, 29)

@@ -15,7 +15,7 @@ from rest_framework.test import APIRequestFactory
 from apps.marketdata.tests.factories import InstrumentFactory
 from apps.ops.inputs import check_json
 from apps.tokens.services import issue_token
-from conftest import log_in
+from tests.support import log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +92,7 @@ def test_json_at_the_depth_limit_passes_the_check() -> None:
 
 
 def test_an_unbounded_limit_is_not_a_server_error(api: Client) -> None:
-    InstrumentFactory(ticker="DI1F27")
+    InstrumentFactory.create(ticker="DI1F27")
     response = api.get("/api/instruments/", {"limit": str(10**30)})
     assert response.status_code == 200
     assert [row["ticker"] for row in response.json()["results"]] == ["DI1F27"]

@@ -59,7 +59,7 @@ from apps.proposals.services import Terms, approve_proposal, create_proposal
 from apps.risk.models import Alert, Limit, Metric, RiskSnapshot
 from apps.tokens.models import ApiToken
 from apps.tokens.services import issue_token
-from conftest import Book, make_user
+from tests.support import Book, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -96,9 +96,9 @@ def _build_world() -> World:
         "viewer": make_user("viewer_dan", "viewer", first_name="Dan"),
     }
     proposer = make_user("pm_zed", "manager", first_name="Zed")  # not one of the columns
-    wdo = InstrumentFactory(ticker="WDOH25")
-    portfolio = PortfolioFactory(code="macro", inception_date=D1)
-    strategy = StrategyFactory(portfolio=portfolio, code="fx", name="FX tactical")
+    wdo = InstrumentFactory.create(ticker="WDOH25")
+    portfolio = PortfolioFactory.create(code="macro", inception_date=D1)
+    strategy = StrategyFactory.create(portfolio=portfolio, code="fx", name="FX tactical")
     book = Book(portfolio, strategy, users["manager"])
     for day, price in ((D1, "5539.36"), (D2, "5575.65")):
         book.market_day("WDOH25", day, price)

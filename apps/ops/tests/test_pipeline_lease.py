@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.ops.models import PipelineRun, StepRun
 from apps.ops.pipelines import run_pipeline, stale_runs, sweep
-from apps.ops.tests.conftest import long_wdo
+from apps.ops.tests.support import long_wdo
 from apps.ops.verify import FAIL, run_checks
 
 BASE_DIR = Path(__file__).resolve().parents[3]

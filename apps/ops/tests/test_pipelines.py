@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from apps.journal.models import Entry, EntryKind
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_due, run_pipeline
-from apps.ops.tests.conftest import long_wdo
+from apps.ops.tests.support import long_wdo
 from apps.positions.models import DailyMark, NavRecord
 
 pytestmark = pytest.mark.django_db
@@ -154,7 +154,7 @@ def test_cache_warming_with_redis_down_says_it_was_skipped(fund, dead_redis) -> 
 def test_catch_up_checks_only_the_prices_of_positions_held_that_day(fund) -> None:
     from apps.marketdata.tests.factories import InstrumentFactory
 
-    InstrumentFactory(ticker="WDOJ25")
+    InstrumentFactory.create(ticker="WDOJ25")
     fund.price("WDOJ25", D3, "5590.00")  # listed in the fund's book only from D3
     fund.trade("WDOJ25", "BUY", "5", D3, price="5585.00")
     outcomes = run_due("eod", D3, portfolio=fund.portfolio)

@@ -33,10 +33,10 @@ PRICES: dict[str, list[tuple[date, str, str | None]]] = {
 
 def make_fund(book: Any) -> Any:
     """Three strategies, five positions, marked on D1, D2 (WDO closed) and D3."""
-    InstrumentFactory(ticker="PETR4", equity=True)
+    InstrumentFactory.create(ticker="PETR4", equity=True)
     portfolio = book.portfolio
-    fx = StrategyFactory(portfolio=portfolio, code="fx", name="FX tactical")
-    equities = StrategyFactory(portfolio=portfolio, code="equities", name="Equities BR")
+    fx = StrategyFactory.create(portfolio=portfolio, code="fx", name="FX tactical")
+    equities = StrategyFactory.create(portfolio=portfolio, code="equities", name="Equities BR")
     for ticker, rows in PRICES.items():
         for day, price, rate in rows:
             book.price(ticker, day, price, rate)
@@ -144,7 +144,7 @@ def test_filters_narrow_rows_not_the_headline(fund) -> None:
 
 
 def test_an_empty_fund_and_a_date_before_inception_are_states_not_crashes(fund) -> None:
-    empty = PortfolioFactory(code="new-fund", inception_date=D1)
+    empty = PortfolioFactory.create(code="new-fund", inception_date=D1)
     assert build_book(empty, D2).status == "empty"
     early = build_book(fund.portfolio, date(2024, 12, 2))
     assert early.status == "before_inception" and "before" in early.message
@@ -155,12 +155,12 @@ def thirty_positions(book_at: Any) -> Portfolio:
     di1 = [f"DI1{m}26" for m in "FGHJKMNQUV"]
     book = book_at(D1, *di1)
     strategies = [book.strategy] + [
-        StrategyFactory(portfolio=book.portfolio, code=f"s{i}", name=f"Strategy {i}")
+        StrategyFactory.create(portfolio=book.portfolio, code=f"s{i}", name=f"Strategy {i}")
         for i in (2, 3)
     ]
     equities = [f"EQT{i:02d}" for i in range(20)]
     for ticker in equities:
-        InstrumentFactory(ticker=ticker, equity=True)
+        InstrumentFactory.create(ticker=ticker, equity=True)
     book.fix("CDI", D1, "0.1315")
     for i, ticker in enumerate(di1 + equities):
         rate = "0.14" if ticker.startswith("DI1") else None
@@ -240,7 +240,7 @@ def test_a_weekend_date_shows_the_previous_marks(client: Client, fund, pm_alice)
 
 
 def test_a_fund_without_marks_explains_itself(client: Client, pm_alice) -> None:
-    PortfolioFactory(code="fresh", name="Fresh fund", inception_date=D1)
+    PortfolioFactory.create(code="fresh", name="Fresh fund", inception_date=D1)
     client.force_login(pm_alice)
     body = client.get("/book/").content.decode()
     assert "has no marks yet" in body
@@ -254,7 +254,7 @@ def test_no_portfolio_at_all_is_a_clear_state(client: Client, pm_alice) -> None:
 
 
 def test_the_portfolio_selector_appears_with_two_funds(client: Client, fund, pm_alice) -> None:
-    PortfolioFactory(code="zz-other", name="Other fund", inception_date=D1)
+    PortfolioFactory.create(code="zz-other", name="Other fund", inception_date=D1)
     client.force_login(pm_alice)
     body = client.get(f"/book/?portfolio={fund.portfolio.code}").content.decode()
     assert 'id="f-portfolio"' in body and "Other fund" in body

@@ -204,7 +204,7 @@ def test_an_unknown_strategy_is_refused_by_the_api(client: Client, fund, pm_alic
 
 def test_a_backdated_trade_without_a_price_rolls_back(client: Client, fund, pm_alice) -> None:
     """The re-mark of D2 needs DI1F28's settlement: MTM stops, naming it, and nothing stays."""
-    InstrumentFactory(ticker="DI1F28")
+    InstrumentFactory.create(ticker="DI1F28")
     client.force_login(pm_alice)
     with nothing_written(fund):
         form = client.post(

@@ -5,16 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 
 from apps.marketdata.models import Instrument
 from apps.proposals.services import Terms, create_proposal
-
-TODAY = date(2025, 2, 4)
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+from apps.proposals.tests.support import SAO_PAULO, TODAY
 
 
 @pytest.fixture(autouse=True)

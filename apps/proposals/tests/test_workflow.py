@@ -23,7 +23,7 @@ from apps.proposals.services import (
     modify_and_approve,
     reject_proposal,
 )
-from apps.proposals.tests.conftest import TODAY
+from apps.proposals.tests.support import TODAY
 from apps.risk.models import Limit
 
 pytestmark = pytest.mark.django_db
@@ -179,7 +179,7 @@ def test_pending_proposals_expire_at_the_end_of_the_trading_day(propose, cio_bob
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_two_approvers_at_once_exactly_one_wins(propose, cio_bob, pm_alice, django_user_model):
-    from conftest import make_user
+    from tests.support import make_user
 
     risk_eve = make_user("risk_eve", "approver")
     proposal = propose(by=pm_alice)

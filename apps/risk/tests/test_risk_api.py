@@ -18,7 +18,7 @@ from apps.positions.mtm import run_mtm
 from apps.proposals.models import Proposal
 from apps.proposals.services import Terms, create_proposal, reject_proposal
 from apps.risk.models import Alert, Limit, RiskSnapshot
-from apps.risk.tests.conftest import DAYS, LAST, SNAPSHOT_DAYS, RiskBook
+from apps.risk.tests.support import DAYS, LAST, SNAPSHOT_DAYS, RiskBook
 
 pytestmark = pytest.mark.django_db
 
@@ -194,7 +194,7 @@ def pending(book_at: Any, cio_bob: Any) -> Proposal:
     """A fund marked once, a tight gross limit and a proposal that breaks it."""
     trade_day = previous_business_day(timezone.localdate() + timedelta(days=1))
     book = book_at(trade_day)
-    InstrumentFactory(equity=True, ticker="PETR4")
+    InstrumentFactory.create(equity=True, ticker="PETR4")
     book.price("PETR4", trade_day, "38.50")
     run_mtm(book.portfolio, trade_day)
     Limit.objects.create(

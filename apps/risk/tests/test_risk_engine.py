@@ -69,7 +69,7 @@ def test_short_history_is_computed_and_flagged(risky_book) -> None:
 def test_a_position_without_a_mark_is_excluded_and_listed(risky_book) -> None:
     from apps.positions.tests.factories import StrategyFactory
 
-    other = StrategyFactory(portfolio=risky_book.portfolio, code="fx")
+    other = StrategyFactory.create(portfolio=risky_book.portfolio, code="fx")
     risky_book.trade("WDOH25", "BUY", "5", DAYS[-1], price="6000", strategy=other)
     report = compute_report(risky_book.portfolio, DAYS[-1])
     assert report.positions == 2
