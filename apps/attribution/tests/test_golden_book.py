@@ -80,7 +80,7 @@ def test_golden_returns(golden) -> None:
     assert [d.nav_close for d in result.days][-1] == Decimal("1234765.88")
     assert _bp(result.twr) == 285.96
     assert _bp(result.cdi) == 45.09
-    assert round(result.pct_cdi * 100, 2) == 634.20
+    assert result.pct_cdi is not None and round(result.pct_cdi * 100, 2) == 634.20
     assert _bp(result.dietz) == 280.37
     assert result.total_pnl == Decimal("34765.88")
 

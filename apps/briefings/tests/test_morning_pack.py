@@ -32,6 +32,7 @@ def morning(demo_fund):
     run_risk(portfolio, last.date)
     strategy = portfolio.strategies.get(code="rates-br")
     held = Position.objects.open().filter(portfolio=portfolio, instrument__kind="DI1").first()
+    assert held is not None
     create_proposal(
         portfolio=portfolio,
         strategy=strategy,

@@ -43,7 +43,7 @@ def anchored(book_at: Any, settings: Any) -> PipelineRun:
     settings.PIPELINE_RETRY_DELAYS = []
     book = long_wdo(book_at, through=D1)
     outcome = run_pipeline("eod", book.portfolio, D1)
-    assert outcome.status == "ran"
+    assert outcome.status == "ran" and outcome.run is not None
     return outcome.run
 
 

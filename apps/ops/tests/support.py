@@ -8,6 +8,8 @@ from typing import Any
 from asgiref.local import Local
 from django.core.cache import caches
 
+from apps.ops.models import PipelineRun
+from apps.ops.pipelines import Outcome
 from pms_project.caches import redis_caches
 from tests.support import Book, BookAt
 
@@ -44,3 +46,9 @@ def point_caches_at(settings: Any, url: str, timeout: float = 0.1) -> None:
     caches.settings = caches.configure_settings(settings.CACHES)
     caches._settings = caches.settings  # type: ignore[attr-defined]  # its private cache
     caches._connections = Local()  # type: ignore[attr-defined]
+
+
+def run_of(outcome: Outcome) -> PipelineRun:
+    """The run an outcome reports (every outcome but "not-business-day" has one)."""
+    assert outcome.run is not None
+    return outcome.run

@@ -52,6 +52,7 @@ from apps.marketdata.models import Fixing, SettlementPrice
 from apps.marketdata.tests.factories import InstrumentFactory
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_pipeline
+from apps.ops.tests.support import run_of
 from apps.positions.models import DailyMark, Position, Trade
 from apps.positions.tests.factories import PortfolioFactory, StrategyFactory
 from apps.proposals.models import Proposal
@@ -141,7 +142,7 @@ def _build_world() -> World:
         "pending": pending.pk,
         "approved": approved.pk,
         "alert": alert.pk,
-        "run": outcome.run.pk,
+        "run": run_of(outcome).pk,
         "entry": Entry.objects.order_by("seq").values_list("seq", flat=True).first(),
         "price": SettlementPrice.objects.order_by("pk").values_list("pk", flat=True).first(),
         "fixing": Fixing.objects.order_by("pk").values_list("pk", flat=True).first(),

@@ -81,6 +81,7 @@ def test_it_groups_by_strategy_with_subtotals_that_add_up(fund) -> None:
     assert rates.totals.day_pnl_brl == sum(r.day_pnl_brl for r in rates.rows)
     assert book.totals.day_pnl_brl == sum(g.totals.day_pnl_brl for g in book.by_strategy)
     # Unfiltered, the positions' day P&L is the NAV bridge's (the closed-today WDO included).
+    assert book.headline is not None
     assert book.totals.day_pnl_brl == book.headline.bridge.pnl_brl
 
 
@@ -101,6 +102,7 @@ def test_mtd_and_ytd_sum_the_marks_of_the_period_in_bps_of_the_opening_nav(fund)
     assert petr.mtd_pnl_brl == marks[D2]  # February started on D2
     assert petr.ytd_pnl_brl == marks[D1] + marks[D2]
     day_one = NavRecord.objects.get(portfolio=fund.portfolio, date=D1)
+    assert book.headline is not None
     assert book.headline.month_start_nav == day_one.nav_close  # the NAV that opened February
     assert book.headline.year_start_nav == D("100000000.00")
     assert petr.ytd_pnl_of_nav == (petr.ytd_pnl_brl / D("100000000.00")).quantize(D("1e-10"))
@@ -108,6 +110,7 @@ def test_mtd_and_ytd_sum_the_marks_of_the_period_in_bps_of_the_opening_nav(fund)
 
 def test_the_headline_closes_the_nav_bridge(fund) -> None:
     h = build_book(fund.portfolio, D3).headline
+    assert h is not None
     b = h.bridge
     assert b.nav_close == b.nav_open + b.pnl_brl + b.cash_interest_brl + b.fees_brl + b.flows_brl
     assert h.day_pnl_brl == b.nav_close - b.nav_open - b.flows_brl
@@ -138,7 +141,7 @@ def test_show_closed_adds_positions_closed_earlier_in_the_year(fund) -> None:
 def test_filters_narrow_rows_not_the_headline(fund) -> None:
     book = build_book(fund.portfolio, D2, strategy="rates-br")
     assert {r.ticker for r in book.rows} == {"DI1F26", "DI1F27"}
-    assert book.headline.open_positions == 4  # the fund's, unfiltered
+    assert book.headline is not None and book.headline.open_positions == 4  # unfiltered
     fx_only = build_book(fund.portfolio, D2, asset_class="FX")
     assert {r.ticker for r in fx_only.rows} == {"WDOH25"}
 

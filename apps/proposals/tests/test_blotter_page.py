@@ -340,6 +340,7 @@ def test_execute_creates_the_trade_position_and_journal(client, desk, pm_alice, 
         Decimal("38.35"),
         Decimal("12.50"),
     )
+    assert trade.position_id is not None
     position = Position.objects.get(pk=trade.position_id)
     assert position.quantity == Decimal("60")
     assert f"/book/position/{position.pk}/".encode() in response.content

@@ -178,6 +178,7 @@ def test_execute(desk: Desk, pm_alice, cio_bob, bo_carol) -> None:
     trade = Trade.objects.get(pk=response.json()["id"])
     assert (trade.proposal, trade.quantity, trade.fees) == (proposal, Decimal("40"), Decimal("5"))
     assert response.json()["position"] == trade.position_id
+    assert trade.position_id is not None
     assert Position.objects.get(pk=trade.position_id).quantity == 40
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.EXECUTED

@@ -136,6 +136,7 @@ def test_approve_and_execute_writes_trade_position_and_journal(propose, cio_bob,
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.EXECUTED
     assert trade.proposal == proposal
+    assert trade.position_id is not None
     assert Position.objects.get(pk=trade.position_id).quantity == Decimal("10")
     assert _kinds(proposal)[-2:] == [EntryKind.TRADE_RECORDED, EntryKind.PROPOSAL_EXECUTED]
 
