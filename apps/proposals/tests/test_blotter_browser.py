@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,11 @@ def _trading_morning() -> Iterator[None]:
 
 def _market(desk: Desk) -> None:
     """Three months of settlements (so VaR has a history), a small book, a gross limit."""
-    maturities = {t: InstrumentFactory.create(ticker=t).maturity for t in ("DI1F28", "DI1F30")}
+    maturities: dict[str, date] = {}
+    for ticker in ("DI1F28", "DI1F30"):
+        maturity = InstrumentFactory.create(ticker=ticker).maturity
+        assert maturity is not None
+        maturities[ticker] = maturity
     InstrumentFactory.create(ticker="INDZ27")
     already = {("PETR4", desk.trade_day), ("DI1F30", desk.trade_day)}  # the desk's own
     rng = random.Random(7)
