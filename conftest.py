@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from django.contrib.auth.models import User
@@ -15,6 +15,10 @@ from django.contrib.auth.models import User
 from apps.marketdata.tests.factories import InstrumentFactory
 from apps.positions.tests.factories import PortfolioFactory, StrategyFactory
 from tests.support import CHROMIUM, DEMO_PASSWORD, Book, BookAt, make_user, service_missing
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+    from pytest_django.live_server_helper import LiveServer
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -79,7 +83,7 @@ def _clear_cache() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     """Debian's chromium driven by Playwright (the Playwright browser download is not used)."""
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         service_missing(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
@@ -104,7 +108,7 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     yield page
@@ -112,10 +116,10 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def login(page: Any, live_server: Any) -> Any:
+def login(page: Page, live_server: LiveServer) -> Callable[[User], Page]:
     """Log `user` in through the real login form; returns the page."""
 
-    def _login(user: User) -> Any:
+    def _login(user: User) -> Page:
         page.goto(f"{live_server.url}/login/")
         page.fill("#id_username", user.username)
         page.fill("#id_password", DEMO_PASSWORD)
