@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -42,7 +42,10 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, resolve, reverse
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
 from rest_framework.settings import api_settings
+from rest_framework.test import APIRequestFactory
 
 from apps.attribution.models import PerformanceSnapshot
 from apps.briefings.models import MorningPack
@@ -72,8 +75,10 @@ ROLES = ("manager", "approver", "back_office", "ops", "viewer", "anonymous")
 def _api_anonymous() -> str:
     """DRF answers an unauthenticated request 401 when its first authentication class sends a
     `WWW-Authenticate` challenge (token), 403 otherwise (session)."""
-    first = api_settings.DEFAULT_AUTHENTICATION_CLASSES[0]()
-    return "401" if first.authenticate_header(None) else "403"
+    classes = cast("list[type[BaseAuthentication]]", api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+    first = classes[0]()
+    request = Request(APIRequestFactory().get("/api/"))
+    return "401" if first.authenticate_header(request) else "403"
 
 
 API_ANON = _api_anonymous()

@@ -257,8 +257,10 @@ def test_a_viewer_cannot_record_trades(client: Client, fund, viewer_dan) -> None
         assert client.get("/book/trade/new/").status_code == 403
         assert client.post("/book/trade/new/", _form(fund)).status_code == 403
         api = client.post("/api/trades/", _api(fund), content_type="application/json")
+        trade = Trade.objects.first()
+        assert trade is not None
         reverse = client.post(
-            f"/api/trades/{Trade.objects.first().pk}/reverse/",
+            f"/api/trades/{trade.pk}/reverse/",
             {"reason": "x"},
             content_type="application/json",
         )
