@@ -1,26 +1,24 @@
-"""Test-wide fixtures: the named cast of users, service guards and the browser."""
+"""Test-wide fixtures: the named cast of users, service guards and the browser. The helpers
+they use, which tests import too, are in tests/support.py."""
 
 from __future__ import annotations
 
 import datetime
 import os
 import shutil
-from collections.abc import Iterator
-from decimal import Decimal
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 
-from apps.marketdata.models import Fixing, Instrument, SettlementPrice
 from apps.marketdata.tests.factories import InstrumentFactory
-from apps.positions.models import Portfolio, Strategy
-from apps.positions.services import TradeTicket, record_trade
 from apps.positions.tests.factories import PortfolioFactory, StrategyFactory
+from tests.support import CHROMIUM, DEMO_PASSWORD, Book, BookAt, make_user, service_missing
 
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-DEMO_PASSWORD = "correct-horse-battery-staple"
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+    from pytest_django.live_server_helper import LiveServer
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,28 +29,6 @@ def _flush_past_the_journal_guard() -> Iterator[None]:
 
     with flush_past_the_journal_guard():
         yield
-
-
-def service_missing(reason: str) -> NoReturn:
-    """Skip on a newcomer's laptop; in CI a missing service is a failure, never a skip."""
-    if IN_CI:
-        pytest.fail(f"required service unavailable in CI: {reason}")
-    pytest.skip(reason)
-
-
-def log_in(client: Any, username: str, password: str) -> bool:
-    """Log in through the real login view (axes refuses `client.login`, which has no request)."""
-    client.post("/login/", {"username": username, "password": password})
-    return "_auth_user_id" in client.session
-
-
-def make_user(username: str, *roles: str, staff: bool = False, **extra: Any) -> User:
-    user = User.objects.create_user(
-        username=username, password=DEMO_PASSWORD, is_staff=staff, **extra
-    )
-    for role in roles:
-        user.groups.add(Group.objects.get(name=role))
-    return user
 
 
 @pytest.fixture
@@ -80,55 +56,13 @@ def viewer_dan(db: None) -> User:
     return make_user("viewer_dan", "viewer", first_name="Dan")
 
 
-class Book:
-    """Helpers that read like the worked examples: price, fix, trade, mark."""
-
-    def __init__(self, portfolio: Portfolio, strategy: Strategy, user: Any) -> None:
-        self.portfolio, self.strategy, self.user = portfolio, strategy, user
-
-    def price(self, ticker: str, day: datetime.date, price: str, rate: str | None = None) -> None:
-        instrument = Instrument.objects.get(ticker=ticker)
-        SettlementPrice.objects.create(
-            instrument=instrument,
-            date=day,
-            source="B3",
-            price=Decimal(price),
-            rate=Decimal(rate) if rate else None,
-        )
-
-    def fix(self, index: str, day: datetime.date, value: str) -> None:
-        Fixing.objects.create(index=index, date=day, value=Decimal(value))
-
-    def market_day(self, ticker: str, day: datetime.date, price: str) -> None:
-        """What the EOD of `day` needs for a USD future: its settlement, the CDI (13.15 %) and
-        the PTAX (5.8000)."""
-        self.price(ticker, day, price)
-        self.fix("CDI", day, "0.1315")
-        self.fix("PTAX_SELL", day, "5.8000")
-
-    def trade(self, ticker: str, side: str, qty: str, day: datetime.date, **kw: Any) -> Any:
-        ticket = TradeTicket(
-            portfolio=self.portfolio,
-            strategy=kw.pop("strategy", self.strategy),
-            instrument=Instrument.objects.get(ticker=ticker),
-            side=side,
-            quantity=Decimal(qty),
-            trade_date=day,
-            price=Decimal(kw.pop("price")) if "price" in kw else None,
-            rate=Decimal(kw.pop("rate")) if "rate" in kw else None,
-            fees=Decimal(kw.pop("fees", "0")),
-            **kw,
-        )
-        return record_trade(ticket, by=self.user)
-
-
 @pytest.fixture
-def book_at(db: None, pm_alice: Any) -> Any:
+def book_at(db: None, pm_alice: User) -> BookAt:
     def _make(inception: datetime.date, *tickers: str) -> Book:
         for ticker in tickers:
-            InstrumentFactory(ticker=ticker)
-        portfolio = PortfolioFactory(inception_date=inception)
-        strategy = StrategyFactory(portfolio=portfolio, code="rates-br", name="Rates BR")
+            InstrumentFactory.create(ticker=ticker)
+        portfolio = PortfolioFactory.create(inception_date=inception)
+        strategy = StrategyFactory.create(portfolio=portfolio, code="rates-br", name="Rates BR")
         return Book(portfolio, strategy, pm_alice)
 
     return _make
@@ -149,7 +83,7 @@ def _clear_cache() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     """Debian's chromium driven by Playwright (the Playwright browser download is not used)."""
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         service_missing(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
@@ -174,7 +108,7 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
+def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
     yield page
@@ -182,10 +116,10 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def login(page: Any, live_server: Any) -> Any:
+def login(page: Page, live_server: LiveServer) -> Callable[[User], Page]:
     """Log `user` in through the real login form; returns the page."""
 
-    def _login(user: User) -> Any:
+    def _login(user: User) -> Page:
         page.goto(f"{live_server.url}/login/")
         page.fill("#id_username", user.username)
         page.fill("#id_password", DEMO_PASSWORD)

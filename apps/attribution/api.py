@@ -12,7 +12,6 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.forms import Form
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -316,10 +315,7 @@ def _period_of(request: Request, **overrides: str) -> tuple[Portfolio, Period]:
 def _attribution(request: Request) -> Attribution:
     """The read model for the request's portfolio and period, or a 400 that says why."""
     portfolio, period = _period_of(request)
-    try:
-        return build_attribution(portfolio, period)
-    except DjangoValidationError as error:
-        raise ValidationError({"non_field_errors": error.messages}) from None
+    return build_attribution(portfolio, period)  # its ValidationError: api_exception_handler
 
 
 PERIOD_PARAMS = [

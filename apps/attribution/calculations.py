@@ -178,26 +178,6 @@ def drawdown(days: Sequence[Day]) -> tuple[float, int, date | None, date | None]
     return float(series[trough]), int(length), start, days[trough].date
 
 
-def linked_contributions(
-    days: Sequence[Day], pnl_by_group: dict[str, Sequence[Decimal]]
-) -> dict[str, float]:
-    """Each group's contribution to the period TWR, Cariño-linked so they add up to it.
-
-    `pnl_by_group[g][t]` is the group's BRL P&L on day t (same order as `days`)."""
-    total = twr(days)
-    big_k = math.log1p(total) / total if total else 1.0
-    weights = []
-    for d in days:
-        r = d.ret
-        k = math.log1p(r) / r if r else 1.0
-        weights.append(k / big_k / float(d.nav_open) if d.nav_open else 0.0)
-    w = np.array(weights)
-    return {
-        group: float(np.dot(w, np.array([float(x) for x in pnl], dtype=float)))
-        for group, pnl in pnl_by_group.items()
-    }
-
-
 def monthly_grid(days: Sequence[Day]) -> dict[int, dict[int, tuple[float, float]]]:
     """{year: {month: (fund return, CDI return)}}; month 13 is the year's total."""
     grid: dict[int, dict[int, list[Day]]] = {}

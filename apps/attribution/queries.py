@@ -36,7 +36,6 @@ PERIODS = {
 }
 CASH_GROUP = "Cash (CDI on cash)"
 SOURCES = ("price", "carry", "fx", "fees")
-FEES_GROUP = "Fees"
 ZERO = Decimal("0")
 
 

@@ -25,6 +25,7 @@ from rest_framework.routers import BaseRouter
 from apps.briefings.models import MorningPack
 from apps.briefings.services import GENERATORS, generate_morning_pack
 from apps.briefings.views import FIRST_YEAR, LAST_YEAR
+from apps.core.actors import actor
 from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio
 
@@ -159,7 +160,7 @@ class MorningPackViewSet(viewsets.ViewSet):
         data = form.validated_data
         try:
             pack = generate_morning_pack(
-                data["portfolio"], data["date"], by=request.user, language=data.get("language")
+                data["portfolio"], data["date"], by=actor(request), language=data.get("language")
             )
         except DjangoValidationError as error:
             raise ValidationError({"date": error.messages}) from None

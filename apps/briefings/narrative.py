@@ -193,70 +193,94 @@ LABELS = {
 
 def template_narrative(facts: dict[str, Any], language: str) -> str:
     """A deterministic narrative built only from the facts (so it is always grounded)."""
+    n = _Numbers(language)
     t = LABELS[language]
-
-    def n(value: Any, places: int = 2, signed: bool = False) -> str:
-        return _num(value, places, language, signed)
-
-    lines: list[str] = []
-    market = facts.get("market") or {}
-    if market:
-        curve = ", ".join(
-            f"{c['vertex']} {n(c['rate_pct'])} % ({n(c['change_bp'], 1, True)} bp)"
-            for c in market.get("di1_curve", [])
-            if c["vertex"] in ("1y", "2y", "5y", "10y")
-        )
-        usd = market.get("usdbrl", {})
-        ibov = market.get("ibovespa", {})
-        lines.append(f"{t['market']}: {t['curve']} {curve}.")
-        lines.append(
-            f"{t['usd']} {n(usd.get('ptax'), 4)} ({n(usd.get('change_pct'), 2, True)} %); "
-            f"{t['ibov']} {n(ibov.get('level'), 0)} ({n(ibov.get('change_pct'), 2, True)} %); "
-            f"{t['cdi']} {n(market.get('cdi_pct'))} %, {t['selic']} "
-            f"{n(market.get('selic_target_pct'))} %, {t['ipca']} "
-            f"{n((market.get('ipca') or {}).get('monthly_pct'))} %."
-        )
-    book = facts.get("book") or {}
-    if book:
-        lines.append(
-            f"{t['book']}: {t['nav']} R$ {n(book['nav'], 0)}; {t['day']} R$ "
-            f"{n(book['day_pnl'], 0, True)} ({n(book['day_pnl_bps'], 1, True)} bp), {t['mtd']} "
-            f"R$ {n(book['mtd_pnl'], 0, True)}, {t['ytd']} R$ {n(book['ytd_pnl'], 0, True)}."
-        )
-        for key, label in (("top", t["best"]), ("bottom", t["worst"])):
-            if book.get(key):
-                names = "; ".join(f"{r['ticker']} R$ {n(r['pnl'], 0, True)}" for r in book[key])
-                lines.append(f"{label}: {names}.")
-    else:
-        lines.append(f"{t['book']}: {t['no_book']}")
-    risk = facts.get("risk") or {}
-    if risk.get("snapshot"):
-        worst = risk.get("worst_stress") or {}
-        util = risk.get("max_utilisation") or {}
-        lines.append(
-            f"{t['risk']}: {t['var']} R$ {n(risk['var99'], 0)} ({n(risk['var99_pct_nav'])} %), "
-            f"{t['es']} R$ {n(risk['es975'], 0)}; {t['stress']} {worst.get('name', '—')} R$ "
-            f"{n(worst.get('pnl'), 0, True)}; {t['util']} {n(util.get('pct'), 0)} %; "
-            f"{t['alerts']}: {n(risk.get('open_alerts'), 0)}."
-        )
-    proposals = facts.get("proposals") or []
-    if proposals:
-        lines.append(f"{t['decisions']}: {n(len(proposals), 0)} {t['pending']}.")
-        for p in proposals:
-            flag = f" — {t['breach']}" if p.get("hard_breaches") else ""
-            lines.append(f"- #{p['id']} {p['side']} {n(p['quantity'], 0)} {p['instrument']}{flag}")
-    else:
-        lines.append(f"{t['decisions']}: {t['none_pending']}")
-    events = facts.get("calendar") or []
-    expiries = facts.get("expiries") or []
-    if events or expiries:
-        agenda = [f"{e['date']} {e['title']}" for e in events]
-        agenda += [
-            f"{x['ticker']} {t['expiring']} {n(x['business_days'], 0)} {t['du']}" for x in expiries
-        ]
-        lines.append(f"{t['calendar']}: " + "; ".join(agenda) + ".")
-    else:
-        lines.append(f"{t['calendar']}: {t['no_events']}")
+    sections = (_market_lines, _book_lines, _risk_lines, _decision_lines, _calendar_lines)
+    lines = [line for section in sections for line in section(facts, t, n)]
     quality = facts.get("data_quality") or []
     lines.append(f"{t['quality']}: " + (" ".join(quality) if quality else t["ok"]))
     return "\n".join(lines)
+
+
+class _Numbers:
+    """`n(value, places, signed)`: a number as the narrative writes it in one language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def __call__(self, value: Any, places: int = 2, signed: bool = False) -> str:
+        return _num(value, places, self.language, signed)
+
+
+def _market_lines(facts: dict[str, Any], t: dict[str, str], n: _Numbers) -> list[str]:
+    market = facts.get("market") or {}
+    if not market:
+        return []
+    curve = ", ".join(
+        f"{c['vertex']} {n(c['rate_pct'])} % ({n(c['change_bp'], 1, True)} bp)"
+        for c in market.get("di1_curve", [])
+        if c["vertex"] in ("1y", "2y", "5y", "10y")
+    )
+    usd = market.get("usdbrl", {})
+    ibov = market.get("ibovespa", {})
+    return [
+        f"{t['market']}: {t['curve']} {curve}.",
+        f"{t['usd']} {n(usd.get('ptax'), 4)} ({n(usd.get('change_pct'), 2, True)} %); "
+        f"{t['ibov']} {n(ibov.get('level'), 0)} ({n(ibov.get('change_pct'), 2, True)} %); "
+        f"{t['cdi']} {n(market.get('cdi_pct'))} %, {t['selic']} "
+        f"{n(market.get('selic_target_pct'))} %, {t['ipca']} "
+        f"{n((market.get('ipca') or {}).get('monthly_pct'))} %.",
+    ]
+
+
+def _book_lines(facts: dict[str, Any], t: dict[str, str], n: _Numbers) -> list[str]:
+    book = facts.get("book") or {}
+    if not book:
+        return [f"{t['book']}: {t['no_book']}"]
+    lines = [
+        f"{t['book']}: {t['nav']} R$ {n(book['nav'], 0)}; {t['day']} R$ "
+        f"{n(book['day_pnl'], 0, True)} ({n(book['day_pnl_bps'], 1, True)} bp), {t['mtd']} "
+        f"R$ {n(book['mtd_pnl'], 0, True)}, {t['ytd']} R$ {n(book['ytd_pnl'], 0, True)}."
+    ]
+    for key, label in (("top", t["best"]), ("bottom", t["worst"])):
+        if book.get(key):
+            names = "; ".join(f"{r['ticker']} R$ {n(r['pnl'], 0, True)}" for r in book[key])
+            lines.append(f"{label}: {names}.")
+    return lines
+
+
+def _risk_lines(facts: dict[str, Any], t: dict[str, str], n: _Numbers) -> list[str]:
+    risk = facts.get("risk") or {}
+    if not risk.get("snapshot"):
+        return []
+    worst = risk.get("worst_stress") or {}
+    util = risk.get("max_utilisation") or {}
+    return [
+        f"{t['risk']}: {t['var']} R$ {n(risk['var99'], 0)} ({n(risk['var99_pct_nav'])} %), "
+        f"{t['es']} R$ {n(risk['es975'], 0)}; {t['stress']} {worst.get('name', '—')} R$ "
+        f"{n(worst.get('pnl'), 0, True)}; {t['util']} {n(util.get('pct'), 0)} %; "
+        f"{t['alerts']}: {n(risk.get('open_alerts'), 0)}."
+    ]
+
+
+def _decision_lines(facts: dict[str, Any], t: dict[str, str], n: _Numbers) -> list[str]:
+    proposals = facts.get("proposals") or []
+    if not proposals:
+        return [f"{t['decisions']}: {t['none_pending']}"]
+    lines = [f"{t['decisions']}: {n(len(proposals), 0)} {t['pending']}."]
+    for p in proposals:
+        flag = f" — {t['breach']}" if p.get("hard_breaches") else ""
+        lines.append(f"- #{p['id']} {p['side']} {n(p['quantity'], 0)} {p['instrument']}{flag}")
+    return lines
+
+
+def _calendar_lines(facts: dict[str, Any], t: dict[str, str], n: _Numbers) -> list[str]:
+    events = facts.get("calendar") or []
+    expiries = facts.get("expiries") or []
+    if not (events or expiries):
+        return [f"{t['calendar']}: {t['no_events']}"]
+    agenda = [f"{e['date']} {e['title']}" for e in events]
+    agenda += [
+        f"{x['ticker']} {t['expiring']} {n(x['business_days'], 0)} {t['du']}" for x in expiries
+    ]
+    return [f"{t['calendar']}: " + "; ".join(agenda) + "."]

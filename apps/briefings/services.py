@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,6 +23,9 @@ from apps.marketdata.calendar import is_business_day
 from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 GENERATORS = (Role.MANAGER, Role.APPROVER, Role.OPS)
 
 
@@ -30,7 +33,7 @@ def generate_morning_pack(
     portfolio: Portfolio,
     day: date,
     *,
-    by: Any = None,
+    by: User | None = None,
     client: MessagesClient | None = None,
     language: str | None = None,
 ) -> MorningPack:
@@ -59,7 +62,7 @@ def _store(
     facts: dict[str, Any],
     narrative: Any,
     language: str,
-    by: Any,
+    by: User | None,
     facts_ms: int,
 ) -> MorningPack:
     latest = MorningPack.objects.select_for_update().filter(portfolio=portfolio, business_date=day)

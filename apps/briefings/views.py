@@ -27,6 +27,7 @@ from apps.briefings.queries import (
     session_day,
 )
 from apps.briefings.services import GENERATORS, generate_morning_pack
+from apps.core.actors import actor
 from apps.marketdata.calendar import is_business_day, next_business_day, previous_business_day
 from apps.ops.page_cache import cached_page
 from apps.ops.roles import Role, has_role
@@ -190,7 +191,7 @@ def generate(request: HttpRequest, day: str) -> HttpResponse:
     else:
         try:
             pack = generate_morning_pack(
-                portfolio, parsed, by=request.user, language=request.POST.get("language") or None
+                portfolio, parsed, by=actor(request), language=request.POST.get("language") or None
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))

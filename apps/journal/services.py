@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +19,9 @@ from apps.journal.anchors import latest as latest_anchor
 from apps.journal.models import Entry, EntryKind
 from apps.ops.inputs import too_long_message
 from apps.ops.roles import Role, has_role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 # One advisory-lock key for the whole chain: writers queue here until the holder commits, so
 # each new entry links to the one committed before it (PostgreSQL; SQLite serialises writes).
@@ -57,7 +60,7 @@ def _plain(snapshot: dict[str, Any]) -> dict[str, Any]:
 def record(
     *,
     kind: str,
-    actor: Any = None,
+    actor: User | None = None,
     portfolio: Any = None,
     position: Any = None,
     trade: Any = None,
@@ -95,7 +98,7 @@ def record(
 @transaction.atomic
 def add_note(
     *,
-    by: Any,
+    by: User,
     note: str,
     portfolio: Any = None,
     position: Any = None,

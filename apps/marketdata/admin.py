@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from apps.core.actors import actor
 from apps.marketdata.forms import B3ReportUploadForm, ManualPriceForm, PriceCsvUploadForm
 from apps.marketdata.importers import (
     ImportFailed,
@@ -22,6 +23,9 @@ from apps.marketdata.importers import (
     import_price_csv,
 )
 from apps.marketdata.models import Fixing, Instrument, PriceRevision, SettlementPrice
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @admin.register(Instrument)
@@ -70,12 +74,12 @@ def _binary(upload: UploadedFile) -> IO[bytes]:
     return cast(IO[bytes], upload.file)
 
 
-def _import_csv(upload: UploadedFile, user: Any) -> ImportResult:
+def _import_csv(upload: UploadedFile, user: User) -> ImportResult:
     text = io.TextIOWrapper(_binary(upload), encoding="utf-8-sig", newline="")
     return import_price_csv(text, filename=upload.name, user=user)
 
 
-def _import_b3(upload: UploadedFile, user: Any) -> ImportResult:
+def _import_b3(upload: UploadedFile, user: User) -> ImportResult:
     return import_b3_report(_binary(upload), filename=upload.name, user=user)
 
 
@@ -167,7 +171,7 @@ class SettlementPriceAdmin(admin.ModelAdmin):
         self,
         request: HttpRequest,
         form_class: type[forms.Form],
-        run: Callable[[UploadedFile, Any], ImportResult],
+        run: Callable[[UploadedFile, User], ImportResult],
         *,
         title: str,
     ) -> HttpResponse:
@@ -179,7 +183,7 @@ class SettlementPriceAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                result = run(upload, request.user)
+                result = run(upload, actor(request))
             except ImportFailed as exc:
                 errors = exc.errors
         context = {

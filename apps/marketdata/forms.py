@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from apps.core.actors import acting_user
 from apps.marketdata import services
 from apps.marketdata.models import SettlementPrice
 from apps.marketdata.validators import validate_quoted_rate
 from apps.ops.inputs import FreeTextField
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class _Upload(forms.Form):
@@ -65,7 +69,7 @@ class ManualPriceForm(forms.ModelForm):
     )
 
     # Set by the admin from the request: the service checks this user's role.
-    user: Any = None
+    user: User | None = None
 
     class Meta:
         model = SettlementPrice
@@ -107,5 +111,5 @@ class ManualPriceForm(forms.ModelForm):
             price=self.cleaned_data["price"],
             rate=self.rate,
             reason=self.cleaned_data["reason"],
-            by=self.user,
+            by=acting_user(self.user),
         )

@@ -42,13 +42,12 @@ B3_FUTURES = (
     InstrumentKind.WIN,
 )
 FEDERAL_BONDS = (InstrumentKind.LTN, InstrumentKind.NTNF, InstrumentKind.NTNB, InstrumentKind.LFT)
-RATE_QUOTED = (
-    InstrumentKind.DI1,
-    InstrumentKind.DAP,
-    InstrumentKind.DDI,
-    InstrumentKind.FRC,
-)
 MATURING_KINDS = (*B3_FUTURES, *FEDERAL_BONDS, InstrumentKind.OFFSHORE_FUTURE)
+
+
+def price_places(kind: str) -> int:
+    """Decimals a trader reads a price of this kind in: federal-bond PUs to 6, others to 2."""
+    return 6 if kind in FEDERAL_BONDS else 2
 
 
 class AssetClass(models.TextChoices):
@@ -134,6 +133,11 @@ class Instrument(TimeStampedModel):
     @property
     def is_future(self) -> bool:
         return self.kind in B3_FUTURES or self.kind == InstrumentKind.OFFSHORE_FUTURE
+
+    @property
+    def price_places(self) -> int:
+        """Decimals its price is shown in (`price_places`: bond PUs to 6, others to 2)."""
+        return price_places(self.kind)
 
 
 class PriceSource(models.TextChoices):

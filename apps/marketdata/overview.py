@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from apps.marketdata.models import Fixing, FixingIndex, InstrumentKind
+from apps.marketdata.models import Fixing, FixingIndex, InstrumentKind, SettlementPrice
 from apps.marketdata.queries import (
     effective_prices,
     latest_complete_price_date,
@@ -39,40 +39,57 @@ class Overview:
     curve: dict[str, list[Any]] = field(default_factory=dict)
 
 
+OVERVIEW_FIXINGS = (
+    FixingIndex.CDI,
+    FixingIndex.SELIC_TARGET,
+    FixingIndex.PTAX_SELL,
+    FixingIndex.IPCA_MONTHLY,
+    FixingIndex.VNA_NTNB,
+    FixingIndex.VNA_LFT,
+)
+
+
 def build_overview(day: date) -> Overview:
     """Settlements on `day` with changes against the previous complete day, and the DI1 curve."""
     previous_day = latest_complete_price_date(before=day) or previous_price_date(day)
     today = effective_prices(day)
     before = effective_prices(previous_day) if previous_day else {}
-    rows: list[Row] = []
-    for instrument_id, price in today.items():
-        prior = before.get(instrument_id)
-        rate_change = None
-        if price.rate is not None and prior is not None and prior.rate is not None:
-            rate_change = (price.rate - prior.rate) * 10000
-        rows.append(
-            Row(
-                ticker=price.instrument.ticker,
-                kind=price.instrument.kind,
-                maturity=price.instrument.maturity,
-                price=price.price,
-                rate=price.rate,
-                change_price=(price.price - prior.price) if prior else None,
-                change_rate_bps=rate_change,
-                source=price.source,
-            )
-        )
+    rows = [_row(price, before.get(instrument_id)) for instrument_id, price in today.items()]
     rows.sort(key=lambda r: (KIND_ORDER.index(r.kind), r.maturity or date.min, r.ticker))
     groups: dict[str, list[Row]] = {}
     for row in rows:
         groups.setdefault(InstrumentKind(row.kind).label, []).append(row)
+    known = latest_fixings(day)
+    fixings: dict[str, Fixing | None] = {str(key): known.get(key) for key in OVERVIEW_FIXINGS}
+    return Overview(day, previous_day, list(groups.items()), fixings, _curve(rows, before))
+
+
+def _row(price: SettlementPrice, prior: SettlementPrice | None) -> Row:
+    """One settlement with its change against the prior day's (None without one)."""
+    rate_change = None
+    if price.rate is not None and prior is not None and prior.rate is not None:
+        rate_change = (price.rate - prior.rate) * 10000
+    return Row(
+        ticker=price.instrument.ticker,
+        kind=price.instrument.kind,
+        maturity=price.instrument.maturity,
+        price=price.price,
+        rate=price.rate,
+        change_price=(price.price - prior.price) if prior else None,
+        change_rate_bps=rate_change,
+        source=price.source,
+    )
+
+
+def _curve(rows: list[Row], before: dict[int, SettlementPrice]) -> dict[str, list[Any]]:
+    """The DI1 curve in % by contract, today's and the previous day's (None where missing)."""
     curve_today = [r for r in rows if r.kind == InstrumentKind.DI1 and r.rate is not None]
     curve_before = {
         p.instrument.ticker: p.rate
         for p in before.values()
         if p.instrument.kind == InstrumentKind.DI1 and p.rate is not None
     }
-    curve: dict[str, list[Any]] = {
+    return {
         "labels": [r.ticker for r in curve_today],
         "today": [float(r.rate * 100) for r in curve_today if r.rate is not None],
         "previous": [
@@ -80,16 +97,3 @@ def build_overview(day: date) -> Overview:
             for r in curve_today
         ],
     }
-    known = latest_fixings(day)
-    fixings: dict[str, Fixing | None] = {
-        str(key): known.get(key)
-        for key in (
-            FixingIndex.CDI,
-            FixingIndex.SELIC_TARGET,
-            FixingIndex.PTAX_SELL,
-            FixingIndex.IPCA_MONTHLY,
-            FixingIndex.VNA_NTNB,
-            FixingIndex.VNA_LFT,
-        )
-    }
-    return Overview(day, previous_day, list(groups.items()), fixings, curve)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -15,6 +15,9 @@ from apps.journal.services import record as journal
 from apps.marketdata.calendar import is_business_day
 from apps.marketdata.models import Instrument, PriceRevision, PriceSource, SettlementPrice
 from apps.ops.roles import Role, has_role
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 PRICE_EDITORS = (Role.BACK_OFFICE, Role.MANAGER)
 
@@ -27,7 +30,7 @@ def override_price(
     price: Decimal,
     rate: Decimal | None = None,
     reason: str,
-    by: Any,
+    by: User,
 ) -> SettlementPrice:
     """Set the manual settlement price of one instrument and date, keeping the old value."""
     if not has_role(by, *PRICE_EDITORS):

@@ -13,9 +13,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -42,12 +44,25 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def service_error(error: DjangoValidationError) -> ValidationError:
+    """A service's ValidationError as DRF's 400 (field messages, else non_field_errors)."""
+    if hasattr(error, "error_dict"):
+        return ValidationError(error.message_dict)
+    return ValidationError({"non_field_errors": error.messages})
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, with the request id in the body of every error that has a `detail`.
+
+    API views let the services' errors propagate and this one place maps them: Django's
+    `ValidationError` becomes a 400 (see `service_error`), its `PermissionDenied` a 403 with
+    the service's message (DRF's own mapping), `Http404` a 404.
 
     Validation errors keep DRF's shape (field → messages): a `request_id` key among them would
     read as a field of that name to a client walking the errors. They, like every response,
     carry the id in the `X-Request-ID` header."""
+    if isinstance(exc, DjangoValidationError):
+        exc = service_error(exc)
     response = exception_handler(exc, context)
     if response is None:
         return None  # not an API error: Django's handler500 (above) answers it

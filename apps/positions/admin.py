@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from apps.core.actors import actor
 from apps.positions import services
 from apps.positions.models import (
     CapitalFlow,
@@ -69,7 +70,7 @@ class CapitalFlowAdmin(admin.ModelAdmin):
             kind=obj.kind,
             amount=obj.amount,
             note=obj.note,
-            by=request.user,
+            by=actor(request),
         )
         obj.pk = saved.pk
 

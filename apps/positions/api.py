@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -20,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
+from apps.core.actors import actor
 from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio, Position
 from apps.positions.mtm import MtmError, run_mtm
@@ -76,12 +76,6 @@ def _portfolio(code: str | None) -> Portfolio:
     if found is None:
         raise ValidationError({"portfolio": f"No active portfolio {code!r}." if code else "None."})
     return found
-
-
-def _service_error(error: DjangoValidationError) -> ValidationError:
-    if hasattr(error, "error_dict"):
-        return ValidationError(error.message_dict)
-    return ValidationError({"non_field_errors": error.messages})
 
 
 # --- the book read model ------------------------------------------------------------------
@@ -305,7 +299,7 @@ class MtmViewSet(viewsets.ViewSet):
         form.is_valid(raise_exception=True)
         try:
             result = run_mtm(
-                form.validated_data["portfolio"], form.validated_data["date"], by=request.user
+                form.validated_data["portfolio"], form.validated_data["date"], by=actor(request)
             )
         except MtmError as error:
             return Response({"detail": " ".join(error.messages)}, status=400)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -10,9 +10,12 @@ from apps.positions.models import Trade
 from apps.positions.mtm import recompute_from
 from apps.positions.services import TradeTicket, record_trade, reverse_trade
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 
 @transaction.atomic
-def record_and_remark(ticket: TradeTicket, *, by: Any, proposal: Any = None) -> Trade:
+def record_and_remark(ticket: TradeTicket, *, by: User, proposal: Any = None) -> Trade:
     """Record a trade and re-mark every marked day from its date on; all or nothing."""
     trade = record_trade(ticket, by=by, proposal=proposal)
     recompute_from(ticket.portfolio, trade.trade_date, by=by)
@@ -20,7 +23,7 @@ def record_and_remark(ticket: TradeTicket, *, by: Any, proposal: Any = None) -> 
 
 
 @transaction.atomic
-def reverse_and_remark(trade: Trade, *, by: Any, reason: str) -> Trade:
+def reverse_and_remark(trade: Trade, *, by: User, reason: str) -> Trade:
     """Reverse a trade and re-mark every marked day from its date on; all or nothing."""
     reversal = reverse_trade(trade, by=by, reason=reason)
     recompute_from(trade.portfolio, trade.trade_date, by=by)

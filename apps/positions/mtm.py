@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -22,7 +22,6 @@ from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata import pricing
 from apps.marketdata.calendar import (
-    business_days,
     business_days_between,
     is_business_day,
     next_business_day,
@@ -35,6 +34,9 @@ from apps.ops.bulk import insert_rows
 from apps.ops.cache import bump, without_refresh
 from apps.positions import calculations as calc
 from apps.positions.models import CapitalFlow, DailyMark, NavRecord, Portfolio, Position, Trade
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 ONE = Decimal("1")
 ZERO = Decimal("0")
@@ -105,58 +107,13 @@ def _market(
     missing: list[str],
 ) -> calc.Market:
     """Today's inputs for one position's instrument: FX, carry factors, coupon, DV01."""
-    kind = instrument.kind
-    usd = instrument.currency == "USD"
-    ptax = fixings.get(FixingIndex.PTAX_SELL, day) if usd or kind in ("DDI", "FRC") else ONE
-    ptax_prev = fixings.get(FixingIndex.PTAX_SELL, prev_day)
-    cdi_prev = fixings.get(FixingIndex.CDI, prev_day)
-    if ptax is None:
-        missing.append(f"PTAX {day:%Y-%m-%d}")
-        ptax = ONE
-    fx = ptax if usd else ONE
-    settle_fx, carry, implied = fx if instrument.is_future else ONE, ONE, ONE
-    if kind in (InstrumentKind.DDI, InstrumentKind.FRC):
-        # B3: every DDI/FRC ajuste is paid in BRL at PTAX_{t−1}, a new position's
-        # (PA_t − PO) · M · PTAX_{t−1} · N as a carried one's; the DV01 likewise.
-        if ptax_prev is None:
-            missing.append(f"PTAX {prev_day:%Y-%m-%d} (DDI/FRC settlement)")
-        else:
-            settle_fx = ptax_prev
-    if not carried:
-        pass  # opened today: PA_t − PO, no carry factor needed
-    elif kind in (InstrumentKind.DI1, InstrumentKind.DAP):
-        if cdi_prev is None:
-            missing.append(f"CDI {prev_day:%Y-%m-%d}")
-        else:
-            carry = pricing.cdi_daily_factor(cdi_prev)
-            before, today = fixings.ipca_pro_rata(prev_day), fixings.ipca_pro_rata(day)
-            if kind == InstrumentKind.DAP and before is not None and today is not None:
-                # DAP is a real-rate contract: its PU is carried at CDI net of the day's growth
-                # of the IPCA pro-rata index (B3: FC = CDI factor / (P_t / P_{t−1})).
-                carry = pricing.dap_carry_factor(cdi_prev, before, today)
-            if prev_rate is not None:
-                implied = (ONE + prev_rate) ** (ONE / 252)
-    elif kind in (InstrumentKind.DDI, InstrumentKind.FRC):
-        before = fixings.get(FixingIndex.PTAX_SELL, previous_business_day(prev_day))
-        if ptax_prev is None or before is None or cdi_prev is None:
-            missing.append(f"PTAX/CDI for the DDI carry of {prev_day:%Y-%m-%d}")
-        else:
-            # B3: FC = (1 + DI_{t−1})^(1/252) / (PTAX_{t−1} / PTAX_{t−2}); ajuste at PTAX_{t−1}.
-            carry = pricing.cdi_daily_factor(cdi_prev) / (ptax_prev / before)
-            implied = carry
-    if kind == InstrumentKind.DAP:
-        for needed in (day, prev_day) if carried else (day,):
-            if fixings.ipca_pro_rata(needed) is None:
-                missing.append(f"IPCA index for the DAP pro rata of {needed:%Y-%m-%d}")
-    vna = _vna(kind, day, fixings)
-    dv01, coupon = ZERO, ZERO
-    needs_vna = kind in (InstrumentKind.NTNB, InstrumentKind.LFT)
-    maturity = instrument.maturity
-    priced = instrument.is_rate_quoted and price.rate is not None and maturity is not None
-    if priced and maturity is not None and (vna is not None or not needs_vna):
-        dv01 = dv01_at(RateTerms(kind, maturity, vna), price.rate, day)
-    if kind in (InstrumentKind.NTNF, InstrumentKind.NTNB) and instrument.maturity:
-        coupon = coupon_per_unit(kind, instrument.maturity, prev_day, day, vna)
+    fx, settle_fx = _fx(instrument, day, prev_day, fixings, missing)
+    carry, implied = ONE, ONE  # opened today: PA_t − PO, no carry factor needed
+    if carried:
+        carry, implied = _carry(instrument.kind, prev_rate, prev_day, day, fixings, missing)
+    if instrument.kind == InstrumentKind.DAP:
+        _check_dap_index((day, prev_day) if carried else (day,), fixings, missing)
+    dv01, coupon = _dv01_and_coupon(instrument, price, day, prev_day, fixings)
     multiplier = _terms(instrument, fixings, day).multiplier
     return calc.Market(
         price=price.price,
@@ -167,6 +124,102 @@ def _market(
         coupon=coupon,
         dv01_per_unit=dv01 * multiplier * settle_fx,
     )
+
+
+def _fx(
+    instrument: Instrument, day: date, prev_day: date, fixings: _Fixings, missing: list[str]
+) -> tuple[Decimal, Decimal]:
+    """(fx, settle_fx): the PTAX a position is valued at, and the one its ajuste is paid at."""
+    kind = instrument.kind
+    usd = instrument.currency == "USD"
+    ptax = fixings.get(FixingIndex.PTAX_SELL, day) if usd or kind in ("DDI", "FRC") else ONE
+    if ptax is None:
+        missing.append(f"PTAX {day:%Y-%m-%d}")
+        ptax = ONE
+    fx = ptax if usd else ONE
+    settle_fx = fx if instrument.is_future else ONE
+    if kind in (InstrumentKind.DDI, InstrumentKind.FRC):
+        # B3: every DDI/FRC ajuste is paid in BRL at PTAX_{t−1}, a new position's
+        # (PA_t − PO) · M · PTAX_{t−1} · N as a carried one's; the DV01 likewise.
+        ptax_prev = fixings.get(FixingIndex.PTAX_SELL, prev_day)
+        if ptax_prev is None:
+            missing.append(f"PTAX {prev_day:%Y-%m-%d} (DDI/FRC settlement)")
+        else:
+            settle_fx = ptax_prev
+    return fx, settle_fx
+
+
+def _carry(
+    kind: str,
+    prev_rate: Decimal | None,
+    prev_day: date,
+    day: date,
+    fixings: _Fixings,
+    missing: list[str],
+) -> tuple[Decimal, Decimal]:
+    """(carry, implied) factors of a quantity carried from `prev_day` (ONE when none apply)."""
+    if kind in (InstrumentKind.DI1, InstrumentKind.DAP):
+        return _di_carry(kind, prev_rate, prev_day, day, fixings, missing)
+    if kind in (InstrumentKind.DDI, InstrumentKind.FRC):
+        return _ddi_carry(prev_day, fixings, missing)
+    return ONE, ONE
+
+
+def _di_carry(
+    kind: str,
+    prev_rate: Decimal | None,
+    prev_day: date,
+    day: date,
+    fixings: _Fixings,
+    missing: list[str],
+) -> tuple[Decimal, Decimal]:
+    cdi_prev = fixings.get(FixingIndex.CDI, prev_day)
+    if cdi_prev is None:
+        missing.append(f"CDI {prev_day:%Y-%m-%d}")
+        return ONE, ONE
+    carry = pricing.cdi_daily_factor(cdi_prev)
+    before, today = fixings.ipca_pro_rata(prev_day), fixings.ipca_pro_rata(day)
+    if kind == InstrumentKind.DAP and before is not None and today is not None:
+        # DAP is a real-rate contract: its PU is carried at CDI net of the day's growth
+        # of the IPCA pro-rata index (B3: FC = CDI factor / (P_t / P_{t−1})).
+        carry = pricing.dap_carry_factor(cdi_prev, before, today)
+    implied = (ONE + prev_rate) ** (ONE / 252) if prev_rate is not None else ONE
+    return carry, implied
+
+
+def _ddi_carry(prev_day: date, fixings: _Fixings, missing: list[str]) -> tuple[Decimal, Decimal]:
+    ptax_prev = fixings.get(FixingIndex.PTAX_SELL, prev_day)
+    before = fixings.get(FixingIndex.PTAX_SELL, previous_business_day(prev_day))
+    cdi_prev = fixings.get(FixingIndex.CDI, prev_day)
+    if ptax_prev is None or before is None or cdi_prev is None:
+        missing.append(f"PTAX/CDI for the DDI carry of {prev_day:%Y-%m-%d}")
+        return ONE, ONE
+    # B3: FC = (1 + DI_{t−1})^(1/252) / (PTAX_{t−1} / PTAX_{t−2}); ajuste at PTAX_{t−1}.
+    carry = pricing.cdi_daily_factor(cdi_prev) / (ptax_prev / before)
+    return carry, carry
+
+
+def _check_dap_index(days: tuple[date, ...], fixings: _Fixings, missing: list[str]) -> None:
+    for needed in days:
+        if fixings.ipca_pro_rata(needed) is None:
+            missing.append(f"IPCA index for the DAP pro rata of {needed:%Y-%m-%d}")
+
+
+def _dv01_and_coupon(
+    instrument: Instrument, price: Any, day: date, prev_day: date, fixings: _Fixings
+) -> tuple[Decimal, Decimal]:
+    """DV01 per unit (rate-quoted, priced) and the coupon paid since `prev_day` (NTN-F/B)."""
+    kind = instrument.kind
+    vna = _vna(kind, day, fixings)
+    dv01, coupon = ZERO, ZERO
+    needs_vna = kind in (InstrumentKind.NTNB, InstrumentKind.LFT)
+    maturity = instrument.maturity
+    priced = instrument.is_rate_quoted and price.rate is not None and maturity is not None
+    if priced and maturity is not None and (vna is not None or not needs_vna):
+        dv01 = dv01_at(RateTerms(kind, maturity, vna), price.rate, day)
+    if kind in (InstrumentKind.NTNF, InstrumentKind.NTNB) and maturity:
+        coupon = coupon_per_unit(kind, maturity, prev_day, day, vna)
+    return dv01, coupon
 
 
 def _vna(kind: str, day: date, fixings: _Fixings) -> Decimal | None:
@@ -211,9 +264,45 @@ def _check_date(portfolio: Portfolio, day: date) -> tuple[date, NavRecord | None
 
 
 @transaction.atomic
-def run_mtm(portfolio: Portfolio, day: date, *, by: Any = None) -> MtmResult:
+def run_mtm(portfolio: Portfolio, day: date, *, by: User | None = None) -> MtmResult:
     """Mark every position of `portfolio` on `day` and close its NAV bridge."""
     prev_day, prev_nav = _check_date(portfolio, day)
+    fills, fees_total = _fills(portfolio, day)
+    prev_marks = _previous_marks(portfolio, day, prev_day, set(fills))
+    position_ids = {pk for pk, m in prev_marks.items() if m.quantity != 0} | set(fills)
+    positions = list(Position.objects.filter(pk__in=position_ids).select_related("instrument"))
+    instruments = {p.instrument_id: p.instrument for p in positions}
+    prices = effective_prices(day, instruments)
+    _check_prices(portfolio, day, positions, prices, prev_marks)
+    fixings = _Fixings([day, prev_day, previous_business_day(prev_day)])
+    cdi_prev = fixings.get(FixingIndex.CDI, prev_day)
+    missing = [f"CDI {prev_day:%Y-%m-%d}"] if prev_nav is not None and cdi_prev is None else []
+    markets, terms = _markets(day, prev_day, positions, prices, prev_marks, fixings, missing)
+    if missing:
+        listed = ", ".join(sorted(set(missing)))
+        raise MtmError(f"MTM of {portfolio} on {day:%Y-%m-%d} stopped: missing fixings {listed}.")
+    rows = []
+    for position in positions:
+        instrument = position.instrument
+        prev = prev_marks.get(position.pk)
+        mark = calc.mark_position(
+            terms[instrument.pk],
+            _carry_of(prev),
+            fills.get(position.pk, []),
+            markets[(instrument.pk, prev is not None and prev.quantity != 0)],
+        )
+        rows.append(_mark_row(position, day, prices[instrument.pk].rate, mark))
+    with without_refresh():  # see apps.ops.cache.bump: the pipeline warms at its end
+        DailyMark.objects.filter(portfolio=portfolio, date=day).delete()
+        insert_rows(DailyMark, rows)  # bulk_create without its SQL building (10k rows)
+        bump(portfolio.pk)  # bulk writes fire no signals: the fund's read models
+        nav = _close_nav(portfolio, day, prev_nav, rows, fees_total, cdi_prev)
+    _journal_run(portfolio, day, nav, len(rows), by)
+    return MtmResult(portfolio, day, len(rows), nav)
+
+
+def _fills(portfolio: Portfolio, day: date) -> tuple[dict[int, list[calc.Fill]], Decimal]:
+    """The day's effective fills by position, and the fees they paid (negative)."""
     fills: dict[int, list[calc.Fill]] = defaultdict(list)
     fees_total = ZERO
     for trade in Trade.objects.effective().filter(portfolio=portfolio, trade_date=day):
@@ -222,11 +311,18 @@ def run_mtm(portfolio: Portfolio, day: date, *, by: Any = None) -> MtmResult:
             calc.Fill(trade.signed_quantity, trade.price, trade.fx_rate, trade.fees)
         )
         fees_total -= trade.fees
-    prev_marks = _previous_marks(portfolio, day, prev_day, set(fills))
-    position_ids = {pk for pk, m in prev_marks.items() if m.quantity != 0} | set(fills)
-    positions = list(Position.objects.filter(pk__in=position_ids).select_related("instrument"))
+    return fills, fees_total
+
+
+def _check_prices(
+    portfolio: Portfolio,
+    day: date,
+    positions: list[Position],
+    prices: dict[int, Any],
+    prev_marks: dict[int, DailyMark],
+) -> None:
+    """MtmError when an instrument has no price or an open position's contract has matured."""
     instruments = {p.instrument_id: p.instrument for p in positions}
-    prices = effective_prices(day, instruments)
     missing = sorted(i.ticker for pk, i in instruments.items() if pk not in prices)
     expired = sorted(
         p.instrument.ticker
@@ -244,11 +340,20 @@ def run_mtm(portfolio: Portfolio, day: date, *, by: Any = None) -> MtmResult:
             problems.append(f"open positions in matured contracts: {', '.join(expired)}")
         raise MtmError(f"MTM of {portfolio} on {day:%Y-%m-%d} stopped: " + "; ".join(problems))
 
-    fixing_days = [day, prev_day, previous_business_day(prev_day)]
-    fixings = _Fixings(fixing_days)
-    missing_fixings: list[str] = []
-    # Market inputs depend on the instrument (and whether a quantity was carried), not on
-    # the position: price each instrument once, however many strategies hold it.
+
+def _markets(
+    day: date,
+    prev_day: date,
+    positions: list[Position],
+    prices: dict[int, Any],
+    prev_marks: dict[int, DailyMark],
+    fixings: _Fixings,
+    missing: list[str],
+) -> tuple[dict[tuple[int, bool], calc.Market], dict[int, calc.Terms]]:
+    """Market inputs and terms by instrument; every missing fixing is added to `missing`.
+
+    They depend on the instrument (and whether a quantity was carried), not on the position:
+    each instrument is priced once, however many strategies hold it."""
     markets: dict[tuple[int, bool], calc.Market] = {}
     terms: dict[int, calc.Terms] = {}
     for position in positions:
@@ -265,40 +370,22 @@ def run_mtm(portfolio: Portfolio, day: date, *, by: Any = None) -> MtmResult:
                 day,
                 prev_day,
                 fixings,
-                missing_fixings,
+                missing,
             )
             terms[instrument.pk] = _terms(instrument, fixings, day)
-    cdi_prev = fixings.get(FixingIndex.CDI, prev_day)
-    if prev_nav is not None and cdi_prev is None:
-        missing_fixings.append(f"CDI {prev_day:%Y-%m-%d}")
-    if missing_fixings:
-        listed = ", ".join(sorted(set(missing_fixings)))
-        raise MtmError(f"MTM of {portfolio} on {day:%Y-%m-%d} stopped: missing fixings {listed}.")
+    return markets, terms
 
-    rows = []
-    for position in positions:
-        instrument = position.instrument
-        prev = prev_marks.get(position.pk)
-        mark = calc.mark_position(
-            terms[instrument.pk],
-            _carry_of(prev),
-            fills.get(position.pk, []),
-            markets[(instrument.pk, prev is not None and prev.quantity != 0)],
-        )
-        rows.append(_mark_row(position, day, prices[instrument.pk].rate, mark))
 
-    with without_refresh():  # see apps.ops.cache.bump: the pipeline warms at its end
-        DailyMark.objects.filter(portfolio=portfolio, date=day).delete()
-        insert_rows(DailyMark, rows)  # bulk_create without its SQL building (10k rows)
-        bump(portfolio.pk)  # bulk writes fire no signals: the fund's read models
-        nav = _close_nav(portfolio, day, prev_nav, rows, fees_total, cdi_prev)
+def _journal_run(
+    portfolio: Portfolio, day: date, nav: NavRecord, marks: int, by: User | None
+) -> None:
     journal(
         kind=EntryKind.MTM_RUN,
         actor=by,
         portfolio=portfolio,
         on_date=day,
         snapshot={
-            "positions": len(rows),
+            "positions": marks,
             "nav": nav.nav_close,
             "pnl": nav.pnl_brl,
             "cash_interest": nav.cash_interest_brl,
@@ -306,7 +393,6 @@ def run_mtm(portfolio: Portfolio, day: date, *, by: Any = None) -> MtmResult:
             "flows": nav.flows_brl,
         },
     )
-    return MtmResult(portfolio, day, len(rows), nav)
 
 
 # What the next day reads of a mark (`_carry_of`, the rate and quantity checks): 10k marks
@@ -415,7 +501,7 @@ def _close_nav(
 
 
 @transaction.atomic
-def catch_up(portfolio: Portfolio, through: date, *, by: Any = None) -> list[MtmResult]:
+def catch_up(portfolio: Portfolio, through: date, *, by: User | None = None) -> list[MtmResult]:
     """Mark every missing business day up to `through`, in order."""
     last = last_mark_date(portfolio)
     start = next_business_day(last) if last else first_mark_date(portfolio)
@@ -423,14 +509,10 @@ def catch_up(portfolio: Portfolio, through: date, *, by: Any = None) -> list[Mtm
 
 
 @transaction.atomic
-def recompute_from(portfolio: Portfolio, start: date, *, by: Any = None) -> list[MtmResult]:
+def recompute_from(portfolio: Portfolio, start: date, *, by: User | None = None) -> list[MtmResult]:
     """Re-mark `start` and every later marked day (after a backdated trade or a price fix)."""
     last = last_mark_date(portfolio)
     if last is None or start > last:
         return []
     begin = max(start, first_mark_date(portfolio))
     return [run_mtm(portfolio, d, by=by) for d in business_days_between(begin, last)]
-
-
-def du_to(instrument: Instrument, day: date) -> int:
-    return business_days(day, instrument.maturity) if instrument.maturity else 0

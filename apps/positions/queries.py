@@ -35,13 +35,12 @@ from django.db import connection
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
-from apps.marketdata.models import FEDERAL_BONDS, AssetClass, QuoteConvention
+from apps.marketdata.models import AssetClass, QuoteConvention, price_places
 from apps.ops.cache import Cached, breaker, read, warmer
 from apps.positions import ledger
 from apps.positions.models import DailyMark, NavRecord, Portfolio, Side, Strategy, Trade
 
 ZERO = Decimal("0")
-BOND_KINDS = frozenset(FEDERAL_BONDS)
 FRACTION = Decimal("1e-10")
 
 _MARK_FIELDS = (
@@ -112,8 +111,8 @@ class BookRow:
 
     @property
     def price_places(self) -> int:
-        """Decimals a trader reads the price in: bond PUs to 6, everything else to 2."""
-        return 6 if self.kind in BOND_KINDS else 2
+        """Decimals a trader reads the price in (the instrument's rule)."""
+        return price_places(self.kind)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
-from apps.marketdata.calendar import add_business_days, business_days, is_business_day
+from apps.marketdata.calendar import add_business_days, is_business_day
 from apps.marketdata.models import FixingIndex, Instrument, InstrumentKind
 from apps.marketdata.pricing import PricingError
 from apps.marketdata.queries import fixing_on
@@ -22,6 +22,9 @@ from apps.marketdata.valuation import RateTerms, pu_at
 from apps.ops.roles import Role, has_role
 from apps.positions import ledger
 from apps.positions.models import CapitalFlow, Portfolio, Position, Side, Strategy, Trade
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 TRADERS = (Role.MANAGER, Role.BACK_OFFICE)
 
@@ -52,7 +55,7 @@ class TradeTicket:
     settlement_date: date | None = None
 
 
-def _require_trader(user: Any) -> None:
+def _require_trader(user: User) -> None:
     if not has_role(user, *TRADERS):
         raise PermissionDenied("Only a manager or back office may record trades.")
 
@@ -128,7 +131,7 @@ def _fx_of(instrument: Instrument, day: date) -> Decimal:
 
 
 @transaction.atomic
-def record_trade(ticket: TradeTicket, *, by: Any, proposal: Any = None) -> Trade:
+def record_trade(ticket: TradeTicket, *, by: User, proposal: Any = None) -> Trade:
     """Record a fill and update its position in the same transaction.
 
     `proposal` (any object with a `pk`) only names, in the journal entry, the proposal this
@@ -191,7 +194,7 @@ def _trade_snapshot(trade: Trade) -> dict[str, Any]:
     }
 
 
-def _journal_transition(position: Position, before: Decimal, *, by: Any, trade: Trade) -> None:
+def _journal_transition(position: Position, before: Decimal, *, by: User, trade: Trade) -> None:
     """Opening, closing (and a flip, which is both) are events of their own."""
     after = position.quantity
     state = {"quantity_before": before, "quantity_after": after, "avg_cost": position.avg_cost}
@@ -218,7 +221,7 @@ def _journal_transition(position: Position, before: Decimal, *, by: Any, trade: 
 
 
 @transaction.atomic
-def reverse_trade(trade: Trade, *, by: Any, reason: str) -> Trade:
+def reverse_trade(trade: Trade, *, by: User, reason: str) -> Trade:
     """Cancel a wrong trade with its exact opposite; both leave the position projection."""
     _require_trader(by)
     reason = reason.strip()
@@ -344,7 +347,7 @@ def replay(portfolio: Portfolio) -> list[ReplayDifference]:
 
 @transaction.atomic
 def record_flow(
-    portfolio: Portfolio, *, day: date, kind: str, amount: Decimal, by: Any, note: str = ""
+    portfolio: Portfolio, *, day: date, kind: str, amount: Decimal, by: User, note: str = ""
 ) -> CapitalFlow:
     """A subscription or redemption of the fund."""
     if not has_role(by, Role.BACK_OFFICE, Role.MANAGER):
@@ -373,7 +376,7 @@ def record_flow(
 def update_position_plan(
     position: Position,
     *,
-    by: Any,
+    by: User,
     thesis: str,
     stop: Decimal | None,
     target: Decimal | None,
@@ -391,8 +394,3 @@ def update_position_plan(
         snapshot={"thesis": position.thesis, "stop": stop, "target": target},
     )
     return position
-
-
-def days_to_maturity(instrument: Instrument, day: date) -> int:
-    """ANBIMA business days from `day` to the instrument's maturity (0 without one)."""
-    return business_days(day, instrument.maturity) if instrument.maturity else 0

@@ -16,12 +16,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
+from apps.core.actors import actor
 from apps.ops.page_cache import cached_page
 from apps.ops.roles import Role, has_role
 from apps.positions import services
 from apps.positions.forms import PositionPlanForm
 from apps.positions.models import DailyMark, Portfolio, Position
-from apps.positions.queries import BOND_KINDS, cached_book, is_history, side_label
+from apps.positions.queries import cached_book, is_history, side_label
 
 TRADERS = (Role.MANAGER, Role.BACK_OFFICE)
 MARKS_PER_PAGE = 60
@@ -113,7 +114,7 @@ def position(request: HttpRequest, pk: int) -> HttpResponse:
         "position": position,
         "side": side_label(position.quantity, position.instrument.is_rate_quoted),
         "last": marks.order_by("-date").first(),
-        "price_places": 6 if position.instrument.kind in BOND_KINDS else 2,
+        "price_places": position.instrument.price_places,
         "marks": page,
         "trades": trades.order_by("trade_date", "pk"),
         "chart": _chart(history),
@@ -133,7 +134,7 @@ def position_plan(request: HttpRequest, pk: int) -> HttpResponse:
     position = get_object_or_404(Position, pk=pk)
     form = PositionPlanForm(request.POST)
     if form.is_valid():
-        services.update_position_plan(position, by=request.user, **form.cleaned_data)
+        services.update_position_plan(position, by=actor(request), **form.cleaned_data)
         messages.success(request, "Thesis, stop and target saved.")
     else:
         messages.error(request, _errors(form.errors.as_data()))

@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
+from apps.core.actors import actor
 from apps.proposals import services
 from apps.proposals.models import Proposal, SignalRule
 from apps.proposals.rules import rule_names
@@ -70,7 +71,7 @@ class ProposalAdmin(admin.ModelAdmin):
         done = []
         for proposal in queryset:
             try:
-                decide(proposal, by=request.user, **kwargs)
+                decide(proposal, by=actor(request), **kwargs)
             except (PermissionDenied, ValidationError) as error:
                 self.message_user(
                     request, f"#{proposal.pk} not {verb}: {_outcome(error)}", messages.ERROR

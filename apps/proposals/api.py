@@ -10,7 +10,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -20,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
+from apps.core.actors import actor
 from apps.marketdata.models import Instrument
 from apps.marketdata.validators import validate_quoted_rate
 from apps.ops.inputs import FreeTextSerializerField
@@ -36,13 +36,6 @@ class AnyRole(permissions.BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return has_role(request.user, *Role.values)
-
-
-def service_error(error: DjangoValidationError) -> ValidationError:
-    """A service's ValidationError as DRF's 400 (field messages, else non_field_errors)."""
-    if hasattr(error, "error_dict"):
-        return ValidationError(error.message_dict)
-    return ValidationError({"non_field_errors": error.messages})
 
 
 def _price(**kwargs: Any) -> serializers.DecimalField:
@@ -232,19 +225,16 @@ class ProposalViewSet(
         form = ProposalInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        try:
-            proposal = services.create_proposal(
-                portfolio=data["portfolio"],
-                strategy=data["strategy"],
-                instrument=data["instrument"],
-                terms=form.terms(),
-                rationale=data["rationale"],
-                business_date=data.get("business_date") or default_business_date(),
-                conviction=data["conviction"],
-                by=request.user,
-            )
-        except DjangoValidationError as error:
-            raise service_error(error) from None
+        proposal = services.create_proposal(
+            portfolio=data["portfolio"],
+            strategy=data["strategy"],
+            instrument=data["instrument"],
+            terms=form.terms(),
+            rationale=data["rationale"],
+            business_date=data.get("business_date") or default_business_date(),
+            conviction=data["conviction"],
+            by=actor(request),
+        )
         return Response(self._out(proposal), status=status.HTTP_201_CREATED)
 
     def _out(self, proposal: Proposal) -> Any:
@@ -257,10 +247,7 @@ class ProposalViewSet(
         proposal = self.get_object()
         form = ApproveSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            services.approve_proposal(proposal, by=request.user, **form.validated_data)
-        except DjangoValidationError as error:
-            raise service_error(error) from None
+        services.approve_proposal(proposal, by=actor(request), **form.validated_data)
         return Response(self._out(proposal))
 
     @extend_schema(request=RejectSerializer, responses=ProposalSerializer)
@@ -270,10 +257,7 @@ class ProposalViewSet(
         proposal = self.get_object()
         form = RejectSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            services.reject_proposal(proposal, by=request.user, note=form.validated_data["note"])
-        except DjangoValidationError as error:
-            raise service_error(error) from None
+        services.reject_proposal(proposal, by=actor(request), note=form.validated_data["note"])
         return Response(self._out(proposal))
 
     @extend_schema(request=ModifySerializer, responses=ProposalSerializer)
@@ -283,16 +267,13 @@ class ProposalViewSet(
         proposal = self.get_object()
         form = ModifySerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            services.modify_and_approve(
-                proposal,
-                by=request.user,
-                terms=form.terms(),
-                note=form.validated_data["note"],
-                override_note=form.validated_data["override_note"],
-            )
-        except DjangoValidationError as error:
-            raise service_error(error) from None
+        services.modify_and_approve(
+            proposal,
+            by=actor(request),
+            terms=form.terms(),
+            note=form.validated_data["note"],
+            override_note=form.validated_data["override_note"],
+        )
         return Response(self._out(proposal))
 
     @extend_schema(request=ExecuteSerializer, responses={201: ExecutionSerializer})
@@ -303,19 +284,16 @@ class ProposalViewSet(
         form = ExecuteSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        try:
-            trade = services.execute_proposal(
-                proposal,
-                by=request.user,
-                quantity=data["quantity"],
-                trade_date=data["trade_date"],
-                price=data.get("price"),
-                rate=data.get("rate"),
-                fees=data.get("fees") or Decimal("0"),
-                broker=data["broker"],
-            )
-        except DjangoValidationError as error:
-            raise service_error(error) from None
+        trade = services.execute_proposal(
+            proposal,
+            by=actor(request),
+            quantity=data["quantity"],
+            trade_date=data["trade_date"],
+            price=data.get("price"),
+            rate=data.get("rate"),
+            fees=data.get("fees") or Decimal("0"),
+            broker=data["broker"],
+        )
         return Response(ExecutionSerializer(trade).data, status=status.HTTP_201_CREATED)
 
 
@@ -364,10 +342,7 @@ class WhatIfViewSet(viewsets.ViewSet):
         form = WhatIfInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        try:
-            result = services.measure_what_if(data["proposal"], day=data.get("date"))
-        except DjangoValidationError as error:
-            raise service_error(error) from None
+        result = services.measure_what_if(data["proposal"], day=data.get("date"))
         return Response(result)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions, serializers, status, viewsets
@@ -16,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
+from apps.core.actors import actor
 from apps.journal import services
 from apps.journal.models import Entry, EntryKind
 from apps.ops.inputs import FreeTextSerializerField
@@ -30,12 +30,6 @@ class AnyRole(permissions.BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return has_role(request.user, *Role.values)
-
-
-def service_error(error: DjangoValidationError) -> ValidationError:
-    if hasattr(error, "error_dict"):
-        return ValidationError(error.message_dict)
-    return ValidationError({"non_field_errors": error.messages})
 
 
 class EntrySerializer(serializers.ModelSerializer):
@@ -125,10 +119,7 @@ class EntryViewSet(viewsets.ReadOnlyModelViewSet):
         """A manager's or an approver's note about a day, a position or a proposal."""
         form = NoteSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            entry = services.add_note(by=request.user, **form.validated_data)
-        except DjangoValidationError as error:
-            raise service_error(error) from None
+        entry = services.add_note(by=actor(request), **form.validated_data)
         entry = journal_entries.entries().get(pk=entry.pk)  # with its portfolio code
         return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 

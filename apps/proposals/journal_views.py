@@ -16,6 +16,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
+from apps.core.actors import actor
 from apps.journal import services
 from apps.journal.models import Entry
 from apps.ops.roles import Role, has_role
@@ -69,7 +70,7 @@ def add_note(request: HtmxHttpRequest) -> HttpResponse:
     form = NoteForm(request.POST, auto_id="note-%s")
     if form.is_valid():
         try:
-            entry = services.add_note(by=request.user, **form.cleaned_data)
+            entry = services.add_note(by=actor(request), **form.cleaned_data)
         except ValidationError as error:
             form.add_error("note", error.messages)
         else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,6 +23,9 @@ from apps.positions.services import TradeTicket
 from apps.proposals.models import Execution, Proposal, ProposalStatus
 from apps.risk.services import what_if
 from apps.trading.services import book_trade
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 DECIDERS = (Role.MANAGER, Role.APPROVER)
 PROPOSERS = (Role.MANAGER, Role.APPROVER)
@@ -69,7 +72,7 @@ def create_proposal(
     terms: Terms,
     rationale: str,
     business_date: date,
-    by: Any = None,
+    by: User | None = None,
     source: str = "manual",
     conviction: int = 2,
 ) -> Proposal:
@@ -117,7 +120,7 @@ def create_proposal(
     return proposal
 
 
-def _lock_for_decision(proposal: Proposal, by: Any) -> Proposal:
+def _lock_for_decision(proposal: Proposal, by: User) -> Proposal:
     """Re-read the proposal under a row lock and check this user may decide it now."""
     if not has_role(by, *DECIDERS):
         raise PermissionDenied("Only a manager or an approver may decide a proposal.")
@@ -180,7 +183,7 @@ def _check_limits(proposal: Proposal, override_note: str) -> dict[str, Any] | No
 def _decide(
     proposal: Proposal,
     *,
-    by: Any,
+    by: User,
     status: str,
     note: str,
     kind: str,
@@ -212,7 +215,7 @@ def _decide(
     return proposal
 
 
-def _journal_override(proposal: Proposal, by: Any, breach: dict[str, Any], note: str) -> None:
+def _journal_override(proposal: Proposal, by: User, breach: dict[str, Any], note: str) -> None:
     journal(
         kind=EntryKind.LIMIT_OVERRIDE,
         actor=by,
@@ -226,7 +229,7 @@ def _journal_override(proposal: Proposal, by: Any, breach: dict[str, Any], note:
 
 @transaction.atomic
 def approve_proposal(
-    proposal: Proposal, *, by: Any, note: str = "", override_note: str = ""
+    proposal: Proposal, *, by: User, note: str = "", override_note: str = ""
 ) -> Proposal:
     """Approve as proposed (a hard-limit breach needs `override_note`)."""
     locked = _lock_for_decision(proposal, by)
@@ -245,7 +248,7 @@ def approve_proposal(
 
 
 @transaction.atomic
-def reject_proposal(proposal: Proposal, *, by: Any, note: str) -> Proposal:
+def reject_proposal(proposal: Proposal, *, by: User, note: str) -> Proposal:
     """Reject; the note saying why is mandatory."""
     if not has_role(by, *DECIDERS):
         raise PermissionDenied("Only a manager or an approver may decide a proposal.")
@@ -263,7 +266,7 @@ def reject_proposal(proposal: Proposal, *, by: Any, note: str) -> Proposal:
 
 @transaction.atomic
 def modify_and_approve(
-    proposal: Proposal, *, by: Any, terms: Terms, note: str, override_note: str = ""
+    proposal: Proposal, *, by: User, terms: Terms, note: str, override_note: str = ""
 ) -> Proposal:
     """Approve with changed terms; the note is mandatory and the original terms are kept."""
     if not has_role(by, *DECIDERS):
@@ -295,7 +298,7 @@ def modify_and_approve(
 def execute_proposal(
     proposal: Proposal,
     *,
-    by: Any,
+    by: User,
     quantity: Decimal,
     trade_date: date,
     price: Decimal | None = None,

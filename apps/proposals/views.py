@@ -18,8 +18,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
+from apps.core.actors import actor
 from apps.journal import services as journal
-from apps.marketdata.models import FEDERAL_BONDS
 from apps.ops.roles import has_role
 from apps.positions.models import Portfolio
 from apps.proposals import journal_entries, services
@@ -87,7 +87,7 @@ def _row(
         "can_execute": can_execute,
         "breaches": breaches,
         "expired": proposal.is_decidable and proposal.expires_at <= timezone.now(),
-        "places": 6 if proposal.instrument.kind in FEDERAL_BONDS else 2,
+        "places": proposal.instrument.price_places,
         "forms": forms,
         "action": action,
         "error": error,
@@ -150,7 +150,7 @@ def create(request: HttpRequest) -> HttpResponse:
                 rationale=data["rationale"],
                 business_date=data["business_date"],
                 conviction=data["conviction"],
-                by=request.user,
+                by=actor(request),
             )
         except ValidationError as error:
             form.add_service_errors(error)
@@ -183,7 +183,7 @@ def note(request: HttpRequest, pk: int) -> HttpResponse:
     form = NoteForm(request.POST)
     if form.is_valid():
         try:
-            journal.add_note(by=request.user, note=form.cleaned_data["note"], proposal=proposal)
+            journal.add_note(by=actor(request), note=form.cleaned_data["note"], proposal=proposal)
         except ValidationError as error:
             form.add_error("note", error.messages)
         else:
@@ -238,7 +238,7 @@ def approve(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = ApproveForm(request.POST, auto_id=f"p{pk}-approve-%s")
 
     def call() -> str:
-        services.approve_proposal(proposal, by=request.user, **form.cleaned_data)
+        services.approve_proposal(proposal, by=actor(request), **form.cleaned_data)
         return "approved"
 
     return _act(request, proposal, "approve", form, call)
@@ -251,7 +251,7 @@ def reject(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = RejectForm(request.POST, auto_id=f"p{pk}-reject-%s")
 
     def call() -> str:
-        services.reject_proposal(proposal, by=request.user, note=form.cleaned_data["note"])
+        services.reject_proposal(proposal, by=actor(request), note=form.cleaned_data["note"])
         return "rejected"
 
     return _act(request, proposal, "reject", form, call)
@@ -267,7 +267,7 @@ def modify(request: HtmxHttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         services.modify_and_approve(
             proposal,
-            by=request.user,
+            by=actor(request),
             terms=form.terms(),
             note=data["note"],
             override_note=data["override_note"],
@@ -284,7 +284,7 @@ def execute(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     form = ExecuteForm(request.POST, proposal=proposal, auto_id=f"p{pk}-execute-%s")
 
     def call() -> str:
-        trade = services.execute_proposal(proposal, by=request.user, **form.fill())
+        trade = services.execute_proposal(proposal, by=actor(request), **form.fill())
         return f"executed as trade #{trade.pk}"
 
     return _act(request, proposal, "execute", form, call)

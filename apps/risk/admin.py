@@ -19,6 +19,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from apps.core.actors import actor
 from apps.ops.templatetags.pms_format import num, pct
 from apps.risk.forms import AcknowledgeForm, DefaultLimitsForm, LimitForm, StressScenarioForm
 from apps.risk.models import Alert, Limit, RiskSnapshot, StressScenario
@@ -148,7 +149,7 @@ class AlertAdmin(ReadOnlyAdmin):
         done = []
         for alert in queryset:
             try:
-                acknowledge_alert(alert, by=request.user, note=note)
+                acknowledge_alert(alert, by=actor(request), note=note)
             except ValidationError as error:
                 if hasattr(error, "error_dict") and "note" in error.error_dict:
                     return " ".join(error.messages)

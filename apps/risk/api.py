@@ -13,7 +13,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -25,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
+from apps.core.actors import actor
 from apps.ops.inputs import FreeTextSerializerField
 from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio
@@ -67,12 +67,6 @@ class AnyRole(permissions.BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return has_role(request.user, *Role.values)
-
-
-def service_error(error: DjangoValidationError) -> ValidationError:
-    if hasattr(error, "error_dict"):
-        return ValidationError(error.message_dict)
-    return ValidationError({"non_field_errors": error.messages})
 
 
 def _date_param(request: Request, name: str) -> date | None:
@@ -228,10 +222,7 @@ class LiveViewSet(viewsets.ViewSet):
         day = _date_param(request, "date") or latest_risk_date(portfolio)
         if day is None:
             raise ValidationError({"date": [f"{portfolio} has no marked day: run the MTM first."]})
-        try:
-            report = compute_report(portfolio, day)
-        except DjangoValidationError as error:
-            raise service_error(error) from None
+        report = compute_report(portfolio, day)
         payload = {**report.as_dict(), "limits": check_limits(portfolio, report)}
         out = {
             "portfolio": portfolio.code,
@@ -327,10 +318,7 @@ class RunViewSet(viewsets.ViewSet):
         day = form.validated_data.get("date") or latest_risk_date(portfolio)
         if day is None:
             raise ValidationError({"date": [f"{portfolio} has no marked day: run the MTM first."]})
-        try:
-            snapshot = run_risk(portfolio, day, by=request.user)
-        except DjangoValidationError as error:
-            raise service_error(error) from None
+        snapshot = run_risk(portfolio, day, by=actor(request))
         body = RiskSnapshotSerializer(_snapshot_out(snapshot)).data
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -405,10 +393,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         alert = self.get_object()
         form = AcknowledgeSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            alert = acknowledge_alert(alert, by=request.user, note=form.validated_data["note"])
-        except DjangoValidationError as error:
-            raise service_error(error) from None
+        alert = acknowledge_alert(alert, by=actor(request), note=form.validated_data["note"])
         return Response(AlertSerializer(self.get_queryset().get(pk=alert.pk)).data)
 
 

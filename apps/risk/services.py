@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -29,6 +29,9 @@ from apps.positions.models import DailyMark, NavRecord, Portfolio, Position, Sid
 from apps.risk.engine import RiskPosition, RiskReport, analyse
 from apps.risk.factors import build_history, factor_of
 from apps.risk.models import Alert, Limit, Metric, RiskSnapshot, Scope, StressScenario
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 D = Decimal
 
@@ -267,7 +270,7 @@ def check_limits(portfolio: Portfolio, report: RiskReport) -> list[dict[str, Any
 
 
 @transaction.atomic
-def run_risk(portfolio: Portfolio, day: date, *, by: Any = None) -> RiskSnapshot:
+def run_risk(portfolio: Portfolio, day: date, *, by: User | None = None) -> RiskSnapshot:
     """Snapshot the day's risk and raise an alert for every limit level crossed."""
     report = compute_report(portfolio, day)
     checks = check_limits(portfolio, report)
@@ -304,7 +307,7 @@ def run_risk(portfolio: Portfolio, day: date, *, by: Any = None) -> RiskSnapshot
 
 
 @transaction.atomic
-def acknowledge_alert(alert: Alert, *, by: Any, note: str) -> Alert:
+def acknowledge_alert(alert: Alert, *, by: User, note: str) -> Alert:
     """Someone takes responsibility for an alert, saying what is being done."""
     if not has_role(by, Role.MANAGER, Role.APPROVER, Role.OPS):
         raise PermissionDenied("Only a manager, an approver or ops may acknowledge an alert.")

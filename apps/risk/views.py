@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
+from apps.core.actors import actor
 from apps.ops.page_cache import cached_page
 from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio
@@ -85,7 +86,7 @@ def compute(request: HttpRequest) -> HttpResponse:
         return redirect("risk:monitor")
     portfolio, day = form.cleaned_data["portfolio"], form.cleaned_data["date"]
     try:
-        snapshot = run_risk(portfolio, day, by=request.user)
+        snapshot = run_risk(portfolio, day, by=actor(request))
     except ValidationError as error:
         messages.error(request, f"Risk not computed: {' '.join(error.messages)}")
     else:
@@ -107,7 +108,7 @@ def acknowledge(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     error = "" if form.is_valid() else " ".join(str(m) for ms in form.errors.values() for m in ms)
     if not error:
         try:  # PermissionDenied (a viewer, back office) is left to Django: 403
-            alert = acknowledge_alert(alert, by=request.user, note=form.cleaned_data["note"])
+            alert = acknowledge_alert(alert, by=actor(request), note=form.cleaned_data["note"])
         except ValidationError as exc:
             error = " ".join(exc.messages)
     if request.htmx:

@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.core.actors import actor
 from apps.tokens.models import ApiToken
 from apps.tokens.services import issue_token, revoke_token
 
@@ -75,5 +76,5 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected tokens", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         for token in queryset:
-            revoke_token(token, by=request.user)
+            revoke_token(token, by=actor(request))
         messages.success(request, f"{queryset.count()} token(s) revoked.")

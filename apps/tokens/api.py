@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
+from apps.core.actors import actor
 from apps.tokens.models import ApiToken
 from apps.tokens.services import revoke_token
 
@@ -50,7 +51,7 @@ class ApiTokenViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: Any = None) -> Response:
         """Revoke one of your tokens now (idempotent)."""
-        token = revoke_token(self.get_object(), by=request.user)
+        token = revoke_token(self.get_object(), by=actor(request))
         return Response(ApiTokenSerializer(token).data)
 
 

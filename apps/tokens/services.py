@@ -7,7 +7,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,6 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.tokens.models import ApiToken
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 log = logging.getLogger(__name__)
 KEY_PREFIX = "pms_"  # tells a PMS key in a config file or a leak scanner
@@ -34,7 +37,7 @@ def digest(key: str) -> str:
 
 
 @transaction.atomic
-def issue_token(user: Any, *, name: str, days: int | None = None) -> IssuedToken:
+def issue_token(user: User, *, name: str, days: int | None = None) -> IssuedToken:
     """A new token for `user`, valid `days` (settings.API_TOKEN_DAYS by default)."""
     days = settings.API_TOKEN_DAYS if days is None else days
     if days < 1:
@@ -52,7 +55,7 @@ def issue_token(user: Any, *, name: str, days: int | None = None) -> IssuedToken
 
 
 @transaction.atomic
-def revoke_token(token: ApiToken, *, by: Any) -> ApiToken:
+def revoke_token(token: ApiToken, *, by: User) -> ApiToken:
     """Revoke `token` now (its owner, or whoever may change tokens in the back office)."""
     if by.pk != token.user_id and not by.has_perm("tokens.change_apitoken"):
         raise PermissionDenied("Only the token's owner or ops may revoke it.")

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from apps.core.actors import acting_user, actor
 from apps.positions.models import Trade
 from apps.positions.services import TradeTicket
 from apps.trading import services
@@ -54,7 +55,7 @@ class TradeForm(forms.ModelForm):
         if ticket is None:
             return
         try:
-            self.instance = services.book_trade(ticket, by=self.user, remark=False)
+            self.instance = services.book_trade(ticket, by=acting_user(self.user), remark=False)
         except ValidationError as error:
             self.add_error(None, error)
         except PermissionDenied as error:
@@ -124,7 +125,7 @@ class TradeAdmin(admin.ModelAdmin):
         for trade in queryset:
             try:
                 services.reverse_trade(
-                    trade, by=request.user, reason="Back-office correction", remark=False
+                    trade, by=actor(request), reason="Back-office correction", remark=False
                 )
             except (ValidationError, PermissionDenied) as error:
                 messages.error(request, f"Trade #{trade.pk}: {'; '.join(_messages(error))}")

@@ -7,7 +7,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,10 +17,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
+from apps.core.actors import actor
 from apps.marketdata.models import Instrument
 from apps.marketdata.validators import validate_quoted_rate
 from apps.ops.inputs import FreeTextSerializerField
-from apps.positions.api import TradersWrite, _parse_date, _service_error, money, price
+from apps.positions.api import TradersWrite, _parse_date, money, price
 from apps.positions.models import Portfolio, Side, Strategy, Trade
 from apps.positions.services import TradeTicket
 from apps.trading import services
@@ -147,10 +147,7 @@ class TradeViewSet(
         """Record a trade; a backdated one re-marks the book from its date (all or nothing)."""
         form = TradeInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            trade = services.book_trade(form.ticket(), by=request.user)
-        except DjangoValidationError as error:
-            raise _service_error(error) from None
+        trade = services.book_trade(form.ticket(), by=actor(request))
         return Response(TradeSerializer(trade).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ReverseSerializer, responses={201: TradeSerializer})
@@ -160,12 +157,9 @@ class TradeViewSet(
         trade = self.get_object()
         form = ReverseSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            reversal = services.reverse_trade(
-                trade, by=request.user, reason=form.validated_data["reason"]
-            )
-        except DjangoValidationError as error:
-            raise _service_error(error) from None
+        reversal = services.reverse_trade(
+            trade, by=actor(request), reason=form.validated_data["reason"]
+        )
         return Response(TradeSerializer(reversal).data, status=status.HTTP_201_CREATED)
 
 

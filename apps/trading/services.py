@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from apps.positions import corrections
@@ -18,7 +19,9 @@ __all__ = ["TRADERS", "book_trade", "reverse_trade"]
 
 
 @transaction.atomic
-def book_trade(ticket: TradeTicket, *, by: Any, proposal: Any = None, remark: bool = True) -> Trade:
+def book_trade(
+    ticket: TradeTicket, *, by: User, proposal: Any = None, remark: bool = True
+) -> Trade:
     """Book a fill; with `remark` (every path but the admin's form) a backdated one re-marks
     the book from its date, all or nothing. `proposal` is named in the journal entry."""
     if remark:
@@ -27,7 +30,7 @@ def book_trade(ticket: TradeTicket, *, by: Any, proposal: Any = None, remark: bo
 
 
 @transaction.atomic
-def reverse_trade(trade: Trade, *, by: Any, reason: str, remark: bool = True) -> Trade:
+def reverse_trade(trade: Trade, *, by: User, reason: str, remark: bool = True) -> Trade:
     """Book the opposite of `trade` (reason required); with `remark` re-mark from its date."""
     if remark:
         return corrections.reverse_and_remark(trade, by=by, reason=reason)

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from apps.core.actors import actor
 from apps.ops.templatetags.pms_format import num
 from apps.positions.models import Position, Trade
 from apps.positions.mtm import last_mark_date
@@ -27,7 +28,7 @@ def trade_new(request: HttpRequest) -> HttpResponse:
     form = TradeForm(request.POST or None, initial=_trade_initial(request))
     if request.method == "POST" and form.is_valid():
         try:
-            trade = services.book_trade(form.ticket(), by=request.user)
+            trade = services.book_trade(form.ticket(), by=actor(request))
         except ValidationError as error:
             form.add_service_errors(error)
         else:
@@ -70,7 +71,7 @@ def trade_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         try:
             reversal = services.reverse_trade(
-                trade, by=request.user, reason=form.cleaned_data["reason"]
+                trade, by=actor(request), reason=form.cleaned_data["reason"]
             )
         except ValidationError as error:
             messages.error(request, f"Trade #{trade.pk} not reversed: {' '.join(error.messages)}")

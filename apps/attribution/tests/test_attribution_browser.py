@@ -28,8 +28,8 @@ def two_month_fund(book_at: Any, user: Any) -> Any:
     """Six futures in three strategies, marked by the engine over ~40 generated business days."""
     days = business_days_between(START, END)
     book = book_at(START, "DI1F26", "DI1N26", "DI1F27", "WDOJ25", "DOLJ25", "INDJ25")
-    fx = StrategyFactory(portfolio=book.portfolio, code="fx", name="FX tactical")
-    equities = StrategyFactory(portfolio=book.portfolio, code="equities", name="Equities BR")
+    fx = StrategyFactory.create(portfolio=book.portfolio, code="fx", name="FX tactical")
+    equities = StrategyFactory.create(portfolio=book.portfolio, code="equities", name="Equities BR")
     rng = random.Random(11)
     rates = {"DI1F26": 0.1490, "DI1N26": 0.1505, "DI1F27": 0.1520}
     prices = {"WDOJ25": 6150.0, "INDJ25": 122000.0}

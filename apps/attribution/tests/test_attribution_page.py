@@ -29,8 +29,8 @@ def golden_fund(book_at: Any, user: Any) -> Any:
     book = book_at(DAYS[0], "INDJ25", "WDOH25", "DOLH25")
     book.portfolio.initial_nav = Decimal("1000000.00")
     book.portfolio.save(update_fields=["initial_nav"])
-    equities = StrategyFactory(portfolio=book.portfolio, code="equities", name="Equities BR")
-    fx = StrategyFactory(portfolio=book.portfolio, code="fx", name="FX")
+    equities = StrategyFactory.create(portfolio=book.portfolio, code="equities", name="Equities BR")
+    fx = StrategyFactory.create(portfolio=book.portfolio, code="fx", name="FX")
     for day, ind, wdo in zip(DAYS, IND, WDO, strict=True):
         book.price("INDJ25", day, str(ind))
         book.price("WDOH25", day, str(wdo))
@@ -175,7 +175,7 @@ def test_a_history_restore_gets_the_whole_page(client: Client, fund, pm_alice) -
 
 
 def test_the_portfolio_selector_lists_active_funds(client: Client, fund, pm_alice) -> None:
-    PortfolioFactory(code="zz-other", name="Other fund")
+    PortfolioFactory.create(code="zz-other", name="Other fund")
     client.force_login(pm_alice)
     body = client.get(f"/attribution/?portfolio={fund.code}").content.decode()
     assert 'id="f-portfolio"' in body and "Other fund" in body

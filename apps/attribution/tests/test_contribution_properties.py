@@ -34,10 +34,10 @@ from apps.positions.tests.test_book_properties import BASE, DAYS, STEP, _market,
 def test_contributions_add_up(pm_alice, moves, trades, flows, start) -> None:
     with transaction.atomic():
         _market(moves)
-        portfolio = PortfolioFactory(code="attr", inception_date=DAYS[0])
+        portfolio = PortfolioFactory.create(code="attr", inception_date=DAYS[0])
         strategies = [
-            StrategyFactory(portfolio=portfolio, code="a", name="A"),
-            StrategyFactory(portfolio=portfolio, code="b", name="B"),
+            StrategyFactory.create(portfolio=portfolio, code="a", name="A"),
+            StrategyFactory.create(portfolio=portfolio, code="b", name="B"),
         ]
         for day_i, ticker, side, qty, offset, strat in sorted(trades, key=lambda t: t[0]):
             base = BASE[ticker] + STEP[ticker] * moves[day_i]

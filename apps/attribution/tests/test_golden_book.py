@@ -53,8 +53,8 @@ def golden(book_at, pm_alice):
     book = book_at(DAYS[0], "INDJ25", "WDOH25", "DOLH25")
     book.portfolio.initial_nav = Decimal("1000000.00")
     book.portfolio.save(update_fields=["initial_nav"])
-    equities = StrategyFactory(portfolio=book.portfolio, code="equities", name="Equities BR")
-    fx = StrategyFactory(portfolio=book.portfolio, code="fx", name="FX")
+    equities = StrategyFactory.create(portfolio=book.portfolio, code="equities", name="Equities BR")
+    fx = StrategyFactory.create(portfolio=book.portfolio, code="fx", name="FX")
     for day, ind, wdo in zip(DAYS, IND, WDO, strict=True):
         book.price("INDJ25", day, str(ind))
         book.price("WDOH25", day, str(wdo))
@@ -80,7 +80,7 @@ def test_golden_returns(golden) -> None:
     assert [d.nav_close for d in result.days][-1] == Decimal("1234765.88")
     assert _bp(result.twr) == 285.96
     assert _bp(result.cdi) == 45.09
-    assert round(result.pct_cdi * 100, 2) == 634.20
+    assert result.pct_cdi is not None and round(result.pct_cdi * 100, 2) == 634.20
     assert _bp(result.dietz) == 280.37
     assert result.total_pnl == Decimal("34765.88")
 

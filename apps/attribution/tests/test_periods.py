@@ -66,7 +66,8 @@ def fund(book_at: Any, pm_alice: Any) -> Any:
 @pytest.mark.parametrize(("query", "message"), BAD)
 def test_the_page_explains_a_bad_period(client: Client, fund, pm_alice, query, message) -> None:
     client.force_login(pm_alice)
-    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+    page_or_fragment: tuple[dict[str, Any], ...] = ({}, {"HTTP_HX_REQUEST": "true"})
+    for headers in page_or_fragment:
         response = client.get(f"/attribution/?portfolio={fund.code}&{query}", **headers)
         body = response.content.decode()
         assert response.status_code == 200
@@ -96,7 +97,7 @@ def test_the_csv_refuses_a_bad_period(client: Client, fund, pm_alice, query, mes
 
 
 def test_a_fund_without_marks_says_so_everywhere(client: Client, pm_alice) -> None:
-    PortfolioFactory(code="fresh", name="Fresh fund")
+    PortfolioFactory.create(code="fresh", name="Fresh fund")
     client.force_login(pm_alice)
     body = client.get("/attribution/?portfolio=fresh").content.decode()
     assert "Fresh fund has no marked days yet: run the MTM first." in body

@@ -66,7 +66,7 @@ def test_without_a_date_it_takes_the_last_marked_day(fund) -> None:
 
 
 def test_a_fund_without_marks_fails_clearly(fund) -> None:
-    PortfolioFactory(code="fresh", name="Fresh fund")
+    PortfolioFactory.create(code="fresh", name="Fresh fund")
     out, err = StringIO(), StringIO()
     with pytest.raises(CommandError, match=r"Attribution failed for 1 portfolio\(s\)"):
         call_command("run_attribution", "--date", "2025-02-14", stdout=out, stderr=err)

@@ -7,7 +7,7 @@ import pytest
 
 from apps.briefings.grounding import ungrounded
 from apps.briefings.narrative import template_narrative, write_narrative
-from apps.briefings.tests.conftest import FakeAnthropic
+from apps.briefings.tests.support import FakeAnthropic
 
 FACTS = {
     "version": "1",

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from apps.briefings.models import MorningPack
 from apps.briefings.services import generate_morning_pack
-from apps.briefings.tests.conftest import FakeAnthropic
+from apps.briefings.tests.support import FakeAnthropic
 from apps.journal.models import Entry, EntryKind
 from apps.positions.models import Portfolio
 from apps.positions.tests.factories import PortfolioFactory
@@ -33,7 +33,7 @@ FIELDS = {
 @pytest.fixture
 def fund(settings: Any) -> Portfolio:
     settings.ANTHROPIC_API_KEY = ""
-    return PortfolioFactory(code="macro", name="Macro FIM")
+    return PortfolioFactory.create(code="macro", name="Macro FIM")
 
 
 @pytest.fixture
@@ -104,10 +104,10 @@ def test_a_day_gives_its_latest_version_or_the_one_asked_for(
     assert latest.status_code == 200
     assert latest.json()["version"] == 2 and "TimeoutError" in latest.json()["rejection_reason"]
     first = api.get(
-        "/api/morning-pack/", {"portfolio": "macro", "date": "2025-05-02", "version": 1}
+        "/api/morning-pack/", {"portfolio": "macro", "date": "2025-05-02", "version": "1"}
     )
     assert first.json()["version"] == 1 and first.json()["business_date"] == "2025-05-02"
-    assert api.get("/api/morning-pack/", {"date": "2025-05-02", "version": 7}).status_code == 404
+    assert api.get("/api/morning-pack/", {"date": "2025-05-02", "version": "7"}).status_code == 404
     assert api.get("/api/morning-pack/", {"date": "2025-05-05"}).status_code == 404
     assert api.get("/api/morning-pack/", {"portfolio": "macro"}).status_code == 400
     assert api.get("/api/morning-pack/", {"date": "2025-02-30"}).status_code == 400

@@ -11,7 +11,7 @@ from django.core import mail
 from apps.briefings.services import generate_morning_pack
 from apps.positions.models import Portfolio
 from apps.positions.tests.factories import PortfolioFactory
-from conftest import make_user
+from tests.support import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def fund(settings: Any) -> Portfolio:
     settings.ANTHROPIC_API_KEY = ""
     settings.MORNING_PACK_EMAIL = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    return PortfolioFactory(code="macro", name="Macro FIM")
+    return PortfolioFactory.create(code="macro", name="Macro FIM")
 
 
 def test_the_managers_with_an_address_get_one_message_with_the_narrative(fund: Portfolio) -> None:

@@ -12,10 +12,10 @@ from django.test import Client
 
 from apps.briefings.models import MorningPack
 from apps.briefings.services import generate_morning_pack
-from apps.briefings.tests.conftest import FakeAnthropic
+from apps.briefings.tests.support import FakeAnthropic
 from apps.positions.models import Portfolio
 from apps.positions.tests.factories import PortfolioFactory
-from conftest import make_user
+from tests.support import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,7 @@ FRIDAY, SATURDAY, MONDAY = date(2025, 5, 2), date(2025, 5, 3), date(2025, 5, 5)
 def fund(settings: Any) -> Portfolio:
     """A fund without marks: its packs are quick to generate (facts say there is no book)."""
     settings.ANTHROPIC_API_KEY = ""
-    return PortfolioFactory(code="macro", name="Macro FIM")
+    return PortfolioFactory.create(code="macro", name="Macro FIM")
 
 
 def _user(username: str, role: str) -> User:
@@ -190,7 +190,7 @@ def test_a_user_without_a_role_may_not_open_the_pack(fund: Portfolio, client: Cl
 def test_with_two_funds_the_page_and_its_links_keep_the_chosen_one(
     fund: Portfolio, client: Client
 ) -> None:
-    other = PortfolioFactory(code="other", name="Other FIM")
+    other = PortfolioFactory.create(code="other", name="Other FIM")
     generate_morning_pack(fund, MONDAY)
     generate_morning_pack(other, FRIDAY)
     client.force_login(_user("pm_alice", "manager"))

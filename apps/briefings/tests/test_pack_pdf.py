@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from apps.briefings.services import generate_morning_pack
 from apps.positions.models import Portfolio
 from apps.positions.tests.factories import PortfolioFactory
-from conftest import make_user
+from tests.support import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def pdf_text(content: bytes) -> tuple[int, str]:
 @pytest.fixture
 def fund(settings: Any) -> Portfolio:
     settings.ANTHROPIC_API_KEY = ""
-    return PortfolioFactory(code="macro", name="Macro FIM")
+    return PortfolioFactory.create(code="macro", name="Macro FIM")
 
 
 def test_a_version_can_be_printed_and_a_missing_pack_is_a_clear_404(

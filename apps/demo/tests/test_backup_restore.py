@@ -58,7 +58,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def pg_tools() -> None:
-    from conftest import service_missing
+    from tests.support import service_missing
 
     for tool in ("pg_dump", "pg_restore", "psql", "sha256sum"):
         if shutil.which(tool) is None:

@@ -202,7 +202,8 @@ def test_history_has_rolls_resizes_closes_flips_and_flows(seeded: Seeded) -> Non
         assert any(action in note for note in notes), action
     # Futures leave before their last days: every roll-out trade is ahead of maturity.
     for trade in Trade.objects.filter(notes__contains="roll out").select_related("instrument"):
-        assert trade.trade_date < trade.instrument.maturity
+        maturity = trade.instrument.maturity
+        assert maturity is not None and trade.trade_date < maturity
     assert Position.objects.filter(portfolio=fund, quantity=0).exists()
     assert Position.objects.filter(portfolio=fund).exclude(realized_pnl=0).count() >= 5
     kinds = set(CapitalFlow.objects.filter(portfolio=fund).values_list("kind", flat=True))

@@ -11,7 +11,7 @@ from django.core.management import call_command
 from apps.briefings.grounding import ungrounded
 from apps.briefings.models import MorningPack
 from apps.briefings.services import generate_morning_pack
-from apps.briefings.tests.conftest import FakeAnthropic
+from apps.briefings.tests.support import FakeAnthropic
 from apps.journal.models import Entry, EntryKind
 from apps.marketdata.models import Instrument
 from apps.positions.models import NavRecord, Position
@@ -32,6 +32,7 @@ def morning(demo_fund):
     run_risk(portfolio, last.date)
     strategy = portfolio.strategies.get(code="rates-br")
     held = Position.objects.open().filter(portfolio=portfolio, instrument__kind="DI1").first()
+    assert held is not None
     create_proposal(
         portfolio=portfolio,
         strategy=strategy,

@@ -16,7 +16,7 @@ from apps.briefings.models import MorningPack
 from apps.briefings.services import generate_morning_pack
 from apps.demo.tests.support import prepare_morning
 from apps.ops.templatetags.pms_format import num
-from conftest import service_missing
+from tests.support import service_missing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -22,7 +22,7 @@ from apps.marketdata import pricing
 from apps.marketdata.calendar import business_days, is_business_day
 from apps.marketdata.contracts import parse_ticker
 from apps.marketdata.models import Fixing, Instrument, PriceSource, SettlementPrice
-from conftest import DEMO_PASSWORD, log_in
+from tests.support import DEMO_PASSWORD, log_in
 
 # A window across the 2023-12-26 switch to the calendar with 20 November as a holiday.
 START, END = date(2023, 11, 1), date(2024, 11, 29)
@@ -134,6 +134,9 @@ def test_bonds_and_rate_futures_use_the_published_formulas(market: DemoMarket) -
     for row in market.prices:
         spec = market.instruments[row.ticker]
         kind, maturity, rate = spec.kind, spec.maturity, row.rate
+        if kind not in ("LTN", "NTNF", "NTNB", "LFT", "DAP", "DDI"):
+            continue
+        assert maturity is not None and rate is not None
         if kind == "LTN":
             assert row.price == pricing.ltn_pu(rate, row.date, maturity)
         elif kind == "NTNF":
@@ -146,10 +149,8 @@ def test_bonds_and_rate_futures_use_the_published_formulas(market: DemoMarket) -
         elif kind == "DAP":
             assert row.price == pricing.dap_pu(rate, business_days(row.date, maturity))
             assert Decimal("0.05") <= rate <= Decimal("0.07")
-        elif kind == "DDI":
+        else:  # DDI
             assert row.price == pricing.ddi_pu(rate, (maturity - row.date).days)
-        else:
-            continue
         seen.add(kind)
     assert seen == {"LTN", "NTNF", "NTNB", "LFT", "DAP", "DDI"}
 
@@ -210,6 +211,7 @@ def test_seed_demo_stores_the_market_once(fast_hasher: None) -> None:
     assert min(per_day.values()) >= 12
     assert len(per_day) == len(trading_days(date(2023, 11, 29), END))
     for row in di1[:200]:
+        assert row.instrument.maturity is not None and row.rate is not None
         du = business_days(row.date, row.instrument.maturity)
         assert row.price == pricing.di1_pu(row.rate, du)
 

@@ -17,7 +17,7 @@ from apps.journal.models import Entry, EntryKind
 from apps.journal.services import record, verify
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_pipeline
-from apps.ops.tests.conftest import long_wdo
+from apps.ops.tests.support import long_wdo
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def anchored(book_at: Any, settings: Any) -> PipelineRun:
     settings.PIPELINE_RETRY_DELAYS = []
     book = long_wdo(book_at, through=D1)
     outcome = run_pipeline("eod", book.portfolio, D1)
-    assert outcome.status == "ran"
+    assert outcome.status == "ran" and outcome.run is not None
     return outcome.run
 
 

@@ -29,7 +29,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from os import PathLike
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 from xml.etree import ElementTree
 
 from django.utils import timezone
@@ -47,6 +47,9 @@ from apps.marketdata.importers.common import (
     store_prices,
 )
 from apps.marketdata.models import PriceSource, QuoteConvention
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger("apps.marketdata.importers")
 
@@ -97,7 +100,7 @@ class _CappedReader:
 
 
 def import_b3_report(
-    source: Path | str | IO[bytes], *, filename: str | None = None, user: Any = None
+    source: Path | str | IO[bytes], *, filename: str | None = None, user: User | None = None
 ) -> ImportResult:
     """Import the settlement prices of supported futures from a BVBG.187 report (.zip or .xml)."""
     name = source_name(source, filename)

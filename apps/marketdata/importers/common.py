@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
@@ -23,6 +23,9 @@ from apps.marketdata.calendar import is_business_day
 from apps.marketdata.contracts import parse_ticker
 from apps.marketdata.models import Instrument, SettlementPrice
 from apps.ops.cache import bump
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger("apps.marketdata.importers")
 
@@ -111,7 +114,7 @@ def store_prices(
     source: str,
     errors: list[str],
     labels: Mapping[str, str],
-    user: Any = None,
+    user: User | None = None,
     create_instruments: bool = False,
 ) -> ImportResult:
     """Check `rows` against the database and write the new ones, all or nothing.

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from os import PathLike
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.utils import timezone
 
@@ -25,6 +25,9 @@ from apps.marketdata.importers.common import (
 )
 from apps.marketdata.models import PriceSource
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 REQUIRED_COLUMNS = ("date", "ticker", "price")
 OPTIONAL_COLUMNS = ("rate",)
 HEADER = "date,ticker,price,rate"
@@ -40,7 +43,7 @@ _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 def import_price_csv(
-    source: Path | str | IO[str], *, filename: str | None = None, user: Any = None
+    source: Path | str | IO[str], *, filename: str | None = None, user: User | None = None
 ) -> ImportResult:
     """Import settlement prices from a CSV file, all or nothing; identical rows are skipped."""
     name = source_name(source, filename)
@@ -87,10 +90,7 @@ def _parse(reader: Any, name: str, errors: list[str]) -> list[PriceRow]:
     columns = [cell.strip().lstrip("\ufeff").lower() for cell in header]
     if not _header_ok(columns, name, errors):
         return []
-    position = {column: i for i, column in enumerate(columns)}
-
-    today = timezone.localdate()
-    dates: dict[str, date | str] = {}  # raw text → date, or the error text (few distinct dates)
+    cells_of = _Cells({column: i for i, column in enumerate(columns)}, timezone.localdate())
     rows: list[PriceRow] = []
     seen: dict[tuple[str, date], int] = {}
     for cells in reader:
@@ -101,48 +101,69 @@ def _parse(reader: Any, name: str, errors: list[str]) -> list[PriceRow]:
         if len(cells) != len(columns):
             errors.append(f"{where}: expected {len(columns)} columns, found {len(cells)}")
             continue
+        row = cells_of.row(cells, where, errors)
+        if row is None:
+            continue
+        first = seen.setdefault((row.ticker, row.day), line)
+        if first != line:
+            errors.append(
+                f"{where}, columns ticker and date: {row.ticker} on {row.day:%Y-%m-%d} already "
+                f"appears on line {first}"
+            )
+            continue
+        rows.append(row)
+    return rows
+
+
+class _Cells:
+    """One line's cells read as a price row; each column's problems listed in column order."""
+
+    def __init__(self, position: dict[str, int], today: date) -> None:
+        self.position = position
+        self.today = today
+        self.dates: dict[str, date | str] = {}  # raw text → date, or the error text
+
+    def row(self, cells: list[str], where: str, errors: list[str]) -> PriceRow | None:
+        """The row, or None with `where`'s problems added to `errors`."""
         problems: list[str] = []
-
-        raw_date = cells[position["date"]].strip()
-        day = dates.get(raw_date)
-        if day is None:
-            day = dates[raw_date] = _parse_date(raw_date, today)
-        if isinstance(day, str):
-            problems.append(f"column date: {day}")
-
-        ticker = cells[position["ticker"]].strip()
+        day = self._date(cells[self.position["date"]].strip(), problems)
+        ticker = cells[self.position["ticker"]].strip()
         if not ticker:
             problems.append("column ticker: empty")
+        price = self._price(cells[self.position["price"]], problems)
+        rate = self._rate(cells, problems)
+        if problems:
+            errors.extend(f"{where}, {problem}" for problem in problems)
+            return None
+        assert isinstance(day, date) and price is not None
+        return PriceRow(where=where, ticker=ticker, day=day, price=price, rate=rate)
 
-        price = _decimal(cells[position["price"]], "price", problems)
+    def _date(self, raw: str, problems: list[str]) -> date | str:
+        day = self.dates.get(raw)
+        if day is None:
+            day = self.dates[raw] = _parse_date(raw, self.today)
+        if isinstance(day, str):
+            problems.append(f"column date: {day}")
+        return day
+
+    def _price(self, raw: str, problems: list[str]) -> Decimal | None:
+        price = _decimal(raw, "price", problems)
         if price is not None and price <= 0:
             problems.append(f"column price: must be positive, got {price:f}")
         elif price is not None and not fits(price, PRICE_DIGITS):
             problems.append(f"column price: {price:f} has too many digits (8 decimals at most)")
+        return price
 
-        rate = None
-        if "rate" in position and cells[position["rate"]].strip():
-            rate_pct = _decimal(cells[position["rate"]], "rate", problems)
-            if rate_pct is not None:
-                rate = rate_pct.scaleb(-2)  # published in %, stored as a fraction
-                if not fits(rate, RATE_DIGITS):
-                    problems.append(
-                        f"column rate: {rate_pct:f} % has too many digits (6 decimals at most)"
-                    )
-
-        if problems:
-            errors.extend(f"{where}, {problem}" for problem in problems)
-            continue
-        assert isinstance(day, date) and price is not None
-        first = seen.setdefault((ticker, day), line)
-        if first != line:
-            errors.append(
-                f"{where}, columns ticker and date: {ticker} on {day:%Y-%m-%d} already appears "
-                f"on line {first}"
-            )
-            continue
-        rows.append(PriceRow(where=where, ticker=ticker, day=day, price=price, rate=rate))
-    return rows
+    def _rate(self, cells: list[str], problems: list[str]) -> Decimal | None:
+        if "rate" not in self.position or not cells[self.position["rate"]].strip():
+            return None
+        rate_pct = _decimal(cells[self.position["rate"]], "rate", problems)
+        if rate_pct is None:
+            return None
+        rate = rate_pct.scaleb(-2)  # published in %, stored as a fraction
+        if not fits(rate, RATE_DIGITS):
+            problems.append(f"column rate: {rate_pct:f} % has too many digits (6 decimals at most)")
+        return rate
 
 
 def _header_ok(columns: list[str], name: str, errors: list[str]) -> bool:

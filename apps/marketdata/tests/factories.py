@@ -16,7 +16,7 @@ def _spec(instrument: Any) -> Any:
     return parse_ticker(instrument.ticker)
 
 
-class InstrumentFactory(factory.django.DjangoModelFactory):
+class InstrumentFactory(factory.django.DjangoModelFactory[Instrument]):
     """A B3 future by default (`InstrumentFactory(ticker="WDOH25")`); fields follow the code."""
 
     class Meta:
@@ -48,7 +48,7 @@ class InstrumentFactory(factory.django.DjangoModelFactory):
         )
 
 
-class SettlementPriceFactory(factory.django.DjangoModelFactory):
+class SettlementPriceFactory(factory.django.DjangoModelFactory[SettlementPrice]):
     """DI1F26's B3 settlement of 2025-02-03 by default."""
 
     class Meta:
@@ -61,7 +61,7 @@ class SettlementPriceFactory(factory.django.DjangoModelFactory):
     rate = Decimal("0.14901")
 
 
-class FixingFactory(factory.django.DjangoModelFactory):
+class FixingFactory(factory.django.DjangoModelFactory[Fixing]):
     """CDI 13.15 % on 2025-01-31 by default."""
 
     class Meta:

@@ -27,7 +27,7 @@ ADD = reverse("admin:marketdata_settlementprice_add")
 
 @pytest.fixture
 def instruments() -> dict[str, Instrument]:
-    return {t: InstrumentFactory(ticker=t) for t in ("DI1F26", "DI1F27", "WDOH25")}
+    return {t: InstrumentFactory.create(ticker=t) for t in ("DI1F26", "DI1F27", "WDOH25")}
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def override_form(instrument: Instrument, **changes: object) -> dict[str, object
 
 
 def test_the_add_form_is_a_manual_override(carol: Client, bo_carol: User) -> None:
-    b3 = SettlementPriceFactory()  # DI1F26, 2025-02-03, B3 88093.23
+    b3 = SettlementPriceFactory.create()  # DI1F26, 2025-02-03, B3 88093.23
 
     response = carol.post(ADD, override_form(b3.instrument))
 
@@ -161,7 +161,7 @@ def test_the_add_page_shows_the_override_fields(carol: Client) -> None:
 
 
 def test_an_override_without_a_reason_is_refused(carol: Client) -> None:
-    instrument = InstrumentFactory(ticker="DI1F26")
+    instrument = InstrumentFactory.create(ticker="DI1F26")
 
     response = carol.post(ADD, override_form(instrument, reason="  "))
 
@@ -172,7 +172,7 @@ def test_an_override_without_a_reason_is_refused(carol: Client) -> None:
 
 
 def test_the_service_refusal_is_shown_on_the_form(carol: Client) -> None:
-    instrument = InstrumentFactory(ticker="DI1F26")
+    instrument = InstrumentFactory.create(ticker="DI1F26")
 
     response = carol.post(ADD, override_form(instrument, date="2025-03-04"))  # Carnival
 
@@ -191,7 +191,7 @@ def test_staff_with_the_permission_but_no_role_gets_the_service_refusal(client: 
         Permission.objects.get(codename="view_instrument"),
     )
     client.force_login(user)
-    instrument = InstrumentFactory(ticker="DI1F26")
+    instrument = InstrumentFactory.create(ticker="DI1F26")
 
     response = client.post(ADD, override_form(instrument))
 
@@ -203,7 +203,7 @@ def test_staff_with_the_permission_but_no_role_gets_the_service_refusal(client: 
 
 
 def test_an_override_page_day_in_the_future_is_refused(carol: Client) -> None:
-    instrument = InstrumentFactory(ticker="DI1F26")
+    instrument = InstrumentFactory.create(ticker="DI1F26")
 
     response = carol.post(ADD, override_form(instrument, date="2099-02-03"))
 

@@ -194,7 +194,7 @@ def test_fetching_again_adds_nothing(sgs: SGSServer) -> None:
 
 @pytest.mark.django_db
 def test_a_value_that_differs_from_the_stored_fixing_is_refused(sgs: SGSServer) -> None:
-    FixingFactory(index=FixingIndex.CDI, date=date(2025, 1, 31), value=Decimal("0.1300"))
+    FixingFactory.create(index=FixingIndex.CDI, date=date(2025, 1, 31), value=Decimal("0.1300"))
 
     with pytest.raises(ImportFailed) as failure:
         fetch_fixings(["cdi", "ptax"], JAN_20, FEB_7, client=client())

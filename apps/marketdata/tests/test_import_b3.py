@@ -21,7 +21,7 @@ from apps.marketdata.calendar import business_days
 from apps.marketdata.importers import ImportFailed, import_b3_report
 from apps.marketdata.models import Instrument, PriceSource, SettlementPrice
 from apps.marketdata.pricing import dap_pu, ddi_pu, di1_pu
-from conftest import service_missing
+from tests.support import service_missing
 
 pytestmark = pytest.mark.django_db
 

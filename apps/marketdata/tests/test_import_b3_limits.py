@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils.datastructures import MultiValueDict
 
 from apps.marketdata.forms import B3ReportUploadForm
 from apps.marketdata.importers import ImportFailed, import_b3_report
@@ -70,6 +71,6 @@ def test_a_damaged_member_is_an_import_error(tmp_path: Path) -> None:
 def test_the_upload_form_caps_the_size(settings) -> None:  # type: ignore[no-untyped-def]
     settings.UPLOAD_MAX_BYTES = 1000
     upload = SimpleUploadedFile("SPRD.zip", b"x" * 1001)
-    form = B3ReportUploadForm(files={"file": upload})
+    form = B3ReportUploadForm(files=MultiValueDict({"file": [upload]}))
     assert not form.is_valid()
     assert form.errors["file"] == ["The file is larger than the 1,000-byte limit (1,001 bytes)."]

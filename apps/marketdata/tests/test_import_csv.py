@@ -27,7 +27,7 @@ HEADER = "date,ticker,price,rate\n"
 @pytest.fixture(autouse=True)
 def instruments() -> None:
     for ticker in ("DI1F26", "DI1F27", "WDOH25"):
-        InstrumentFactory(ticker=ticker)
+        InstrumentFactory.create(ticker=ticker)
 
 
 def write(tmp_path: Path, text: str, name: str = "prices.csv") -> Path:
@@ -103,7 +103,7 @@ def test_a_different_rate_alone_is_refused_too(tmp_path: Path) -> None:
 
 
 def test_prices_from_other_sources_do_not_block_a_csv_row(tmp_path: Path) -> None:
-    SettlementPriceFactory(source=PriceSource.B3, price=Decimal("88093.20"))
+    SettlementPriceFactory.create(source=PriceSource.B3, price=Decimal("88093.20"))
     result = import_price_csv(write(tmp_path, HEADER + "2025-02-03,DI1F26,88093.23,14.901\n"))
 
     assert result.created == 1

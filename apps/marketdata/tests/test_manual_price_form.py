@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("rate_pct", ["-100", "1490"])
 def test_an_absurd_rate_is_a_field_error(rate_pct: str) -> None:
-    instrument = InstrumentFactory(ticker="DI1F27")
+    instrument = InstrumentFactory.create(ticker="DI1F27")
     data = {"instrument": instrument.pk, "date": "2025-02-03", "price": "", "reason": "typo"}
     form = ManualPriceForm({**data, "rate_pct": rate_pct})
     assert not form.is_valid()

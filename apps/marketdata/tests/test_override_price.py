@@ -19,8 +19,8 @@ DAY = date(2025, 2, 3)
 
 @pytest.fixture
 def b3_price() -> SettlementPrice:
-    return SettlementPriceFactory(
-        instrument=InstrumentFactory(ticker="DI1F26"),
+    return SettlementPriceFactory.create(
+        instrument=InstrumentFactory.create(ticker="DI1F26"),
         date=DAY,
         source=PriceSource.B3,
         price=Decimal("88093.23"),

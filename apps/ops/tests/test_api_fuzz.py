@@ -24,11 +24,11 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 
 from apps.marketdata.models import Instrument
-from apps.ops.tests.conftest import long_wdo
+from apps.ops.tests.support import long_wdo
 from apps.positions.mtm import run_mtm
 from apps.proposals.services import Terms, create_proposal
 from apps.tokens.services import issue_token
-from conftest import make_user
+from tests.support import make_user
 
 EXAMPLES = 20  # per operation and mode: 39 operations × 2 modes in under two minutes
 

@@ -5,7 +5,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from conftest import DEMO_PASSWORD, make_user
+from tests.support import DEMO_PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.test import Client
 from rest_framework.exceptions import ParseError
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.test import APIRequestFactory
@@ -15,7 +16,7 @@ from rest_framework.test import APIRequestFactory
 from apps.marketdata.tests.factories import InstrumentFactory
 from apps.ops.inputs import check_json
 from apps.tokens.services import issue_token
-from conftest import log_in
+from tests.support import log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +93,7 @@ def test_json_at_the_depth_limit_passes_the_check() -> None:
 
 
 def test_an_unbounded_limit_is_not_a_server_error(api: Client) -> None:
-    InstrumentFactory(ticker="DI1F27")
+    InstrumentFactory.create(ticker="DI1F27")
     response = api.get("/api/instruments/", {"limit": str(10**30)})
     assert response.status_code == 200
     assert [row["ticker"] for row in response.json()["results"]] == ["DI1F27"]
@@ -101,7 +102,8 @@ def test_an_unbounded_limit_is_not_a_server_error(api: Client) -> None:
 def test_limit_is_capped_at_the_setting(settings: Any) -> None:
     settings.API_MAX_PAGE_SIZE = 50
     request = Request(APIRequestFactory().get("/api/instruments/", {"limit": "5000"}))
-    assert api_settings.DEFAULT_PAGINATION_CLASS().get_limit(request) == 50
+    pagination = cast("type[LimitOffsetPagination]", api_settings.DEFAULT_PAGINATION_CLASS)
+    assert pagination().get_limit(request) == 50
 
 
 def test_a_body_larger_than_an_upload_may_be_is_refused_unread(page: Client, settings: Any) -> None:

@@ -21,10 +21,10 @@ from django.test import Client
 
 from apps.ops.cache import breaker
 from apps.ops.tests import test_cache_invalidation as invalidation
-from apps.ops.tests.conftest import point_caches_at
+from apps.ops.tests.support import point_caches_at
 from apps.ops.tests.test_cache_invalidation import PAGES, get, statuses
-from conftest import DEMO_PASSWORD
 from scripts.redis_server import RedisServer
+from tests.support import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 # The invalidation tests' fund and client; `read_cache` is overridden below (this test's Redis).

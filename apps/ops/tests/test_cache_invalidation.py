@@ -34,7 +34,7 @@ from apps.ops import cache as read_cache_module
 from apps.ops.cache import MISSING, breaker, cache_get, key_for
 from apps.ops.models import DataVersion, PipelineRun
 from apps.ops.pipelines import run_due, run_pipeline
-from apps.ops.tests.conftest import long_wdo
+from apps.ops.tests.support import long_wdo
 from apps.positions.models import Trade
 from apps.positions.services import TradeTicket
 

@@ -25,9 +25,9 @@ from django.conf import settings
 from django.db import connection
 
 from apps.ops.models import PipelineRun
-from apps.ops.tests.conftest import long_wdo
+from apps.ops.tests.support import long_wdo
 from apps.positions.models import DailyMark, NavRecord
-from conftest import service_missing
+from tests.support import service_missing
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -10,9 +10,9 @@ import pytest
 from apps.ops.cache import breaker
 from apps.ops.tests import test_cache_invalidation as invalidation
 from apps.ops.tests.test_cache_degradation import read_cache  # noqa: F401 (the private Redis)
-from conftest import DEMO_PASSWORD
 from scripts.drills import logout_outage
 from scripts.redis_server import RedisServer
+from tests.support import DEMO_PASSWORD
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test import Client
 
 from apps.ops.pipelines import run_pipeline
-from apps.ops.tests.conftest import long_wdo, point_caches_at
+from apps.ops.tests.support import long_wdo, point_caches_at
 from apps.risk.models import Limit, Metric
 from scripts.redis_server import RedisServer
 

@@ -11,8 +11,8 @@ import pytest
 from axes.models import AccessAttempt
 from django.test import Client
 
-from apps.ops.tests.conftest import RedisServer
-from conftest import DEMO_PASSWORD
+from scripts.redis_server import RedisServer
+from tests.support import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -42,7 +42,10 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, resolve, reverse
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
 from rest_framework.settings import api_settings
+from rest_framework.test import APIRequestFactory
 
 from apps.attribution.models import PerformanceSnapshot
 from apps.briefings.models import MorningPack
@@ -52,6 +55,7 @@ from apps.marketdata.models import Fixing, SettlementPrice
 from apps.marketdata.tests.factories import InstrumentFactory
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_pipeline
+from apps.ops.tests.support import run_of
 from apps.positions.models import DailyMark, Position, Trade
 from apps.positions.tests.factories import PortfolioFactory, StrategyFactory
 from apps.proposals.models import Proposal
@@ -59,7 +63,7 @@ from apps.proposals.services import Terms, approve_proposal, create_proposal
 from apps.risk.models import Alert, Limit, Metric, RiskSnapshot
 from apps.tokens.models import ApiToken
 from apps.tokens.services import issue_token
-from conftest import Book, make_user
+from tests.support import Book, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -71,8 +75,10 @@ ROLES = ("manager", "approver", "back_office", "ops", "viewer", "anonymous")
 def _api_anonymous() -> str:
     """DRF answers an unauthenticated request 401 when its first authentication class sends a
     `WWW-Authenticate` challenge (token), 403 otherwise (session)."""
-    first = api_settings.DEFAULT_AUTHENTICATION_CLASSES[0]()
-    return "401" if first.authenticate_header(None) else "403"
+    classes = cast("list[type[BaseAuthentication]]", api_settings.DEFAULT_AUTHENTICATION_CLASSES)
+    first = classes[0]()
+    request = Request(APIRequestFactory().get("/api/"))
+    return "401" if first.authenticate_header(request) else "403"
 
 
 API_ANON = _api_anonymous()
@@ -96,9 +102,9 @@ def _build_world() -> World:
         "viewer": make_user("viewer_dan", "viewer", first_name="Dan"),
     }
     proposer = make_user("pm_zed", "manager", first_name="Zed")  # not one of the columns
-    wdo = InstrumentFactory(ticker="WDOH25")
-    portfolio = PortfolioFactory(code="macro", inception_date=D1)
-    strategy = StrategyFactory(portfolio=portfolio, code="fx", name="FX tactical")
+    wdo = InstrumentFactory.create(ticker="WDOH25")
+    portfolio = PortfolioFactory.create(code="macro", inception_date=D1)
+    strategy = StrategyFactory.create(portfolio=portfolio, code="fx", name="FX tactical")
     book = Book(portfolio, strategy, users["manager"])
     for day, price in ((D1, "5539.36"), (D2, "5575.65")):
         book.market_day("WDOH25", day, price)
@@ -141,7 +147,7 @@ def _build_world() -> World:
         "pending": pending.pk,
         "approved": approved.pk,
         "alert": alert.pk,
-        "run": outcome.run.pk,
+        "run": run_of(outcome).pk,
         "entry": Entry.objects.order_by("seq").values_list("seq", flat=True).first(),
         "price": SettlementPrice.objects.order_by("pk").values_list("pk", flat=True).first(),
         "fixing": Fixing.objects.order_by("pk").values_list("pk", flat=True).first(),

@@ -15,7 +15,7 @@ from apps.ops import pipelines
 from apps.ops.models import PipelineRun, StepRun
 from apps.ops.pipelines import run_due, run_pipeline
 from apps.ops.tests import test_cache_invalidation as invalidation
-from apps.ops.tests.conftest import long_wdo
+from apps.ops.tests.support import long_wdo
 from apps.ops.tests.test_cache_invalidation import D1, D3, D4, PAGES, get
 from apps.positions.models import DailyMark, NavRecord
 

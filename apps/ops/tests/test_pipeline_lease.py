@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.ops.models import PipelineRun, StepRun
 from apps.ops.pipelines import run_pipeline, stale_runs, sweep
-from apps.ops.tests.conftest import long_wdo
+from apps.ops.tests.support import long_wdo, run_of
 from apps.ops.verify import FAIL, run_checks
 
 BASE_DIR = Path(__file__).resolve().parents[3]
@@ -172,7 +172,7 @@ def test_a_run_that_lost_its_lease_stops_before_the_next_step(
     monkeypatch.setitem(pipelines.PIPELINES, "eod", [("slow", taken_over), *steps])
     outcome = run_pipeline("eod", fund.portfolio, day)
     assert outcome.status == "busy"
-    assert [s.name for s in outcome.run.steps.all()] == ["slow"]  # no step after it ran
+    assert [s.name for s in run_of(outcome).steps.all()] == ["slow"]  # no step after it ran
     assert PipelineLease.objects.get().holder == "other:2:y"  # not released: not ours
 
 
@@ -192,7 +192,7 @@ def test_the_sweep_finishes_the_catch_up_the_dead_holder_was_running(book_at: An
         pipeline="eod", portfolio=fund.portfolio, holder="gone:1:x", expires_at=long_ago, through=d3
     )
     outcomes = sweep()
-    assert [(o.run.business_date.day, o.status) for o in outcomes] == [
+    assert [(run_of(o).business_date.day, o.status) for o in outcomes] == [
         (3, "ran"),
         (4, "ran"),
         (5, "ran"),

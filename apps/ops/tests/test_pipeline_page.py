@@ -13,7 +13,7 @@ from django.test import Client
 from apps.journal.models import Entry, EntryKind
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_pipeline
-from apps.ops.tests.conftest import long_wdo
+from apps.ops.tests.support import long_wdo
 from apps.positions.models import NavRecord
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from apps.journal.models import Entry, EntryKind
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_due, run_pipeline
-from apps.ops.tests.conftest import long_wdo
+from apps.ops.tests.support import long_wdo, run_of
 from apps.positions.models import DailyMark, NavRecord
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +33,7 @@ def test_eod_twice_leaves_one_set_of_marks_and_one_successful_run(fund) -> None:
     assert (first.status, second.status) == ("ran", "already-done")
     assert PipelineRun.objects.filter(status="SUCCESS").count() == 1
     assert DailyMark.objects.filter(date=D1).count() == 1
-    steps = list(first.run.steps.values_list("name", "status"))
+    steps = list(run_of(first).steps.values_list("name", "status"))
     assert [name for name, _ in steps] == [
         "check_prices",
         "mtm",
@@ -47,7 +47,7 @@ def test_eod_twice_leaves_one_set_of_marks_and_one_successful_run(fund) -> None:
 
 def test_missed_business_days_are_caught_up_in_order(fund) -> None:
     outcomes = run_due("eod", D3, portfolio=fund.portfolio)
-    assert [o.run.business_date for o in outcomes] == [D1, D2, D3]
+    assert [run_of(o).business_date for o in outcomes] == [D1, D2, D3]
     assert list(NavRecord.objects.values_list("date", flat=True).order_by("date")) == [D1, D2, D3]
 
 
@@ -61,7 +61,7 @@ def test_a_failing_step_stops_the_run_and_raises_the_alarm(fund) -> None:
     # No price on 6 Feb: check_prices fails; MTM and later steps never run.
     outcome = run_pipeline("eod", fund.portfolio, date(2025, 2, 6))
     assert outcome.status == "failed"
-    run = outcome.run
+    run = run_of(outcome)
     assert run.status == "FAILED" and "WDOH25" in run.error
     assert list(run.steps.values_list("name", "status")) == [("check_prices", "FAILED")]
     assert not NavRecord.objects.filter(date=date(2025, 2, 6)).exists()
@@ -132,7 +132,7 @@ def test_preopen_generates_the_pack(fund, settings) -> None:
     run_pipeline("eod", fund.portfolio, D1)
     outcome = run_pipeline("preopen", fund.portfolio, D2)
     assert outcome.status == "ran"
-    assert [s.name for s in outcome.run.steps.all()] == [
+    assert [s.name for s in run_of(outcome).steps.all()] == [
         "expire",
         "proposals",
         "what_if",
@@ -147,25 +147,25 @@ def test_preopen_generates_the_pack(fund, settings) -> None:
 def test_cache_warming_with_redis_down_says_it_was_skipped(fund, dead_redis) -> None:
     outcome = run_pipeline("eod", fund.portfolio, D1)
     assert outcome.status == "ran"  # the cache is an optimisation: the EOD still succeeds
-    warm = outcome.run.steps.get(name="warm_caches")
+    warm = run_of(outcome).steps.get(name="warm_caches")
     assert warm.detail == "skipped: cache unavailable"
 
 
 def test_catch_up_checks_only_the_prices_of_positions_held_that_day(fund) -> None:
     from apps.marketdata.tests.factories import InstrumentFactory
 
-    InstrumentFactory(ticker="WDOJ25")
+    InstrumentFactory.create(ticker="WDOJ25")
     fund.price("WDOJ25", D3, "5590.00")  # listed in the fund's book only from D3
     fund.trade("WDOJ25", "BUY", "5", D3, price="5585.00")
     outcomes = run_due("eod", D3, portfolio=fund.portfolio)
-    assert [(o.run.business_date, o.status) for o in outcomes] == [
+    assert [(run_of(o).business_date, o.status) for o in outcomes] == [
         (D1, "ran"),
         (D2, "ran"),
         (D3, "ran"),
     ]
     again = run_pipeline("eod", fund.portfolio, D1, force=True)
-    assert again.status == "ran", again.run.error
-    check = again.run.steps.get(name="check_prices", run_attempt=again.run.attempt)
+    assert again.status == "ran", run_of(again).error
+    check = run_of(again).steps.get(name="check_prices", run_attempt=run_of(again).attempt)
     assert check.detail.startswith("1 instruments priced")
 
 

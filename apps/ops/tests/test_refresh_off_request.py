@@ -87,7 +87,12 @@ def test_a_market_write_rebuilds_no_fund_in_the_request(
     statuses(alice, fund)
     warmed: list[Any] = []
     real_warm = warming.warm
-    monkeypatch.setattr(warming, "warm", lambda p: warmed.append(p) or real_warm(p))
+
+    def spy(portfolio: Any) -> Any:
+        warmed.append(portfolio)
+        return real_warm(portfolio)
+
+    monkeypatch.setattr(warming, "warm", spy)
     override_price(
         Instrument.objects.get(ticker="WDOH25"),
         D3,

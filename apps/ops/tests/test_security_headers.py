@@ -15,14 +15,14 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from apps.ops.tests.conftest import long_wdo
+from apps.ops.tests.support import long_wdo
 from apps.tokens.services import issue_token
-from conftest import DEMO_PASSWORD
+from tests.support import DEMO_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 BASE = Path(django_settings.BASE_DIR)
-HTTPS = {"secure": True}
+HTTPS: dict[str, Any] = {"secure": True}  # Client.get/post keyword arguments
 NONCE = re.compile(r"'nonce-([^']+)'")
 SCRIPT = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
 

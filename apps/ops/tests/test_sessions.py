@@ -15,9 +15,9 @@ from django.test import Client
 
 from apps.ops.breaker import stats
 from apps.ops.cache import breaker
-from apps.ops.tests.conftest import point_caches_at
-from conftest import DEMO_PASSWORD, log_in
+from apps.ops.tests.support import point_caches_at
 from scripts.redis_server import RedisServer
+from tests.support import DEMO_PASSWORD, log_in
 
 pytestmark = pytest.mark.django_db
 

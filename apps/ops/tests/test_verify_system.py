@@ -21,7 +21,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from apps.journal.models import Entry
 from apps.marketdata.models import SettlementPrice
 from apps.ops.pipelines import run_due, run_pipeline
-from apps.ops.tests.conftest import long_wdo, point_caches_at
+from apps.ops.tests.support import long_wdo, point_caches_at
 from apps.ops.verify import FAIL, PASS, WARN
 from apps.positions.models import Position
 from scripts.redis_server import RedisServer

@@ -10,7 +10,7 @@ import factory
 from apps.positions.models import Portfolio, Strategy
 
 
-class PortfolioFactory(factory.django.DjangoModelFactory):
+class PortfolioFactory(factory.django.DjangoModelFactory[Portfolio]):
     class Meta:
         model = Portfolio
         django_get_or_create = ("code",)
@@ -21,7 +21,7 @@ class PortfolioFactory(factory.django.DjangoModelFactory):
     initial_nav = Decimal("100000000.00")
 
 
-class StrategyFactory(factory.django.DjangoModelFactory):
+class StrategyFactory(factory.django.DjangoModelFactory[Strategy]):
     class Meta:
         model = Strategy
         django_get_or_create = ("portfolio", "code")

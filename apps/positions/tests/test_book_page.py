@@ -33,10 +33,10 @@ PRICES: dict[str, list[tuple[date, str, str | None]]] = {
 
 def make_fund(book: Any) -> Any:
     """Three strategies, five positions, marked on D1, D2 (WDO closed) and D3."""
-    InstrumentFactory(ticker="PETR4", equity=True)
+    InstrumentFactory.create(ticker="PETR4", equity=True)
     portfolio = book.portfolio
-    fx = StrategyFactory(portfolio=portfolio, code="fx", name="FX tactical")
-    equities = StrategyFactory(portfolio=portfolio, code="equities", name="Equities BR")
+    fx = StrategyFactory.create(portfolio=portfolio, code="fx", name="FX tactical")
+    equities = StrategyFactory.create(portfolio=portfolio, code="equities", name="Equities BR")
     for ticker, rows in PRICES.items():
         for day, price, rate in rows:
             book.price(ticker, day, price, rate)
@@ -81,6 +81,7 @@ def test_it_groups_by_strategy_with_subtotals_that_add_up(fund) -> None:
     assert rates.totals.day_pnl_brl == sum(r.day_pnl_brl for r in rates.rows)
     assert book.totals.day_pnl_brl == sum(g.totals.day_pnl_brl for g in book.by_strategy)
     # Unfiltered, the positions' day P&L is the NAV bridge's (the closed-today WDO included).
+    assert book.headline is not None
     assert book.totals.day_pnl_brl == book.headline.bridge.pnl_brl
 
 
@@ -101,6 +102,7 @@ def test_mtd_and_ytd_sum_the_marks_of_the_period_in_bps_of_the_opening_nav(fund)
     assert petr.mtd_pnl_brl == marks[D2]  # February started on D2
     assert petr.ytd_pnl_brl == marks[D1] + marks[D2]
     day_one = NavRecord.objects.get(portfolio=fund.portfolio, date=D1)
+    assert book.headline is not None
     assert book.headline.month_start_nav == day_one.nav_close  # the NAV that opened February
     assert book.headline.year_start_nav == D("100000000.00")
     assert petr.ytd_pnl_of_nav == (petr.ytd_pnl_brl / D("100000000.00")).quantize(D("1e-10"))
@@ -108,6 +110,7 @@ def test_mtd_and_ytd_sum_the_marks_of_the_period_in_bps_of_the_opening_nav(fund)
 
 def test_the_headline_closes_the_nav_bridge(fund) -> None:
     h = build_book(fund.portfolio, D3).headline
+    assert h is not None
     b = h.bridge
     assert b.nav_close == b.nav_open + b.pnl_brl + b.cash_interest_brl + b.fees_brl + b.flows_brl
     assert h.day_pnl_brl == b.nav_close - b.nav_open - b.flows_brl
@@ -138,13 +141,13 @@ def test_show_closed_adds_positions_closed_earlier_in_the_year(fund) -> None:
 def test_filters_narrow_rows_not_the_headline(fund) -> None:
     book = build_book(fund.portfolio, D2, strategy="rates-br")
     assert {r.ticker for r in book.rows} == {"DI1F26", "DI1F27"}
-    assert book.headline.open_positions == 4  # the fund's, unfiltered
+    assert book.headline is not None and book.headline.open_positions == 4  # unfiltered
     fx_only = build_book(fund.portfolio, D2, asset_class="FX")
     assert {r.ticker for r in fx_only.rows} == {"WDOH25"}
 
 
 def test_an_empty_fund_and_a_date_before_inception_are_states_not_crashes(fund) -> None:
-    empty = PortfolioFactory(code="new-fund", inception_date=D1)
+    empty = PortfolioFactory.create(code="new-fund", inception_date=D1)
     assert build_book(empty, D2).status == "empty"
     early = build_book(fund.portfolio, date(2024, 12, 2))
     assert early.status == "before_inception" and "before" in early.message
@@ -155,12 +158,12 @@ def thirty_positions(book_at: Any) -> Portfolio:
     di1 = [f"DI1{m}26" for m in "FGHJKMNQUV"]
     book = book_at(D1, *di1)
     strategies = [book.strategy] + [
-        StrategyFactory(portfolio=book.portfolio, code=f"s{i}", name=f"Strategy {i}")
+        StrategyFactory.create(portfolio=book.portfolio, code=f"s{i}", name=f"Strategy {i}")
         for i in (2, 3)
     ]
     equities = [f"EQT{i:02d}" for i in range(20)]
     for ticker in equities:
-        InstrumentFactory(ticker=ticker, equity=True)
+        InstrumentFactory.create(ticker=ticker, equity=True)
     book.fix("CDI", D1, "0.1315")
     for i, ticker in enumerate(di1 + equities):
         rate = "0.14" if ticker.startswith("DI1") else None
@@ -240,7 +243,7 @@ def test_a_weekend_date_shows_the_previous_marks(client: Client, fund, pm_alice)
 
 
 def test_a_fund_without_marks_explains_itself(client: Client, pm_alice) -> None:
-    PortfolioFactory(code="fresh", name="Fresh fund", inception_date=D1)
+    PortfolioFactory.create(code="fresh", name="Fresh fund", inception_date=D1)
     client.force_login(pm_alice)
     body = client.get("/book/").content.decode()
     assert "has no marks yet" in body
@@ -254,7 +257,7 @@ def test_no_portfolio_at_all_is_a_clear_state(client: Client, pm_alice) -> None:
 
 
 def test_the_portfolio_selector_appears_with_two_funds(client: Client, fund, pm_alice) -> None:
-    PortfolioFactory(code="zz-other", name="Other fund", inception_date=D1)
+    PortfolioFactory.create(code="zz-other", name="Other fund", inception_date=D1)
     client.force_login(pm_alice)
     body = client.get(f"/book/?portfolio={fund.portfolio.code}").content.decode()
     assert 'id="f-portfolio"' in body and "Other fund" in body

@@ -37,9 +37,9 @@ flow = st.tuples(st.integers(1, len(DAYS) - 1), st.booleans(), st.integers(1, 50
 
 
 def _market(moves: list[int]) -> None:
-    InstrumentFactory(ticker="DI1F27")
-    InstrumentFactory(ticker="WDOH25")
-    InstrumentFactory(ticker="INDJ25")
+    InstrumentFactory.create(ticker="DI1F27")
+    InstrumentFactory.create(ticker="WDOH25")
+    InstrumentFactory.create(ticker="INDJ25")
     spy = Instrument.objects.create(
         ticker="SPY", kind="ETF", asset_class="OFFSHORE", currency="USD", name="SPY"
     )
@@ -76,10 +76,10 @@ def _market(moves: list[int]) -> None:
 def test_book_invariants_hold_for_random_trades(pm_alice, moves, trades, flows) -> None:
     with transaction.atomic():
         _market(moves)
-        portfolio = PortfolioFactory(code="prop", inception_date=DAYS[0])
+        portfolio = PortfolioFactory.create(code="prop", inception_date=DAYS[0])
         strategies = [
-            StrategyFactory(portfolio=portfolio, code="a"),
-            StrategyFactory(portfolio=portfolio, code="b"),
+            StrategyFactory.create(portfolio=portfolio, code="a"),
+            StrategyFactory.create(portfolio=portfolio, code="b"),
         ]
         for day_i, ticker, side, qty, offset, strat in sorted(trades, key=lambda t: t[0]):
             base = BASE[ticker] + STEP[ticker] * moves[day_i]

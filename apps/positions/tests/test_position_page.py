@@ -122,7 +122,7 @@ def test_a_viewer_cannot_reverse(client: Client, fund, viewer_dan) -> None:
 @pytest.fixture
 def long_history(book_at: Any) -> Position:
     book = book_at(date(2025, 1, 2))
-    InstrumentFactory(ticker="VALE3", equity=True)
+    InstrumentFactory.create(ticker="VALE3", equity=True)
     days = business_days_between(date(2025, 1, 2), date(2025, 4, 30))[:65]
     for i, day in enumerate(days):
         book.price("VALE3", day, str(D("55") + D(i % 7) / 10))

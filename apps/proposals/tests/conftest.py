@@ -2,30 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.auth.models import User
 
 from apps.marketdata.models import Instrument
+from apps.proposals.models import Proposal
 from apps.proposals.services import Terms, create_proposal
-
-TODAY = date(2025, 2, 4)
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+from apps.proposals.tests.support import SAO_PAULO, TODAY
+from tests.support import Book, BookAt
 
 
 @pytest.fixture(autouse=True)
-def _trading_morning() -> Any:
+def _trading_morning() -> Iterator[None]:
     """Proposals live for one trading day: run the workflow on the morning of TODAY."""
     with time_machine.travel(datetime(2025, 2, 4, 10, 0, tzinfo=SAO_PAULO), tick=True):
         yield
 
 
 @pytest.fixture
-def fund(book_at: Any) -> Any:
+def fund(book_at: BookAt) -> Book:
     book = book_at(date(2025, 2, 3), "WDOH25", "DI1F27")
     book.price("WDOH25", date(2025, 2, 3), "5539.36")
     book.price("WDOH25", TODAY, "5575.65")
@@ -34,8 +35,8 @@ def fund(book_at: Any) -> Any:
 
 
 @pytest.fixture
-def propose(fund: Any, pm_alice: Any) -> Any:
-    def _propose(by: Any = pm_alice, qty: str = "10", **kw: Any) -> Any:
+def propose(fund: Book, pm_alice: User) -> Callable[..., Proposal]:
+    def _propose(by: User = pm_alice, qty: str = "10", **kw: Any) -> Proposal:
         return create_proposal(
             portfolio=fund.portfolio,
             strategy=fund.strategy,

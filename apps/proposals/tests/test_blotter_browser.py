@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from apps.proposals.models import Proposal, ProposalStatus
 from apps.proposals.tests import test_blotter_page
 from apps.proposals.tests.test_blotter_page import Desk
 from apps.risk.models import Limit
-from conftest import DEMO_PASSWORD
+from tests.support import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 desk = test_blotter_page.desk  # the fund fixture, shared with the page tests
@@ -40,8 +41,12 @@ def _trading_morning() -> Iterator[None]:
 
 def _market(desk: Desk) -> None:
     """Three months of settlements (so VaR has a history), a small book, a gross limit."""
-    maturities = {t: InstrumentFactory(ticker=t).maturity for t in ("DI1F28", "DI1F30")}
-    InstrumentFactory(ticker="INDZ27")
+    maturities: dict[str, date] = {}
+    for ticker in ("DI1F28", "DI1F30"):
+        maturity = InstrumentFactory.create(ticker=ticker).maturity
+        assert maturity is not None
+        maturities[ticker] = maturity
+    InstrumentFactory.create(ticker="INDZ27")
     already = {("PETR4", desk.trade_day), ("DI1F30", desk.trade_day)}  # the desk's own
     rng = random.Random(7)
     levels = {"PETR4": 38.5, "INDZ27": 131_500.0, "DI1F28": 0.1318, "DI1F30": 0.1350}

@@ -76,7 +76,7 @@ def desk(book_at: Any) -> Desk:
     today = timezone.localdate()
     trade_day = previous_business_day(today + timedelta(days=1))
     book = book_at(trade_day, "DI1F30")
-    InstrumentFactory(equity=True, ticker="PETR4")
+    InstrumentFactory.create(equity=True, ticker="PETR4")
     book.price("PETR4", trade_day, "38.50")
     book.price("DI1F30", trade_day, "60123.45", "0.1350")
     return Desk(book, next_business_day(today), trade_day)
@@ -340,6 +340,7 @@ def test_execute_creates_the_trade_position_and_journal(client, desk, pm_alice, 
         Decimal("38.35"),
         Decimal("12.50"),
     )
+    assert trade.position_id is not None
     position = Position.objects.get(pk=trade.position_id)
     assert position.quantity == Decimal("60")
     assert f"/book/position/{position.pk}/".encode() in response.content

@@ -11,7 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from apps.proposals.models import Execution
 from apps.proposals.services import approve_proposal, execute_proposal
-from apps.proposals.tests.conftest import TODAY
+from apps.proposals.tests.support import TODAY
 
 BEFORE = [("proposals", "0001_initial"), ("positions", "0002_trade_proposal")]
 

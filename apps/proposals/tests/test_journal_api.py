@@ -33,7 +33,7 @@ def _write(kind: str = EntryKind.NOTE, note: str = "note", **kw: Any) -> Entry:
 
 
 def test_list_newest_first_with_filters(pm_alice, viewer_dan) -> None:
-    fund = PortfolioFactory(code="macro")
+    fund = PortfolioFactory.create(code="macro")
     note = _write(actor=pm_alice, portfolio=fund, note="Stay small.")
     mtm = _write(EntryKind.MTM_RUN, note="", portfolio=fund, snapshot={"nav": "1.00"})
     _write(actor=pm_alice, note="no portfolio", on_date=date(2025, 2, 4))
@@ -83,7 +83,7 @@ def test_the_journal_is_read_only(pm_alice) -> None:
 
 
 def test_post_a_note(cio_bob) -> None:
-    fund = PortfolioFactory(code="macro")
+    fund = PortfolioFactory.create(code="macro")
     response = _api(cio_bob).post(
         "/api/journal/notes/",
         {"note": "Copom at 18:30.", "on_date": "2025-02-04", "portfolio": "macro"},

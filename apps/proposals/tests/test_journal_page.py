@@ -34,7 +34,7 @@ SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
 @pytest.fixture
 def fund() -> Any:
-    return PortfolioFactory(code="macro", name="Macro FIM")
+    return PortfolioFactory.create(code="macro", name="Macro FIM")
 
 
 def _write(kind: str = EntryKind.NOTE, note: str = "note", **kw: Any) -> Entry:
@@ -65,10 +65,10 @@ def test_entries_newest_first_with_hash_actor_and_links(client, fund, pm_alice) 
 
 
 def test_filters_narrow_the_table_and_htmx_gets_only_the_table(client, fund, pm_alice) -> None:
-    other = PortfolioFactory(code="fx", name="FX fund")
-    strategy = StrategyFactory(portfolio=fund)
+    other = PortfolioFactory.create(code="fx", name="FX fund")
+    strategy = StrategyFactory.create(portfolio=fund)
     position = Position.objects.create(
-        portfolio=fund, strategy=strategy, instrument=InstrumentFactory(ticker="DI1F30")
+        portfolio=fund, strategy=strategy, instrument=InstrumentFactory.create(ticker="DI1F30")
     )
     mine = _write(actor=pm_alice, portfolio=fund, note="mine")
     system = _write(EntryKind.MTM_RUN, note="", portfolio=other)
@@ -90,8 +90,8 @@ def test_filter_by_proposal(client, fund, pm_alice, cio_bob) -> None:
     with time_machine.travel(datetime(2025, 2, 4, 10, 0, tzinfo=SAO_PAULO)):
         proposal = create_proposal(
             portfolio=fund,
-            strategy=StrategyFactory(portfolio=fund),
-            instrument=InstrumentFactory(equity=True, ticker="VALE3"),
+            strategy=StrategyFactory.create(portfolio=fund),
+            instrument=InstrumentFactory.create(equity=True, ticker="VALE3"),
             terms=Terms("BUY", Decimal("100")),
             rationale="Iron ore up.",
             business_date=date(2025, 2, 4),

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from apps.journal.models import Entry, EntryKind
 from apps.journal.services import record
-from conftest import log_in
+from tests.support import log_in
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from apps.journal.models import Entry, EntryKind
 from apps.proposals.models import Proposal, ProposalStatus, SignalRule
 from apps.proposals.tests import test_blotter_page
 from apps.proposals.tests.test_blotter_page import Desk
-from conftest import make_user
+from tests.support import make_user
 
 pytestmark = pytest.mark.django_db
 desk = test_blotter_page.desk  # the fund fixture, shared with the page tests

@@ -179,6 +179,7 @@ def test_execute(desk: Desk, pm_alice, cio_bob, bo_carol) -> None:
     assert (trade.quantity, trade.fees) == (Decimal("40"), Decimal("5"))
     assert list(proposal.executions.all()) == [trade]
     assert response.json()["position"] == trade.position_id
+    assert trade.position_id is not None
     assert Position.objects.get(pk=trade.position_id).quantity == 40
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.EXECUTED

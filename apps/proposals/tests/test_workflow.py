@@ -23,7 +23,7 @@ from apps.proposals.services import (
     modify_and_approve,
     reject_proposal,
 )
-from apps.proposals.tests.conftest import TODAY
+from apps.proposals.tests.support import TODAY
 from apps.risk.models import Limit
 
 pytestmark = pytest.mark.django_db
@@ -136,6 +136,7 @@ def test_approve_and_execute_writes_trade_position_and_journal(propose, cio_bob,
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.EXECUTED
     assert list(proposal.executions.all()) == [trade]
+    assert trade.position_id is not None
     assert Position.objects.get(pk=trade.position_id).quantity == Decimal("10")
     assert _kinds(proposal)[-2:] == [EntryKind.TRADE_RECORDED, EntryKind.PROPOSAL_EXECUTED]
 
@@ -179,7 +180,7 @@ def test_pending_proposals_expire_at_the_end_of_the_trading_day(propose, cio_bob
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_two_approvers_at_once_exactly_one_wins(propose, cio_bob, pm_alice, django_user_model):
-    from conftest import make_user
+    from tests.support import make_user
 
     risk_eve = make_user("risk_eve", "approver")
     proposal = propose(by=pm_alice)

@@ -16,7 +16,7 @@ from apps.positions.models import Portfolio
 from apps.positions.mtm import catch_up
 from apps.risk.factors import build_history
 from apps.risk.services import compute_report
-from conftest import Book
+from tests.support import Book
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from apps.journal.models import Entry, EntryKind
 from apps.positions.tests.factories import PortfolioFactory, StrategyFactory
 from apps.risk.models import Alert, Limit, StressScenario
 from apps.risk.services import DEFAULT_LIMITS
-from apps.risk.tests.conftest import RiskBook
+from apps.risk.tests.support import RiskBook
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +84,7 @@ def test_a_limit_the_engine_cannot_measure_is_refused(
 
 
 def test_default_limits_are_added_from_the_changelist(admin_client) -> None:
-    portfolio = PortfolioFactory()
+    portfolio = PortfolioFactory.create()
     url = reverse("admin:risk_limit_defaults")
     assert admin_client.get(url).status_code == 200
     response = admin_client.post(url, {"portfolio": portfolio.pk}, follow=True)
@@ -228,7 +228,7 @@ def test_back_office_staff_are_refused_by_the_service(
 
 def test_strategy_scoped_limit_is_accepted(admin_client, book_at) -> None:
     book = book_at(date(2025, 1, 2))
-    StrategyFactory(portfolio=book.portfolio, code="fx")
+    StrategyFactory.create(portfolio=book.portfolio, code="fx")
     limit = Limit(portfolio=book.portfolio, metric="GROSS", warning_level=1, hard_level=2)
     data = _limit_data(limit, scope="STRATEGY", scope_value="fx")
     assert admin_client.post(reverse("admin:risk_limit_add"), data).status_code == 302

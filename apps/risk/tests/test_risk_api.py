@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from apps.journal.models import Entry, EntryKind
 from apps.risk.models import Alert, RiskSnapshot
-from apps.risk.tests.conftest import DAYS, LAST, SNAPSHOT_DAYS, RiskBook
+from apps.risk.tests.support import DAYS, LAST, SNAPSHOT_DAYS, RiskBook
 
 pytestmark = pytest.mark.django_db
 

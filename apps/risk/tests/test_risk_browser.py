@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 
 from apps.risk.models import Alert
-from apps.risk.tests.conftest import build_macro_book, snapshot_book
+from apps.risk.tests.support import build_macro_book, snapshot_book
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -45,6 +45,7 @@ def test_dv01_of_a_di1_position_is_di1_dv01_times_contracts(risky_book) -> None:
 
     report = compute_report(risky_book.portfolio, DAYS[-1])
     price = Instrument.objects.get(ticker="DI1F27").prices.get(date=DAYS[-1])
+    assert price.rate is not None
     expected = -di1_dv01(price.rate, business_days(DAYS[-1], DI1F27)) * 500
     assert Decimal(str(report.dv01_total)) == expected.quantize(Decimal("0.01"))
     assert sum(report.dv01_ladder["di"].values()) == pytest.approx(float(expected), abs=0.02)
@@ -52,6 +53,7 @@ def test_dv01_of_a_di1_position_is_di1_dv01_times_contracts(risky_book) -> None:
 
 def test_a_100bp_stress_equals_full_revaluation_to_the_cent(risky_book) -> None:
     price = Instrument.objects.get(ticker="DI1F27").prices.get(date=DAYS[-1])
+    assert price.rate is not None
     du = business_days(DAYS[-1], DI1F27)
     expected = (di1_pu(price.rate + Decimal("0.01"), du) - di1_pu(price.rate, du)) * 500
     scenario = StressScenario.objects.get(code="di-up-100")
@@ -69,7 +71,7 @@ def test_short_history_is_computed_and_flagged(risky_book) -> None:
 def test_a_position_without_a_mark_is_excluded_and_listed(risky_book) -> None:
     from apps.positions.tests.factories import StrategyFactory
 
-    other = StrategyFactory(portfolio=risky_book.portfolio, code="fx")
+    other = StrategyFactory.create(portfolio=risky_book.portfolio, code="fx")
     risky_book.trade("WDOH25", "BUY", "5", DAYS[-1], price="6000", strategy=other)
     report = compute_report(risky_book.portfolio, DAYS[-1])
     assert report.positions == 2

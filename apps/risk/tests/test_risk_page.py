@@ -12,7 +12,7 @@ from apps.journal.models import Entry, EntryKind
 from apps.ops.templatetags.pms_format import num, pct
 from apps.positions.tests.factories import PortfolioFactory
 from apps.risk.models import Alert, RiskSnapshot
-from apps.risk.tests.conftest import DAYS, LAST, SNAPSHOT_DAYS, RiskBook
+from apps.risk.tests.support import DAYS, LAST, SNAPSHOT_DAYS, RiskBook
 from apps.risk.views import tenor
 
 pytestmark = pytest.mark.django_db
@@ -146,7 +146,7 @@ def test_a_bad_date_is_explained_and_the_latest_snapshot_shown(
 
 
 def test_a_fund_without_snapshot_yet(client, pm_alice) -> None:
-    portfolio = PortfolioFactory(name="Fresh fund")
+    portfolio = PortfolioFactory.create(name="Fresh fund")
     page = _get(client, pm_alice, portfolio=portfolio.code).content.decode()
     assert "No risk snapshot for Fresh fund yet." in page
     assert "The fund has no marked day yet: run the MTM first." in page

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 def _errors(shocks: str) -> list[str]:
     form = StressScenarioForm({"code": "x", "name": "x", "kind": "USER", "shocks": shocks})
     assert not form.is_valid()
-    return form.errors["shocks"]
+    return [str(message) for message in form.errors["shocks"]]
 
 
 def test_a_nul_in_the_shocks_is_a_form_error() -> None:

@@ -13,12 +13,12 @@ from django.utils import timezone
 
 from apps.tokens.models import ApiToken
 from apps.tokens.services import issue_token
-from conftest import DEMO_PASSWORD, log_in
+from tests.support import DEMO_PASSWORD, log_in
 
 pytestmark = pytest.mark.django_db
 
 
-def auth(key: str) -> dict[str, str]:
+def auth(key: str) -> dict[str, Any]:
     return {"HTTP_AUTHORIZATION": f"Token {key}"}
 
 

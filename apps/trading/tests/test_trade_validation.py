@@ -204,7 +204,7 @@ def test_an_unknown_strategy_is_refused_by_the_api(client: Client, fund, pm_alic
 
 def test_a_backdated_trade_without_a_price_rolls_back(client: Client, fund, pm_alice) -> None:
     """The re-mark of D2 needs DI1F28's settlement: MTM stops, naming it, and nothing stays."""
-    InstrumentFactory(ticker="DI1F28")
+    InstrumentFactory.create(ticker="DI1F28")
     client.force_login(pm_alice)
     with nothing_written(fund):
         form = client.post(
@@ -257,8 +257,10 @@ def test_a_viewer_cannot_record_trades(client: Client, fund, viewer_dan) -> None
         assert client.get("/book/trade/new/").status_code == 403
         assert client.post("/book/trade/new/", _form(fund)).status_code == 403
         api = client.post("/api/trades/", _api(fund), content_type="application/json")
+        trade = Trade.objects.first()
+        assert trade is not None
         reverse = client.post(
-            f"/api/trades/{Trade.objects.first().pk}/reverse/",
+            f"/api/trades/{trade.pk}/reverse/",
             {"reason": "x"},
             content_type="application/json",
         )
