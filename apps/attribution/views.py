@@ -13,9 +13,9 @@ from django_htmx.middleware import HtmxDetails
 from apps.attribution import exports
 from apps.attribution.forms import PeriodForm
 from apps.attribution.queries import PERIODS, Attribution, cached_attribution, marked_range
+from apps.core.page_cache import cached_page
+from apps.core.roles import Role
 from apps.marketdata.calendar import previous_business_day
-from apps.ops.page_cache import cached_page
-from apps.ops.roles import Role
 from apps.positions.models import Portfolio
 from apps.positions.views import role_required
 

@@ -25,7 +25,7 @@ from rest_framework.routers import BaseRouter
 from apps.briefings.models import MorningPack
 from apps.briefings.services import GENERATORS, generate_morning_pack
 from apps.briefings.views import FIRST_YEAR, LAST_YEAR
-from apps.ops.roles import Role, has_role
+from apps.core.roles import Role, has_role
 from apps.positions.models import Portfolio
 
 PORTFOLIO = OpenApiParameter("portfolio", str, description="Portfolio code (default: first).")

@@ -27,9 +27,9 @@ from apps.briefings.queries import (
     session_day,
 )
 from apps.briefings.services import GENERATORS, generate_morning_pack
+from apps.core.page_cache import cached_page
+from apps.core.roles import Role, has_role
 from apps.marketdata.calendar import is_business_day, next_business_day, previous_business_day
-from apps.ops.page_cache import cached_page
-from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio
 
 FIRST_YEAR, LAST_YEAR = 1990, 2200

@@ -14,10 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
+from apps.core.inputs import FreeTextSerializerField
+from apps.core.roles import Role, has_role
 from apps.journal import services
 from apps.journal.models import Entry, EntryKind
-from apps.ops.inputs import FreeTextSerializerField
-from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio, Position
 from apps.proposals.models import Proposal
 

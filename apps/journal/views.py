@@ -14,10 +14,10 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
+from apps.core.roles import Role, has_role
 from apps.journal import services
 from apps.journal.forms import EntryFilterForm, NoteForm
 from apps.journal.models import Entry
-from apps.ops.roles import Role, has_role
 
 PER_PAGE = 50
 WRITERS = (Role.MANAGER, Role.APPROVER)

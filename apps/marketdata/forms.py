@@ -10,10 +10,10 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from apps.core.inputs import FreeTextField
 from apps.marketdata import services
 from apps.marketdata.models import SettlementPrice
 from apps.marketdata.validators import validate_quoted_rate
-from apps.ops.inputs import FreeTextField
 
 
 class _Upload(forms.Form):

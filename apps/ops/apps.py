@@ -10,8 +10,8 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
+        from apps.core.roles import sync_role_permissions
         from apps.ops import signals
-        from apps.ops.roles import sync_role_permissions
 
         signals.connect()
 
@@ -36,7 +36,7 @@ def load_reference_data(sender: Any = None, **kwargs: Any) -> None:
 
     if getattr(sender, "label", None) != "ops":
         return  # post_migrate fires once per app; once is enough
-    from apps.ops.models import DataVersion
+    from apps.core.models import DataVersion
 
     ensure_stress_library()
     ensure_market_calendar()

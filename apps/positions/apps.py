@@ -7,7 +7,7 @@ class PositionsConfig(AppConfig):
     verbose_name = "Position book"
 
     def ready(self) -> None:
-        # Importing the read models registers their cache warmers (`apps.ops.cache.warm`).
+        # Importing the read models registers their cache warmers (`apps.core.cache.warm`).
         from apps.positions import queries, signals  # noqa: F401
 
         signals.connect()

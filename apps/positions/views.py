@@ -16,9 +16,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
-from apps.ops.page_cache import cached_page
-from apps.ops.roles import Role, has_role
-from apps.ops.templatetags.pms_format import num
+from apps.core.page_cache import cached_page
+from apps.core.roles import Role, has_role
+from apps.core.templatetags.pms_format import num
 from apps.positions import corrections, services
 from apps.positions.forms import PositionPlanForm, ReverseForm, TradeForm
 from apps.positions.models import DailyMark, Portfolio, Position, Trade

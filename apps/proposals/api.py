@@ -20,10 +20,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
+from apps.core.inputs import FreeTextSerializerField
+from apps.core.roles import Role, has_role
 from apps.marketdata.models import Instrument
 from apps.marketdata.validators import validate_quoted_rate
-from apps.ops.inputs import FreeTextSerializerField
-from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio, Side, Strategy, Trade
 from apps.proposals import services
 from apps.proposals.forms import default_business_date

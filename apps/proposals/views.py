@@ -18,10 +18,10 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
+from apps.core.roles import has_role
 from apps.journal import services as journal
 from apps.journal.models import Entry
 from apps.marketdata.models import FEDERAL_BONDS
-from apps.ops.roles import has_role
 from apps.positions.models import Portfolio
 from apps.proposals import services
 from apps.proposals.forms import (

@@ -23,8 +23,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
-from apps.ops.inputs import FreeTextSerializerField
-from apps.ops.roles import Role, has_role
+from apps.core.inputs import FreeTextSerializerField
+from apps.core.roles import Role, has_role
 from apps.positions.models import Portfolio
 from apps.proposals.models import Proposal, ProposalStatus
 from apps.risk.models import Alert, RiskSnapshot

@@ -19,8 +19,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
-from apps.ops.page_cache import cached_page
-from apps.ops.roles import Role, has_role
+from apps.core.page_cache import cached_page
+from apps.core.roles import Role, has_role
 from apps.positions.models import Portfolio
 from apps.positions.views import role_required
 from apps.risk.forms import AcknowledgeForm, ComputeForm

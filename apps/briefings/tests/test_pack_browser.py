@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from apps.briefings.models import MorningPack
 from apps.briefings.services import generate_morning_pack
 from apps.briefings.tests.test_pack_page import prepare_morning
-from apps.ops.templatetags.pms_format import num
+from apps.core.templatetags.pms_format import num
 from conftest import service_missing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

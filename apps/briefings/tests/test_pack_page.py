@@ -14,7 +14,7 @@ from django.test import Client
 from apps.briefings.models import MorningPack
 from apps.briefings.services import generate_morning_pack
 from apps.briefings.tests.conftest import FakeAnthropic
-from apps.ops.templatetags.pms_format import num, signed
+from apps.core.templatetags.pms_format import num, signed
 from apps.positions.models import NavRecord, Portfolio, Position
 from apps.positions.tests.factories import PortfolioFactory
 from apps.proposals.models import Proposal

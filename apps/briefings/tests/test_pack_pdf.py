@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from apps.briefings.services import generate_morning_pack
 from apps.briefings.tests.test_pack_page import prepare_morning
-from apps.ops.templatetags.pms_format import num
+from apps.core.templatetags.pms_format import num
 from apps.positions.models import Portfolio
 from apps.positions.tests.factories import PortfolioFactory
 from conftest import make_user

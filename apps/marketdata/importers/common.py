@@ -19,10 +19,10 @@ from typing import Any
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
+from apps.core.cache import bump
 from apps.marketdata.calendar import is_business_day
 from apps.marketdata.contracts import parse_ticker
 from apps.marketdata.models import Instrument, SettlementPrice
-from apps.ops.cache import bump
 
 logger = logging.getLogger("apps.marketdata.importers")
 

@@ -24,11 +24,11 @@ import pytest
 from django.conf import settings
 from django.db import connection, connections
 
+from apps.core.models import DataVersion
 from apps.journal.models import Entry
 from apps.journal.services import add_note, verify
 from apps.marketdata.management.commands.seed_demo import SeedOptions, seed_market
 from apps.ops.demo_users import ensure_demo_users
-from apps.ops.models import DataVersion
 from apps.positions.demo import seed_fund
 from apps.positions.models import Portfolio
 from apps.positions.services import replay

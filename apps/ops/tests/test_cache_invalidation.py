@@ -28,10 +28,11 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.test.signals import template_rendered
 
+from apps.core import cache as read_cache_module
+from apps.core.cache import MISSING, breaker, cache_get, key_for
+from apps.core.models import DataVersion
 from apps.marketdata.models import Instrument
-from apps.ops import cache as read_cache_module
-from apps.ops.cache import MISSING, breaker, cache_get, key_for
-from apps.ops.models import DataVersion, PipelineRun
+from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_due, run_pipeline
 from apps.ops.tests.conftest import long_wdo
 from apps.positions.models import Trade
@@ -344,7 +345,7 @@ def test_a_write_in_an_open_transaction_touches_no_cache_until_commit(
 def test_a_transaction_schedules_one_refresh_per_scope(fund: Any, settings: Any) -> None:
     """Many writes in one transaction (an import, a seed) refresh each scope once on commit; a
     market refresh covers every fund; a rolled-back savepoint takes its refresh with it."""
-    from apps.ops.cache import bump
+    from apps.core.cache import bump
 
     settings.CACHE_WRITE_THROUGH = True
     pk = fund.portfolio.pk

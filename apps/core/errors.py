@@ -19,7 +19,7 @@ from django.template import loader
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from apps.ops import request_id
+from apps.core import request_id
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 30

@@ -8,9 +8,9 @@ from django.db import connection
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from apps.core.navigation import items_for
+from apps.core.roles import Role, has_role
 from apps.ops.models import PipelineRun
-from apps.ops.navigation import items_for
-from apps.ops.roles import Role, has_role
 
 BANNER_ROLES = (Role.OPS, Role.MANAGER)
 

@@ -35,8 +35,8 @@ from django.urls import get_script_prefix
 from django.utils.cache import patch_vary_headers
 from django.utils.safestring import mark_safe
 
-from apps.ops.cache import MISSING, TTL, cache_get_many, cache_set
-from apps.ops.roles import role_names
+from apps.core.cache import MISSING, TTL, cache_get_many, cache_set
+from apps.core.roles import role_names
 
 CSRF_MARK = "pmscsrfmark0000"
 NONCE_MARK = "pmsnoncemark0000"
@@ -203,7 +203,7 @@ def _render_shell(request: HttpRequest) -> Cut:
     """base.html for this user and path around marks for the blocks, the token and the nonce."""
     marks = {part: mark_safe(mark) for part, mark in PART_MARKS.items()}
     context = {"parts": marks, "csrf_token": CSRF_MARK, "request": _MarkedRequest()}
-    return _cut(render_to_string("ops/cached_page.html", context, request=request))
+    return _cut(render_to_string("core/cached_page.html", context, request=request))
 
 
 def _render_around(request: HttpRequest, parts: Mapping[str, Cut]) -> HttpResponse:
@@ -212,7 +212,7 @@ def _render_around(request: HttpRequest, parts: Mapping[str, Cut]) -> HttpRespon
         part: mark_safe(b"".join(_assemble(request, cut, {})).decode())
         for part, cut in parts.items()
     }
-    return render(request, "ops/cached_page.html", {"parts": filled})
+    return render(request, "core/cached_page.html", {"parts": filled})
 
 
 # --- cut HTML: rendered once, filled per request ---------------------------------------------

@@ -11,13 +11,13 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponseBase
 
-from apps.ops import request_id
+from apps.core import request_id
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
 
 
 class RequestIdMiddleware:
-    """Sets the request id (apps.ops.request_id) for the request's log lines and answers it in
+    """Sets the request id (apps.core.request_id) for the request's log lines and answers it in
     `X-Request-ID` on every response. Outermost, so every other middleware logs with it."""
 
     def __init__(self, get_response: GetResponse) -> None:

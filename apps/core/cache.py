@@ -4,7 +4,7 @@ A key carries the data versions it depends on (the portfolio's and the market's)
 PostgreSQL. A write bumps the version in its own transaction and refreshes the cache after
 commit; a rollback bumps nothing. A refill computed before an invalidation lands under the
 old version, which nobody reads again. Redis being slow or down never breaks a page: every
-call is guarded by the per-process circuit breaker (apps.ops.breaker), so a dead Redis costs
+call is guarded by the per-process circuit breaker (apps.core.breaker), so a dead Redis costs
 no network wait per request.
 """
 
@@ -22,8 +22,8 @@ from django.core.cache import caches
 from django.db import transaction
 from django.db.models import F
 
-from apps.ops.breaker import breaker, guarded, stats
-from apps.ops.models import DataVersion
+from apps.core.breaker import breaker, guarded, stats
+from apps.core.models import DataVersion
 
 __all__ = ["MISSING", "TTL", "Cached", "breaker", "bump", "bump_pipelines", "cache_available"]
 __all__ += ["cache_get"]
