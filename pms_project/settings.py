@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.core.context_processors.navigation",
+                "apps.ops.context_processors.pipeline_banner",
             ],
             "builtins": ["apps.core.templatetags.pms_format"],
         },

@@ -11,7 +11,7 @@ no network wait per request.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -28,7 +28,7 @@ from apps.core.models import DataVersion
 __all__ = ["MISSING", "TTL", "Cached", "breaker", "bump", "bump_pipelines", "cache_available"]
 __all__ += ["cache_get"]
 __all__ += ["cache_get_many", "cache_set", "key_for", "read", "refresh", "stats", "versions"]
-__all__ += ["warm", "warmer", "without_refresh"]
+__all__ += ["register_portfolios", "warm", "warmer", "without_refresh"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -146,13 +146,20 @@ def _refresh_pending(portfolio_id: int | None) -> bool:
     return any(callback in wanted for _, callback, _ in connection.run_on_commit)
 
 
+# Which portfolios a refresh warms: the active ones (all, or the one named). The app that owns
+# the portfolios registers it in its AppConfig.ready (core imports no other app).
+PortfolioSource = Callable[[int | None], Iterable[Any]]
+_portfolios: list[PortfolioSource] = []
+
+
+def register_portfolios(source: PortfolioSource) -> None:
+    """Say how to list the active portfolios a refresh warms (the positions app does)."""
+    _portfolios[:] = [source]
+
+
 def refresh(portfolio_id: int | None) -> None:
     """Recompute the current read models after a committed write (best effort)."""
-    from apps.positions.models import Portfolio
-
-    portfolios = Portfolio.objects.active()
-    if portfolio_id is not None:
-        portfolios = portfolios.filter(pk=portfolio_id)
+    portfolios = _portfolios[0](portfolio_id) if _portfolios else ()
     for portfolio in portfolios:
         try:
             warm(portfolio)

@@ -1,4 +1,4 @@
-"""Middleware of the ops app: the request id (outermost), Server-Timing, and the probes.
+"""The ground floor's middleware: the request id (outermost), Server-Timing, and the probes.
 
 Server-Timing says what the server spent on a request, for the browser's developer tools and
 for `make bench` (the cache-hit target is server time).
@@ -14,6 +14,15 @@ from django.http import HttpRequest, HttpResponseBase
 from apps.core import request_id
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
+Probe = Callable[[HttpRequest], HttpResponseBase]
+
+# Path → view the ProbeMiddleware answers; the app that owns the probes (ops: /health, /ready)
+# registers them in its AppConfig.ready (core imports no other app).
+PROBES: dict[str, Probe] = {}
+
+
+def register_probe(path: str, view: Probe) -> None:
+    PROBES[path] = view
 
 
 class RequestIdMiddleware:
@@ -57,9 +66,7 @@ class ProbeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        from apps.ops import views
-
-        probe = {"/health": views.health, "/ready": views.ready}.get(request.path_info)
+        probe = PROBES.get(request.path_info)
         if probe is not None and request.method in ("GET", "HEAD"):
             return probe(request)
         return self.get_response(request)

@@ -69,30 +69,21 @@ class _MarkedRequest:
     csp_nonce: str = NONCE_MARK
 
 
+# Which fund a page shows and its data versions, in one query: the app that owns the funds
+# registers it in its AppConfig.ready (core imports no other app and reads no other app's table).
+ScopeSource = Callable[[str], "PageScope | None"]
+_scopes: list[ScopeSource] = []
+
+
+def register_scope(source: ScopeSource) -> None:
+    """Say how to find the fund `code` names and its data versions (the positions app does)."""
+    _scopes[:] = [source]
+
+
 def page_scope(code: str) -> PageScope | None:
-    """The active fund `code` names (else the first, as the pages pick) and its data versions,
-    in one query; None without an active fund."""
-    with connection.cursor() as cursor:
-        cursor.execute(_SCOPE_SQL)
-        rows = cursor.fetchall()
-    if not rows:
-        return None
-    pk, _, own, market, pipelines = next((r for r in rows if r[1] == code), rows[0])
-    return PageScope(pk, market or 0, own or 0, pipelines or 0)
-
-
-# Plain SQL: on a cache hit this is the page's only read-model query, and compiling the ORM
-# version (two correlated subqueries) costs more than running it. Same order as
-# `Portfolio.objects.active()` (Meta.ordering: code).
-_SCOPE_SQL = """
-SELECT p.id, p.code,
-       (SELECT v.version FROM ops_dataversion v WHERE v.scope = 'portfolio:' || p.id),
-       (SELECT v.version FROM ops_dataversion v WHERE v.scope = 'market'),
-       (SELECT v.version FROM ops_dataversion v WHERE v.scope = 'pipelines')
-FROM positions_portfolio p
-WHERE p.active
-ORDER BY p.code
-"""
+    """The active fund `code` names (else the first, as the pages pick) and its data versions;
+    None without an active fund (or before the owner of the funds registered its source)."""
+    return _scopes[0](code) if _scopes else None
 
 
 def page_key(name: str, scope: PageScope, params: Mapping[str, Any], partial: bool) -> str:

@@ -10,12 +10,13 @@ class OpsConfig(AppConfig):
     verbose_name = "Operations"
 
     def ready(self) -> None:
-        from apps.core.roles import sync_role_permissions
-        from apps.ops import signals
+        from apps.core.middleware import register_probe
+        from apps.ops import signals, views
 
         signals.connect()
+        register_probe("/health", views.health)
+        register_probe("/ready", views.ready)
 
-        post_migrate.connect(sync_role_permissions, dispatch_uid="ops_sync_role_permissions")
         post_migrate.connect(load_reference_data, dispatch_uid="ops_load_reference_data")
         _register_metrics()
 

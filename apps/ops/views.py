@@ -24,9 +24,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_prometheus.exports import ExportToDjangoView
 
-from apps.core.context_processors import unresolved_failures
 from apps.core.navigation import items_for
 from apps.core.roles import Role, has_role
+from apps.ops.context_processors import unresolved_failures
 from apps.ops.models import PipelineRun, StepRun
 
 log = logging.getLogger(__name__)

@@ -8,6 +8,9 @@ class PositionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing the read models registers their cache warmers (`apps.core.cache.warm`).
-        from apps.positions import queries, signals  # noqa: F401
+        from apps.core import cache, page_cache
+        from apps.positions import queries, scopes, signals  # noqa: F401
 
         signals.connect()
+        cache.register_portfolios(scopes.active_portfolios)
+        page_cache.register_scope(scopes.page_scope)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,6 +15,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
 from apps.core.page_cache import cached_page
+from apps.core.permissions import role_required
 from apps.core.roles import Role, has_role
 from apps.core.templatetags.pms_format import num
 from apps.positions import corrections, services
@@ -31,24 +30,6 @@ MARKS_PER_PAGE = 60
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
-
-
-View = Callable[..., HttpResponse]
-
-
-def role_required(*roles: str) -> Callable[[View], View]:
-    """403 unless the user holds one of `roles` (every role may read)."""
-
-    def decorate(view: View) -> View:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not has_role(request.user, *roles):
-                raise PermissionDenied("Your role does not open this page.")
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorate
 
 
 def _parse_day(raw: str) -> tuple[date, str]:

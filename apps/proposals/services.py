@@ -116,6 +116,23 @@ def create_proposal(
     return proposal
 
 
+def proposed_by_self(proposal: Proposal, user: Any) -> bool:
+    """Four eyes: `user` proposed it, so someone else must decide it (PROPOSALS_FOUR_EYES)."""
+    four_eyes = getattr(settings, "PROPOSALS_FOUR_EYES", True)
+    return (
+        bool(four_eyes and proposal.proposed_by_id is not None)
+        and proposal.proposed_by_id == user.pk
+    )
+
+
+def may_decide(proposal: Proposal, user: Any) -> bool:
+    """`user` may approve, reject or modify `proposal` now: the one rule the pages, the API
+    and the decision services share (the services re-check it under a row lock)."""
+    return (
+        proposal.is_decidable and has_role(user, *DECIDERS) and not proposed_by_self(proposal, user)
+    )
+
+
 def _lock_for_decision(proposal: Proposal, by: Any) -> Proposal:
     """Re-read the proposal under a row lock and check this user may decide it now."""
     if not has_role(by, *DECIDERS):
@@ -132,8 +149,7 @@ def _lock_for_decision(proposal: Proposal, by: Any) -> Proposal:
             f"Proposal #{locked.pk} expired at {timezone.localtime(locked.expires_at):%H:%M} "
             f"on {locked.business_date:%Y-%m-%d}."
         )
-    four_eyes = getattr(settings, "PROPOSALS_FOUR_EYES", True)
-    if four_eyes and locked.proposed_by_id is not None and locked.proposed_by_id == by.pk:
+    if proposed_by_self(locked, by):
         raise PermissionDenied(
             "Four eyes: you proposed this trade, so someone else must decide it."
         )
