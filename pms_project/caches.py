@@ -12,7 +12,7 @@ def redis_caches(url: str, *, prefix: str, timeout: float) -> dict[str, Any]:
 
     `default` (sessions, cached_db, the rest) sits behind the per-process circuit breaker, so a
     dead or hung Redis costs no wait once the breaker is open; IGNORE_EXCEPTIONS covers the
-    calls the breaker does not wrap. `readmodels` is plain django-redis: apps.ops.cache guards
+    calls the breaker does not wrap. `readmodels` is plain django-redis: apps.core.cache guards
     every call itself with the same breaker and must tell a miss from an error. Its key version
     is the release fingerprint (pms_project/release.py): entries the previous release wrote
     (pickled read models, HTML of its templates) are never read by the next one.
@@ -24,7 +24,7 @@ def redis_caches(url: str, *, prefix: str, timeout: float) -> dict[str, Any]:
     }
     return {
         "default": {
-            "BACKEND": "apps.ops.breaker.BreakerRedisCache",
+            "BACKEND": "apps.core.breaker.BreakerRedisCache",
             "LOCATION": url,
             "KEY_PREFIX": prefix,
             "OPTIONS": {**options, "IGNORE_EXCEPTIONS": True},

@@ -73,13 +73,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "apps.ops.middleware.RequestIdMiddleware",
-    "apps.ops.middleware.ServerTimingMiddleware",
+    "apps.core.middleware.RequestIdMiddleware",
+    "apps.core.middleware.ServerTimingMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "apps.ops.middleware.ProbeMiddleware",  # /health, /ready: before sessions and host checks
+    "apps.core.middleware.ProbeMiddleware",  # /health, /ready: before sessions and host checks
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "apps.ops.inputs.BadInputMiddleware",  # NUL bytes: 400; an oversized body: 413
+    "apps.core.inputs.BadInputMiddleware",  # NUL bytes: 400; an oversized body: 413
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -106,9 +106,10 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "apps.ops.context_processors.navigation",
+                "apps.core.context_processors.navigation",
+                "apps.ops.context_processors.pipeline_banner",
             ],
-            "builtins": ["apps.ops.templatetags.pms_format"],
+            "builtins": ["apps.core.templatetags.pms_format"],
         },
     },
 ]
@@ -167,7 +168,7 @@ else:
 # taken before the login) and would be honoured again; verifying the row on every request
 # costs the same query as reading it, so the cache would save nothing. Django's `db` engine,
 # read with one plain-SQL primary-key SELECT (docs/ARCHITECTURE.md, "Sessions").
-SESSION_ENGINE = "apps.ops.sessions"
+SESSION_ENGINE = "apps.core.sessions"
 
 # --- Celery ---------------------------------------------------------------------------------
 
@@ -191,7 +192,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 # lost host) leaves a lease that expires, and the next trigger or the sweep takes over.
 PIPELINE_LEASE_SECONDS = env_int("PIPELINE_LEASE_SECONDS", 120, minimum=5)
 PIPELINE_SWEEP_MINUTES = env_int("PIPELINE_SWEEP_MINUTES", 5, minimum=1)
-# A write queues the refresh of its read models after commit (apps.ops.cache.publish_refresh):
+# A write queues the refresh of its read models after commit (apps.core.cache.publish_refresh):
 # the publish gives up after this many seconds (a dead broker never holds a request), and the
 # sweep runs, this often, the refreshes whose task never ran (their outbox row is still there).
 REFRESH_PUBLISH_TIMEOUT = env_float("REFRESH_PUBLISH_TIMEOUT", 0.25)
@@ -241,7 +242,7 @@ ADMIN_URL = env_str("ADMIN_URL", "admin/").strip("/") + "/"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out users before checking
-    "apps.ops.auth.RoleLoadingBackend",  # ModelBackend, loading the roles with the user
+    "apps.core.auth.RoleLoadingBackend",  # ModelBackend, loading the roles with the user
 ]
 # Login lockout: 5 failures lock the username + IP for 15 minutes, stored in the database
 # (works with Redis down).
@@ -252,9 +253,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Reverse proxies in front of gunicorn: 0 when it is reached directly (X-Forwarded-For is then
-# ignored), 1 behind compose's Caddy. apps/ops/client_ip.py reads the client from it.
+# ignored), 1 behind compose's Caddy. apps/core/client_ip.py reads the client from it.
 PROXY_COUNT = env_int("PROXY_COUNT", 0, minimum=0)
-AXES_CLIENT_IP_CALLABLE = "apps.ops.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "apps.core.client_ip.client_ip"
 
 # Content Security Policy: everything from our own origin (htmx and Chart.js are vendored);
 # inline <script> only with the per-request nonce; inline styles allowed (Chart.js sets them).
@@ -291,7 +292,7 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Request bodies (apps/ops/inputs.py): a form or JSON body is read into memory up to 10 MB; an
+# Request bodies (apps/core/inputs.py): a form or JSON body is read into memory up to 10 MB; an
 # uploaded file goes to a temporary file beyond 2.5 MB; a request declaring more than
 # UPLOAD_MAX_BYTES (+1 MB of form envelope) is refused (413) before it is read, and the upload
 # forms refuse a larger file. The B3 importer caps what a zip unpacks to on its own.
@@ -337,17 +338,17 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "apps.ops.inputs.CappedPagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.core.inputs.CappedPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_PARSER_CLASSES": [
-        "apps.ops.inputs.SafeJSONParser",  # depth limit and NUL check on every JSON body
+        "apps.core.inputs.SafeJSONParser",  # depth limit and NUL check on every JSON body
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "COERCE_DECIMAL_TO_STRING": True,
-    "EXCEPTION_HANDLER": "apps.ops.errors.api_exception_handler",  # adds the request id
+    "EXCEPTION_HANDLER": "apps.core.errors.api_exception_handler",  # adds the request id
 }
-# Bad input is a 400, never a 500 (apps/ops/inputs.py): `?limit=` is capped, deeper JSON refused.
+# Bad input is a 400, never a 500 (apps/core/inputs.py): `?limit=` is capped, deeper JSON refused.
 API_MAX_PAGE_SIZE = 1000
 API_MAX_JSON_DEPTH = 32
 # Every free-text field (notes, reasons, rationales; the journal keeps them forever).
@@ -403,7 +404,7 @@ LOG_LEVEL = env_choice(
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "apps.ops.request_id.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "apps.core.request_id.RequestIdFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
     },

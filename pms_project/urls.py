@@ -21,7 +21,7 @@ def _login_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResp
     return view
 
 
-handler500 = "apps.ops.errors.server_error"  # 503 when the database is unavailable
+handler500 = "apps.core.errors.server_error"  # 503 when the database is unavailable
 
 admin.site.site_header = "PMS back office"
 admin.site.site_title = "PMS back office"

@@ -26,7 +26,7 @@ from apps.attribution import exports
 from apps.attribution.forms import PeriodForm, SnapshotForm
 from apps.attribution.models import PerformanceSnapshot
 from apps.attribution.queries import PERIODS, Attribution, Group, Period, build_attribution
-from apps.positions.api import RolePermission
+from apps.core.permissions import RolePermission
 from apps.positions.models import Portfolio
 
 RETURN_PLACES, BP_PLACES, RATIO_PLACES = 8, 2, 4

@@ -7,5 +7,5 @@ class AttributionConfig(AppConfig):
     verbose_name = "Performance and attribution"
 
     def ready(self) -> None:
-        # Importing the read model registers its cache warmer (`apps.ops.cache.warm`).
+        # Importing the read model registers its cache warmer (`apps.core.cache.warm`).
         from apps.attribution import queries  # noqa: F401

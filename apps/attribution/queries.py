@@ -20,10 +20,10 @@ from django.db import connection
 from django.db.models import Max, Min
 
 from apps.attribution import calculations as calc
+from apps.core.cache import Cached, breaker, read, warmer
 from apps.marketdata.calendar import previous_business_day
 from apps.marketdata.models import Fixing, FixingIndex
 from apps.marketdata.pricing import cdi_daily_factor
-from apps.ops.cache import Cached, breaker, read, warmer
 from apps.positions.models import DailyMark, NavRecord, Portfolio, Position
 
 PERIODS = {

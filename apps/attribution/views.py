@@ -13,11 +13,11 @@ from django_htmx.middleware import HtmxDetails
 from apps.attribution import exports
 from apps.attribution.forms import PeriodForm
 from apps.attribution.queries import PERIODS, Attribution, cached_attribution, marked_range
+from apps.core.page_cache import cached_page
+from apps.core.permissions import role_required
+from apps.core.roles import Role
 from apps.marketdata.calendar import previous_business_day
-from apps.ops.page_cache import cached_page
-from apps.ops.roles import Role
 from apps.positions.models import Portfolio
-from apps.positions.views import role_required
 
 CHART_NAMES = 24  # longer strategy names are cut in the bar chart's axis
 TAB_LABELS = {"mtd": "MTD", "qtd": "QTD", "ytd": "YTD", "12m": "12M", "itd": "Since inception"}

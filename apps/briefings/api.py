@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -26,19 +26,16 @@ from apps.briefings.models import MorningPack
 from apps.briefings.services import GENERATORS, generate_morning_pack
 from apps.briefings.views import FIRST_YEAR, LAST_YEAR
 from apps.core.actors import actor
-from apps.ops.roles import Role, has_role
+from apps.core.permissions import RolePermission
 from apps.positions.models import Portfolio
 
 PORTFOLIO = OpenApiParameter("portfolio", str, description="Portfolio code (default: first).")
 
 
-class ReadOrGenerate(permissions.BasePermission):
+class ReadOrGenerate(RolePermission):
     """Every role reads; managers, approvers and ops generate (the service checks again)."""
 
-    def has_permission(self, request: Any, view: Any) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return has_role(request.user, *Role.values)
-        return has_role(request.user, *GENERATORS)
+    write_roles = GENERATORS
 
 
 class MorningPackSerializer(serializers.ModelSerializer):

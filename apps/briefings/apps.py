@@ -7,7 +7,7 @@ class BriefingsConfig(AppConfig):
     verbose_name = "Morning pack"
 
     def ready(self) -> None:
-        # Importing the read models registers their cache warmers (`apps.ops.cache.warm`).
+        # Importing the read models registers their cache warmers (`apps.core.cache.warm`).
         from apps.briefings import queries, signals  # noqa: F401
 
         signals.connect()

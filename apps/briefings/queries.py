@@ -18,8 +18,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from apps.briefings.models import MorningPack
+from apps.core.cache import Cached, breaker, read, warmer
 from apps.marketdata.calendar import is_business_day, next_business_day
-from apps.ops.cache import Cached, breaker, read, warmer
 from apps.positions.models import Portfolio
 
 # "Mercado: …" — a section label (letters only, no digits) opening a narrative line.

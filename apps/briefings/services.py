@@ -16,11 +16,11 @@ from django.db.models import Max
 from apps.briefings.facts import FACTS_VERSION, build_facts
 from apps.briefings.models import MorningPack
 from apps.briefings.narrative import MessagesClient, write_narrative
+from apps.core.roles import Role, has_role
 from apps.journal.anchors import stamp as anchor_journal
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import is_business_day
-from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio
 
 if TYPE_CHECKING:

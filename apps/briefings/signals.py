@@ -1,5 +1,5 @@
 """Cache invalidation only: a new (or changed) morning pack bumps its portfolio's data version
-(see `apps.ops.cache`)."""
+(see `apps.core.cache`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 
 from apps.briefings.models import MorningPack
-from apps.ops.cache import bump
+from apps.core.cache import bump
 
 
 def flush_morning_pack(sender: type, instance: Any, **kwargs: Any) -> None:

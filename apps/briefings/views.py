@@ -28,17 +28,13 @@ from apps.briefings.queries import (
 )
 from apps.briefings.services import GENERATORS, generate_morning_pack
 from apps.core.actors import actor
+from apps.core.page_cache import cached_page
+from apps.core.permissions import role_required
+from apps.core.roles import Role, has_role
 from apps.marketdata.calendar import is_business_day, next_business_day, previous_business_day
-from apps.ops.page_cache import cached_page
-from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio
 
 FIRST_YEAR, LAST_YEAR = 1990, 2200
-
-
-def _may_view(request: HttpRequest) -> None:
-    if not has_role(request.user, *Role.values):
-        raise PermissionDenied("Your role does not open this page.")
 
 
 def _parse_day(raw: str) -> date | None:
@@ -155,9 +151,9 @@ def _bad_day(request: HttpRequest, raw: str) -> HttpResponse:
     return _render(request, session_day(), status=404, error=error)
 
 
+@role_required(*Role.values)
 def latest(request: HttpRequest) -> HttpResponse:
     """The newest pack of the fund; the date picker's `?date=` goes to that day's page."""
-    _may_view(request)
     if raw := request.GET.get("date", "").strip():
         if _parse_day(raw) is None:
             return _bad_day(request, raw)
@@ -166,9 +162,9 @@ def latest(request: HttpRequest) -> HttpResponse:
     return _render(request, session_day(), latest=True)
 
 
+@role_required(*Role.values)
 def day(request: HttpRequest, day: str) -> HttpResponse:
     """One day's pack; `?v=N` picks a version (default the latest of that day)."""
-    _may_view(request)
     parsed = _parse_day(day)
     if parsed is None:
         return _bad_day(request, day)
@@ -209,9 +205,9 @@ def _generated_message(pack: MorningPack) -> str:
     return f"Version {pack.version} generated with the template narrative."
 
 
+@role_required(*Role.values)
 def pack_pdf(request: HttpRequest, day: str) -> HttpResponse:
     """The pack as an A4 PDF (WeasyPrint); 503 with the fix when its libraries are missing."""
-    _may_view(request)
     parsed = _parse_day(day)
     if parsed is None:
         return _bad_day(request, day)

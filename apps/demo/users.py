@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import Group, User
 from django.db import transaction
 
-from apps.ops.roles import Role
+from apps.core.roles import Role
 
 # Same default as the test suite's DEMO_PASSWORD (conftest.py); override with $DEMO_PASSWORD.
 DEFAULT_DEMO_PASSWORD = "correct-horse-battery-staple"

@@ -12,13 +12,13 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.core.inputs import too_long_message
+from apps.core.roles import Role, has_role
 from apps.journal import chain
 from apps.journal.anchors import Anchor
 from apps.journal.anchors import check as check_anchor
 from apps.journal.anchors import latest as latest_anchor
 from apps.journal.models import Entry, EntryKind
-from apps.ops.inputs import too_long_message
-from apps.ops.roles import Role, has_role
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -11,10 +11,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from apps.core.actors import acting_user
+from apps.core.inputs import FreeTextField
 from apps.marketdata import services
 from apps.marketdata.models import SettlementPrice
 from apps.marketdata.validators import validate_quoted_rate
-from apps.ops.inputs import FreeTextField
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

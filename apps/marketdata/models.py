@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from apps.ops.models import TimeStampedModel
+from apps.core.models import TimeStampedModel
 
 
 class InstrumentKind(models.TextChoices):

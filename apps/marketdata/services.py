@@ -10,11 +10,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.roles import Role, has_role
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import is_business_day
 from apps.marketdata.models import Instrument, PriceRevision, PriceSource, SettlementPrice
-from apps.ops.roles import Role, has_role
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -1,5 +1,5 @@
 """Cache invalidation only: a price, fixing, revision or instrument change bumps the market's
-data version, which every portfolio's read models carry (see `apps.ops.cache`).
+data version, which every portfolio's read models carry (see `apps.core.cache`).
 
 Bulk imports (`bulk_create`) fire no signals: the importers and the demo store bump themselves.
 """
@@ -10,8 +10,8 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
+from apps.core.cache import bump
 from apps.marketdata.models import Fixing, Instrument, PriceRevision, SettlementPrice
-from apps.ops.cache import bump
 
 MARKET_MODELS = (SettlementPrice, Fixing, PriceRevision, Instrument)
 

@@ -11,14 +11,15 @@ class OpsConfig(AppConfig):
 
     def ready(self) -> None:
         import apps.ops.tasks  # noqa: F401  (registered in every process: see below)
-        from apps.ops import signals
-        from apps.ops.roles import sync_role_permissions
+        from apps.core.middleware import register_probe
+        from apps.ops import signals, views
 
         # The tasks are registered in every process, not only in workers: a write publishes
-        # the read-model refresh by name (apps.ops.cache.REFRESH_TASK), eagerly without a broker.
+        # the read-model refresh by name (apps.core.cache.REFRESH_TASK), eagerly without a broker.
         signals.connect()
+        register_probe("/health", views.health)
+        register_probe("/ready", views.ready)
 
-        post_migrate.connect(sync_role_permissions, dispatch_uid="ops_sync_role_permissions")
         post_migrate.connect(load_reference_data, dispatch_uid="ops_load_reference_data")
         _register_metrics()
 
@@ -39,7 +40,7 @@ def load_reference_data(sender: Any = None, **kwargs: Any) -> None:
 
     if getattr(sender, "label", None) != "ops":
         return  # post_migrate fires once per app; once is enough
-    from apps.ops.models import DataVersion
+    from apps.core.models import DataVersion
 
     ensure_stress_library()
     ensure_market_calendar()

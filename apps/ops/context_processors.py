@@ -1,3 +1,5 @@
+"""The failed-pipeline banner every page's shell shows to ops and managers."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,9 +10,8 @@ from django.db import connection
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from apps.core.roles import Role, has_role
 from apps.ops.models import PipelineRun
-from apps.ops.navigation import items_for
-from apps.ops.roles import Role, has_role
 
 BANNER_ROLES = (Role.OPS, Role.MANAGER)
 
@@ -30,16 +31,13 @@ class FailedRun:
         return str(PipelineRun.Pipeline(self.pipeline).label)
 
 
-def navigation(request: HttpRequest) -> dict[str, Any]:
-    """The navigation bar and, for ops and managers, the failed-pipeline banner."""
+def pipeline_banner(request: HttpRequest) -> dict[str, Any]:
+    """For ops and managers, the failed-pipeline banner base.html shows."""
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"nav_items": []}
-    context = {"nav_items": items_for(user, request.path), "is_staff": user.is_staff}
-    if has_role(user, *BANNER_ROLES):
-        # Lazy: one query, only when base.html renders the banner (not for htmx fragments).
-        context["pipeline_failures"] = SimpleLazyObject(unresolved_failures)
-    return context
+    if user is None or not has_role(user, *BANNER_ROLES):
+        return {}
+    # Lazy: one query, only when base.html renders the banner (not for htmx fragments).
+    return {"pipeline_failures": SimpleLazyObject(unresolved_failures)}
 
 
 def unresolved_failures() -> list[FailedRun]:

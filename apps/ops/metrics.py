@@ -14,7 +14,7 @@ class PmsCollector(Collector):
         return []
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        from apps.ops.cache import stats
+        from apps.core.cache import stats
         from apps.ops.models import PipelineRun
         from apps.risk.models import Alert, RiskSnapshot
 

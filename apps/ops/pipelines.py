@@ -167,7 +167,7 @@ def step_morning_pack(portfolio: Portfolio, day: date) -> str:
 
 
 def step_warm_caches(portfolio: Portfolio, day: date) -> str:
-    from apps.ops.cache import cache_available, warm
+    from apps.core.cache import cache_available, warm
 
     if not cache_available():  # the read models would be computed and dropped: say so
         return "skipped: cache unavailable"

@@ -1,5 +1,5 @@
 """Cache invalidation for the page shells: a pipeline run that starts, fails or succeeds
-changes the failed-run banner every page shows (see `apps.ops.page_cache`)."""
+changes the failed-run banner every page shows (see `apps.core.page_cache`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
-from apps.ops.cache import bump_pipelines, shows_change
+from apps.core.cache import bump_pipelines, shows_change
 from apps.ops.models import PipelineRun
 
 # Fields the failed-run banner does not show: the journal anchor, the lease's heartbeat.

@@ -130,7 +130,7 @@ def _redis() -> tuple[str, str]:
 
 @check("cache", "read-model cache")
 def _read_cache() -> tuple[str, str]:
-    from apps.ops.cache import MISSING, breaker, cache_get, cache_set
+    from apps.core.cache import MISSING, breaker, cache_get, cache_set
 
     if breaker.is_open:
         return WARN, "circuit breaker open: pages are served uncached"

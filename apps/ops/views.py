@@ -24,10 +24,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_prometheus.exports import ExportToDjangoView
 
+from apps.core.navigation import items_for
+from apps.core.roles import Role, has_role
 from apps.ops.context_processors import unresolved_failures
 from apps.ops.models import PipelineRun, StepRun
-from apps.ops.navigation import items_for
-from apps.ops.roles import Role, has_role
 
 log = logging.getLogger(__name__)
 PIPELINE_ROLES = (Role.OPS, Role.MANAGER)
@@ -42,7 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
     entries = items_for(request.user, request.path)
     if entries:
         return redirect(entries[0]["url"])
-    return render(request, "ops/no_access.html", status=403)
+    return render(request, "core/no_access.html", status=403)
 
 
 def _works_in_the_admin(user: Any) -> bool:

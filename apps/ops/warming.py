@@ -1,6 +1,6 @@
 """The write-through refresh, off the request path: what the refresh task and its sweep run.
 
-A write asks for its scope's refresh in its own transaction (`apps.ops.cache.schedule_refresh`:
+A write asks for its scope's refresh in its own transaction (`apps.core.cache.schedule_refresh`:
 a `RefreshRequest` row) and publishes `cache.refresh_read_models` after commit. The task claims
 the row (deletes it) and rebuilds the read models of the scope: one portfolio, or every active
 one after a market write. A row whose task never ran (the broker was down when the write
@@ -14,11 +14,11 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from apps.core.cache import warm
 from apps.core.models import RefreshRequest
-from apps.ops.cache import warm
 from apps.positions.models import Portfolio
 
-log = logging.getLogger("apps.ops.cache")
+log = logging.getLogger("apps.core.cache")
 
 MARKET = "market"
 # A request younger than this is left to its own task (published on commit, normally done in

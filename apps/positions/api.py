@@ -13,14 +13,15 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from apps.core.actors import actor
-from apps.ops.roles import Role, has_role
+from apps.core.permissions import RolePermission
+from apps.core.roles import Role
 from apps.positions.models import Portfolio, Position
 from apps.positions.mtm import MtmError, run_mtm
 from apps.positions.queries import build_book
@@ -40,17 +41,6 @@ def price(**kwargs: Any) -> serializers.DecimalField:
 def fraction(**kwargs: Any) -> serializers.DecimalField:
     """A fraction of NAV or a rate (0.0012 = 12 bp)."""
     return serializers.DecimalField(max_digits=20, decimal_places=10, allow_null=True, **kwargs)
-
-
-class RolePermission(permissions.BasePermission):
-    """Any role reads; only `write_roles` write (the services check again)."""
-
-    write_roles: tuple[str, ...] = ()
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return has_role(request.user, *Role.values)
-        return has_role(request.user, *self.write_roles)
 
 
 class TradersWrite(RolePermission):

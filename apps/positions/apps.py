@@ -7,7 +7,9 @@ class PositionsConfig(AppConfig):
     verbose_name = "Position book"
 
     def ready(self) -> None:
-        # Importing the read models registers their cache warmers (`apps.ops.cache.warm`).
-        from apps.positions import queries, signals  # noqa: F401
+        # Importing the read models registers their cache warmers (`apps.core.cache.warm`).
+        from apps.core import page_cache
+        from apps.positions import queries, scopes, signals  # noqa: F401
 
         signals.connect()
+        page_cache.register_scope(scopes.page_scope)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from apps.ops.inputs import FreeTextField
+from apps.core.inputs import FreeTextField
 
 
 class PositionPlanForm(forms.Form):

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from apps.core.models import TimeStampedModel
 from apps.marketdata.models import Instrument
-from apps.ops.models import TimeStampedModel
 
 
 def _decimal(digits: int, places: int) -> Callable[..., models.DecimalField]:

@@ -18,6 +18,8 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from apps.core.bulk import insert_rows
+from apps.core.cache import bump, without_refresh
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata import pricing
@@ -30,8 +32,6 @@ from apps.marketdata.calendar import (
 from apps.marketdata.models import Fixing, FixingIndex, Instrument, InstrumentKind
 from apps.marketdata.queries import effective_prices, ipca_pro_rata_on
 from apps.marketdata.valuation import RateTerms, coupon_per_unit, dv01_at
-from apps.ops.bulk import insert_rows
-from apps.ops.cache import bump, without_refresh
 from apps.positions import calculations as calc
 from apps.positions.models import CapitalFlow, DailyMark, NavRecord, Portfolio, Position, Trade
 
@@ -292,7 +292,7 @@ def run_mtm(portfolio: Portfolio, day: date, *, by: User | None = None) -> MtmRe
             markets[(instrument.pk, prev is not None and prev.quantity != 0)],
         )
         rows.append(_mark_row(position, day, prices[instrument.pk].rate, mark))
-    with without_refresh():  # see apps.ops.cache.bump: the pipeline warms at its end
+    with without_refresh():  # see apps.core.cache.bump: the pipeline warms at its end
         DailyMark.objects.filter(portfolio=portfolio, date=day).delete()
         insert_rows(DailyMark, rows)  # bulk_create without its SQL building (10k rows)
         bump(portfolio.pk)  # bulk writes fire no signals: the fund's read models

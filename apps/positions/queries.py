@@ -35,8 +35,8 @@ from django.db import connection
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
+from apps.core.cache import Cached, breaker, read, warmer
 from apps.marketdata.models import AssetClass, QuoteConvention, price_places
-from apps.ops.cache import Cached, breaker, read, warmer
 from apps.positions import ledger
 from apps.positions.models import DailyMark, NavRecord, Portfolio, Side, Strategy, Trade
 

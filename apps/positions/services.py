@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.roles import Role, has_role
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import add_business_days, is_business_day
@@ -19,7 +20,6 @@ from apps.marketdata.models import FixingIndex, Instrument, InstrumentKind
 from apps.marketdata.pricing import PricingError
 from apps.marketdata.queries import fixing_on
 from apps.marketdata.valuation import RateTerms, pu_at
-from apps.ops.roles import Role, has_role
 from apps.positions import ledger
 from apps.positions.models import CapitalFlow, Portfolio, Position, Side, Strategy, Trade
 

@@ -1,5 +1,5 @@
 """Cache invalidation only: a write to a portfolio's book bumps its data version (see
-`apps.ops.cache`); the write-through refresh runs after commit.
+`apps.core.cache`); the write-through refresh runs after commit.
 
 `DailyMark` has no receiver on purpose: the MTM writes marks in bulk (`ops.bulk`) and deletes a
 day's marks with `QuerySet.delete()`, which a `post_delete` receiver would turn into one query
@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
-from apps.ops.cache import bump, shows_change
+from apps.core.cache import bump, shows_change
 from apps.positions.models import CapitalFlow, NavRecord, Portfolio, Position, Strategy, Trade
 
 BOOK_MODELS = (Trade, Position, CapitalFlow, NavRecord, Strategy)

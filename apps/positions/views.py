@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,8 +15,9 @@ from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
 from apps.core.actors import actor
-from apps.ops.page_cache import cached_page
-from apps.ops.roles import Role, has_role
+from apps.core.page_cache import cached_page
+from apps.core.permissions import role_required
+from apps.core.roles import Role, has_role
 from apps.positions import services
 from apps.positions.forms import PositionPlanForm
 from apps.positions.models import DailyMark, Portfolio, Position
@@ -30,24 +29,6 @@ MARKS_PER_PAGE = 60
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
-
-
-View = Callable[..., HttpResponse]
-
-
-def role_required(*roles: str) -> Callable[[View], View]:
-    """403 unless the user holds one of `roles` (every role may read)."""
-
-    def decorate(view: View) -> View:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not has_role(request.user, *roles):
-                raise PermissionDenied("Your role does not open this page.")
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorate
 
 
 def _parse_day(raw: str) -> tuple[date, str]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -20,22 +20,15 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from apps.core.actors import actor
+from apps.core.inputs import FreeTextSerializerField
+from apps.core.permissions import AnyRole
 from apps.marketdata.models import Instrument
 from apps.marketdata.validators import validate_quoted_rate
-from apps.ops.inputs import FreeTextSerializerField
-from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio, Side, Strategy, Trade
 from apps.proposals import services
 from apps.proposals.forms import default_business_date
 from apps.proposals.models import Conviction, Proposal, ProposalStatus
 from apps.risk.api import LimitCheckSerializer, RunnersWrite
-
-
-class AnyRole(permissions.BasePermission):
-    """Every role reads and may try to write; the services decide who may (403 otherwise)."""
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        return has_role(request.user, *Role.values)
 
 
 def _price(**kwargs: Any) -> serializers.DecimalField:

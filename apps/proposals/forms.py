@@ -14,10 +14,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from apps.core.inputs import FreeTextField
 from apps.marketdata.calendar import is_business_day, next_business_day, previous_business_day
 from apps.marketdata.models import Instrument, InstrumentKind
 from apps.marketdata.validators import validate_quoted_rate
-from apps.ops.inputs import FreeTextField
 from apps.positions.models import Portfolio, Side, Strategy
 from apps.proposals.models import Conviction, Proposal
 from apps.proposals.services import TRADING_DAY_END, Terms

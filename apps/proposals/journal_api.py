@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -16,20 +16,13 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from apps.core.actors import actor
+from apps.core.inputs import FreeTextSerializerField
+from apps.core.permissions import AnyRole
 from apps.journal import services
 from apps.journal.models import Entry, EntryKind
-from apps.ops.inputs import FreeTextSerializerField
-from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio, Position
 from apps.proposals import journal_entries
 from apps.proposals.models import Proposal
-
-
-class AnyRole(permissions.BasePermission):
-    """Every role reads and may try to write; `add_note` decides who may (403 otherwise)."""
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        return has_role(request.user, *Role.values)
 
 
 class EntrySerializer(serializers.ModelSerializer):

@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from apps.core.inputs import FreeTextField
 from apps.journal.models import Entry, EntryKind
-from apps.ops.inputs import FreeTextField
 from apps.positions.models import Portfolio, Position
 from apps.proposals import journal_entries
 from apps.proposals.models import Proposal

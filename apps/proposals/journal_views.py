@@ -17,9 +17,9 @@ from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
 from apps.core.actors import actor
+from apps.core.roles import Role, has_role
 from apps.journal import services
 from apps.journal.models import Entry
-from apps.ops.roles import Role, has_role
 from apps.proposals import journal_entries
 from apps.proposals.journal_forms import EntryFilterForm, NoteForm
 

@@ -9,8 +9,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from apps.core.models import TimeStampedModel
+from apps.core.roles import Role, has_role
 from apps.marketdata.models import Instrument
-from apps.ops.models import TimeStampedModel
 from apps.positions.models import Portfolio, Side, Strategy, Trade
 
 
@@ -43,8 +44,6 @@ class ProposalQuerySet(models.QuerySet["Proposal"]):
         return self.filter(portfolio=portfolio)
 
     def visible_to(self, user: Any) -> ProposalQuerySet:
-        from apps.ops.roles import Role, has_role
-
         return self if has_role(user, *Role.values) else self.none()
 
 

@@ -13,11 +13,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.roles import Role, has_role
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import is_business_day
 from apps.marketdata.models import Instrument
-from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio, Side, Strategy, Trade
 from apps.positions.services import TradeTicket
 from apps.proposals.models import Execution, Proposal, ProposalStatus
@@ -120,6 +120,23 @@ def create_proposal(
     return proposal
 
 
+def proposed_by_self(proposal: Proposal, user: Any) -> bool:
+    """Four eyes: `user` proposed it, so someone else must decide it (PROPOSALS_FOUR_EYES)."""
+    four_eyes = getattr(settings, "PROPOSALS_FOUR_EYES", True)
+    return (
+        bool(four_eyes and proposal.proposed_by_id is not None)
+        and proposal.proposed_by_id == user.pk
+    )
+
+
+def may_decide(proposal: Proposal, user: Any) -> bool:
+    """`user` may approve, reject or modify `proposal` now: the one rule the pages, the API
+    and the decision services share (the services re-check it under a row lock)."""
+    return (
+        proposal.is_decidable and has_role(user, *DECIDERS) and not proposed_by_self(proposal, user)
+    )
+
+
 def _lock_for_decision(proposal: Proposal, by: User) -> Proposal:
     """Re-read the proposal under a row lock and check this user may decide it now."""
     if not has_role(by, *DECIDERS):
@@ -136,8 +153,7 @@ def _lock_for_decision(proposal: Proposal, by: User) -> Proposal:
             f"Proposal #{locked.pk} expired at {timezone.localtime(locked.expires_at):%H:%M} "
             f"on {locked.business_date:%Y-%m-%d}."
         )
-    four_eyes = getattr(settings, "PROPOSALS_FOUR_EYES", True)
-    if four_eyes and locked.proposed_by_id is not None and locked.proposed_by_id == by.pk:
+    if proposed_by_self(locked, by):
         raise PermissionDenied(
             "Four eyes: you proposed this trade, so someone else must decide it."
         )

@@ -1,5 +1,5 @@
 """Cache invalidation only: a proposal change (created, decided, executed, its what-if) bumps
-its portfolio's data version (see `apps.ops.cache`)."""
+its portfolio's data version (see `apps.core.cache`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
-from apps.ops.cache import bump, shows_change
+from apps.core.cache import bump, shows_change
 from apps.proposals.models import Proposal
 
 # Fields no read model shows: the what-if and the original terms are on the proposal's own

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -19,8 +18,8 @@ from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
 from apps.core.actors import actor
+from apps.core.roles import has_role
 from apps.journal import services as journal
-from apps.ops.roles import has_role
 from apps.positions.models import Portfolio
 from apps.proposals import journal_entries, services
 from apps.proposals.forms import (
@@ -60,9 +59,8 @@ def _row(
 ) -> dict[str, Any]:
     """What `_proposal_row.html` needs: the proposal, what this user may do, the forms."""
     user = request.user
-    four_eyes = getattr(settings, "PROPOSALS_FOUR_EYES", True)
-    own = four_eyes and proposal.proposed_by_id is not None and proposal.proposed_by_id == user.pk
-    can_decide = proposal.is_decidable and has_role(user, *services.DECIDERS) and not own
+    own = services.proposed_by_self(proposal, user)
+    can_decide = services.may_decide(proposal, user)
     can_execute = proposal.is_executable and has_role(user, *services.EXECUTORS)
     forms: dict[str, Form] = {}
     if can_decide:

@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from apps.core.actors import actor
-from apps.ops.templatetags.pms_format import num, pct
+from apps.core.templatetags.pms_format import num, pct
 from apps.risk.forms import AcknowledgeForm, DefaultLimitsForm, LimitForm, StressScenarioForm
 from apps.risk.models import Alert, Limit, RiskSnapshot, StressScenario
 from apps.risk.services import acknowledge_alert, ensure_default_limits

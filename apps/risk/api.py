@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -25,8 +25,8 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from apps.core.actors import actor
-from apps.ops.inputs import FreeTextSerializerField
-from apps.ops.roles import Role, has_role
+from apps.core.inputs import FreeTextSerializerField
+from apps.core.permissions import AnyRole, RolePermission
 from apps.positions.models import Portfolio
 from apps.risk.models import Alert, RiskSnapshot
 from apps.risk.services import (
@@ -53,20 +53,10 @@ HEADLINE_KEYS = (
 )
 
 
-class RunnersWrite(permissions.BasePermission):
+class RunnersWrite(RolePermission):
     """Every role reads; a manager, an approver or ops computes."""
 
-    def has_permission(self, request: Any, view: Any) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return has_role(request.user, *Role.values)
-        return has_role(request.user, *RUNNERS)
-
-
-class AnyRole(permissions.BasePermission):
-    """Every role may try; `acknowledge_alert` decides who may (403 with its message)."""
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        return has_role(request.user, *Role.values)
+    write_roles = RUNNERS
 
 
 def _date_param(request: Request, name: str) -> date | None:

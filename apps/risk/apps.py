@@ -7,7 +7,7 @@ class RiskConfig(AppConfig):
     verbose_name = "Risk"
 
     def ready(self) -> None:
-        # Importing the read models registers their cache warmers (`apps.ops.cache.warm`).
+        # Importing the read models registers their cache warmers (`apps.core.cache.warm`).
         from apps.risk import queries, signals  # noqa: F401
 
         signals.connect()

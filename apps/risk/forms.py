@@ -15,8 +15,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from rest_framework.exceptions import ParseError
 
+from apps.core.inputs import FreeTextField, check_json
 from apps.marketdata.models import AssetClass
-from apps.ops.inputs import FreeTextField, check_json
 from apps.positions.models import Portfolio
 from apps.risk.models import SHOCK_KEYS, Limit, Metric, Scope, StressScenario
 

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from apps.ops.models import TimeStampedModel
+from apps.core.models import TimeStampedModel
 from apps.positions.models import Portfolio
 
 SHOCK_KEYS = {

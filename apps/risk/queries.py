@@ -15,8 +15,8 @@ from django.db import connection
 from django.db.models import Case, IntegerField, Max, Q, When
 from django.utils import timezone
 
+from apps.core.cache import Cached, breaker, read, warmer
 from apps.marketdata.models import AssetClass
-from apps.ops.cache import Cached, breaker, read, warmer
 from apps.positions.models import NavRecord, Portfolio, Strategy
 from apps.risk.models import Alert, Limit, Metric, RiskSnapshot, Scope
 from apps.risk.services import latest_risk_date

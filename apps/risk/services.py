@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from apps.core.roles import Role, has_role
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import business_days, previous_business_day
@@ -24,7 +25,6 @@ from apps.marketdata.valuation import (
     coupon_dates,
     dv01_at,
 )
-from apps.ops.roles import Role, has_role
 from apps.positions.models import DailyMark, NavRecord, Portfolio, Position, Side
 from apps.risk.engine import RiskPosition, RiskReport, analyse
 from apps.risk.factors import build_history, factor_of

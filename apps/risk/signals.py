@@ -1,5 +1,5 @@
 """Cache invalidation only: a limit, alert or risk snapshot change bumps its portfolio's data
-version (see `apps.ops.cache`)."""
+version (see `apps.core.cache`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
-from apps.ops.cache import bump
+from apps.core.cache import bump
 from apps.risk.models import Alert, Limit, RiskSnapshot
 
 RISK_MODELS = (Limit, Alert, RiskSnapshot)

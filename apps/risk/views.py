@@ -20,10 +20,10 @@ from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
 from apps.core.actors import actor
-from apps.ops.page_cache import cached_page
-from apps.ops.roles import Role, has_role
+from apps.core.page_cache import cached_page
+from apps.core.permissions import role_required
+from apps.core.roles import Role, has_role
 from apps.positions.models import Portfolio
-from apps.positions.views import role_required
 from apps.risk.forms import AcknowledgeForm, ComputeForm
 from apps.risk.models import Alert
 from apps.risk.queries import cached_monitor, is_history, tenor

@@ -18,9 +18,9 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from apps.core.actors import actor
+from apps.core.inputs import FreeTextSerializerField
 from apps.marketdata.models import Instrument
 from apps.marketdata.validators import validate_quoted_rate
-from apps.ops.inputs import FreeTextSerializerField
 from apps.positions.api import TradersWrite, _parse_date, money, price
 from apps.positions.models import Portfolio, Side, Strategy, Trade
 from apps.positions.services import TradeTicket

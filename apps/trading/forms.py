@@ -9,9 +9,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from apps.core.inputs import FreeTextField
 from apps.marketdata.models import Instrument, InstrumentKind
 from apps.marketdata.validators import validate_quoted_rate
-from apps.ops.inputs import FreeTextField
 from apps.positions.models import Portfolio, Side, Strategy
 from apps.positions.services import TradeTicket
 

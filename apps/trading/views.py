@@ -12,10 +12,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from apps.core.actors import actor
-from apps.ops.templatetags.pms_format import num
+from apps.core.permissions import role_required
+from apps.core.templatetags.pms_format import num
 from apps.positions.models import Position, Trade
 from apps.positions.mtm import last_mark_date
-from apps.positions.views import role_required
 from apps.trading import services
 from apps.trading.forms import ReverseForm, TradeForm
 

@@ -234,7 +234,7 @@ def _run_dead(states: list[PageState]) -> None:
     from django.conf import settings
     from django.test.utils import override_settings
 
-    from apps.ops.cache import breaker
+    from apps.core.cache import breaker
 
     if not settings.REDIS_URL:
         report("dead", "[n/a on locmem: run the bench with REDIS_URL]")
@@ -285,7 +285,7 @@ def _dead_calls_us(dead: Any) -> float:
     and write (default alias), the page-HTML and read-model reads and writes (read models)."""
     from django.core.cache import caches
 
-    from apps.ops.cache import cache_get, cache_set
+    from apps.core.cache import cache_get, cache_set
 
     rounds = 1000
     dead.enable()

@@ -268,7 +268,7 @@ def _snapshots(portfolio: Any, payload: dict[str, Any]) -> None:
         if check["level"] != "ok"
     ]
     Alert.objects.bulk_create(alerts, ignore_conflicts=True)
-    from apps.ops.cache import bump
+    from apps.core.cache import bump
 
     bump(portfolio.pk)  # bulk writes fire no signals: as the product's bulk writers do
 

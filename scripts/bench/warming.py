@@ -118,7 +118,7 @@ def _broker() -> Iterator[str]:
     """A throw-away redis-server as the Celery broker (no worker consumes it)."""
     from celery import current_app
 
-    from apps.ops import cache
+    from apps.core import cache
     from scripts.redis_server import RedisServer
 
     workdir = Path(tempfile.mkdtemp(prefix="pms-bench-broker-"))

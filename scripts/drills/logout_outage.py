@@ -22,7 +22,7 @@ from scripts.drills import redis_control
 from scripts.drills.redis_outage import _user
 from scripts.drills.web_client import Answer, WebUser
 
-BREAKER_COOLDOWN_SECONDS = 30.0  # apps.ops.breaker: Redis is not asked again before this
+BREAKER_COOLDOWN_SECONDS = 30.0  # apps.core.breaker: Redis is not asked again before this
 
 
 def served(answer: Answer) -> bool:

@@ -7,11 +7,11 @@ from datetime import date
 
 from django.db import transaction
 
+from apps.core.cache import bump
 from apps.demo.market.generator import generate_market
 from apps.demo.market.paths import trading_days
 from apps.demo.market.rows import DemoMarket
 from apps.marketdata.models import Fixing, FixingIndex, Instrument, PriceSource, SettlementPrice
-from apps.ops.cache import bump
 
 BATCH_SIZE = 2000
 FIXING_SOURCE = "DEMO"

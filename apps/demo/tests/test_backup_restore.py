@@ -24,13 +24,13 @@ import pytest
 from django.conf import settings
 from django.db import connection, connections
 
+from apps.core.models import DataVersion
 from apps.demo.fund import seed_fund
 from apps.demo.options import SeedOptions
 from apps.demo.seeders import seed_market
 from apps.demo.users import ensure_demo_users
 from apps.journal.models import Entry
 from apps.journal.services import add_note, verify
-from apps.ops.models import DataVersion
 from apps.positions.models import Portfolio
 from apps.positions.services import replay
 

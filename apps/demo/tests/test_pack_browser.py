@@ -14,8 +14,8 @@ from django.contrib.auth.models import User
 
 from apps.briefings.models import MorningPack
 from apps.briefings.services import generate_morning_pack
+from apps.core.templatetags.pms_format import num
 from apps.demo.tests.support import prepare_morning
-from apps.ops.templatetags.pms_format import num
 from tests.support import service_missing
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

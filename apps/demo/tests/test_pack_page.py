@@ -9,8 +9,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from apps.briefings.services import generate_morning_pack
+from apps.core.templatetags.pms_format import num, signed
 from apps.demo.tests.support import prepare_morning
-from apps.ops.templatetags.pms_format import num, signed
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from pypdf import PdfReader
 
 from apps.briefings.services import generate_morning_pack
 from apps.briefings.tests.test_pack_pdf import pdf_text
+from apps.core.templatetags.pms_format import num
 from apps.demo.tests.support import prepare_morning
-from apps.ops.templatetags.pms_format import num
 
 pytestmark = pytest.mark.django_db
 

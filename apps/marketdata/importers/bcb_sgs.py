@@ -36,9 +36,9 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from apps.core.cache import bump
 from apps.marketdata.importers.common import ImportFailed, ImportResult
 from apps.marketdata.models import Fixing, FixingIndex
-from apps.ops.cache import bump
 
 logger = logging.getLogger("apps.marketdata.importers")
 

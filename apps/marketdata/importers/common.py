@@ -16,13 +16,14 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, connections, router, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.core.bulk import insert_values
+from apps.core.cache import bump
 from apps.marketdata.calendar import is_business_day
 from apps.marketdata.contracts import parse_ticker
 from apps.marketdata.models import Instrument, SettlementPrice
-from apps.ops.cache import bump
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -257,52 +258,14 @@ PriceValues = tuple[int, date, Decimal, Decimal | None, int | None, int | None]
 
 def _insert_prices(rows: list[PriceValues], *, source: str, user_id: int | None) -> None:
     """Write the new settlements: the rows `bulk_create` would write, without building 45,000
-    model instances and their SQL (which cost more than the database's work): `executemany`
-    on SQLite (values adapted as Django adapts them), COPY on PostgreSQL."""
+    model instances and their SQL (which cost more than the database's work): the bulk row
+    writer (`apps.core.bulk`) with the values as they are."""
     if not rows:
         return
-    meta = SettlementPrice._meta
-    connection = connections[router.db_for_write(SettlementPrice)]
-    q = connection.ops.quote_name
     names = ["instrument", "date", "price", "rate", "open_interest", "trades"]
     names += ["source", "reason", "created_by", "created_at"]
-    column = {f.name: str(f.column) for f in meta.concrete_fields}
-    assert set(column) - set(names) == {"id"}, "a new SettlementPrice field must be written here"
-    columns = ", ".join(q(column[n]) for n in names)
-    placeholders = ", ".join(["%s"] * len(names))
-    sql = f"INSERT INTO {q(meta.db_table)} ({columns}) VALUES ({placeholders})"
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":  # in process: executemany has no round trips
-            cursor.executemany(sql, _sqlite_params(rows, connection, source, user_id))
-            return
-        # PostgreSQL: COPY, one stream, no SQL to build or parse (psycopg adapts the values).
-        copy_sql = f"COPY {q(meta.db_table)} ({columns}) FROM STDIN"
-        raw = (source, "", user_id, timezone.now())
-        with connection.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
-            for values in rows:
-                copy.write_row((*values, *raw))
-
-
-def _sqlite_params(
-    rows: list[PriceValues], connection: Any, source: str, user_id: int | None
-) -> list[tuple[Any, ...]]:
-    ops = connection.ops
-    price = SettlementPrice._meta.get_field("price")
-    rate = SettlementPrice._meta.get_field("rate")
-    fixed = (source, "", user_id, ops.adapt_datetimefield_value(timezone.now()))
-
-    def decimal(value: Decimal | None, field: Any) -> Any:
-        return ops.adapt_decimalfield_value(value, field.max_digits, field.decimal_places)
-
-    return [
-        (
-            pk,
-            ops.adapt_datefield_value(day),
-            decimal(p, price),
-            decimal(r, rate),
-            oi,
-            trades,
-            *fixed,
-        )
-        for pk, day, p, r, oi, trades in rows
-    ]
+    by_name = {f.name: f for f in SettlementPrice._meta.concrete_fields}
+    assert set(by_name) - set(names) == {"id"}, "a new SettlementPrice field must be written here"
+    fields = [by_name[name] for name in names]
+    fixed = (source, "", user_id, timezone.now())
+    insert_values(SettlementPrice, fields, [(*values, *fixed) for values in rows])

@@ -35,7 +35,7 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 @pytest.fixture
 def dead_redis(settings: Any, redis_server: RedisServer) -> Iterator[RedisServer]:
     """The caches point at a Redis that has just died; the breaker is reset afterwards."""
-    from apps.ops.cache import breaker
+    from apps.core.cache import breaker
 
     point_caches_at(settings, redis_server.url)
     redis_server.kill()

@@ -19,7 +19,7 @@ import pytest
 from django.core.cache import caches
 from django.test import Client
 
-from apps.ops.cache import breaker
+from apps.core.cache import breaker
 from apps.ops.tests import test_cache_invalidation as invalidation
 from apps.ops.tests.support import point_caches_at
 from apps.ops.tests.test_cache_invalidation import PAGES, get, statuses
@@ -184,7 +184,7 @@ def test_a_black_hole_costs_sessions_no_wait_either(
 
 def _read_model_seconds(fund: Any) -> float:
     """Seconds one cached read adds on top of its build while the breaker is open."""
-    from apps.ops.cache import read
+    from apps.core.cache import read
 
     started = time.perf_counter()
     for _ in range(20):

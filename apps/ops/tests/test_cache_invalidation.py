@@ -28,11 +28,11 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.test.signals import template_rendered
 
-from apps.core.models import RefreshRequest
+from apps.core import cache as read_cache_module
+from apps.core.cache import MISSING, breaker, cache_get, key_for
+from apps.core.models import DataVersion, RefreshRequest
 from apps.marketdata.models import Instrument
-from apps.ops import cache as read_cache_module
-from apps.ops.cache import MISSING, breaker, cache_get, key_for
-from apps.ops.models import DataVersion, PipelineRun
+from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_due, run_pipeline
 from apps.ops.tests.support import long_wdo
 from apps.positions.models import Trade
@@ -350,8 +350,8 @@ def test_a_transaction_schedules_one_refresh_per_scope(
     (one outbox row) and publish one task per scope on commit, none before; a rolled-back
     savepoint takes its request with it; a later write while the request is still pending
     joins it instead of queuing a second task."""
+    from apps.core.cache import bump
     from apps.core.models import RefreshRequest
-    from apps.ops.cache import bump
 
     settings.CACHE_WRITE_THROUGH = True
     published: list[str] = []

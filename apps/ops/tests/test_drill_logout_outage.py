@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from apps.ops.cache import breaker
+from apps.core.cache import breaker
 from apps.ops.tests import test_cache_invalidation as invalidation
 from apps.ops.tests.test_cache_degradation import read_cache  # noqa: F401 (the private Redis)
 from scripts.drills import logout_outage

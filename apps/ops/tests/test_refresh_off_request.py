@@ -23,11 +23,10 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
 
-from apps.core.models import RefreshRequest
+from apps.core import cache as read_cache_module
+from apps.core.models import DataVersion, RefreshRequest
 from apps.marketdata.models import Instrument
-from apps.ops import cache as read_cache_module
 from apps.ops import warming
-from apps.ops.models import DataVersion
 from apps.ops.tests import test_cache_invalidation as invalidation
 from apps.ops.tests.test_cache_degradation import BlackHole
 from apps.ops.tests.test_cache_invalidation import PAGES, get, remark_trade, statuses

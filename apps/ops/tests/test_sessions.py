@@ -13,8 +13,8 @@ from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.test import Client
 
-from apps.ops.breaker import stats
-from apps.ops.cache import breaker
+from apps.core.breaker import stats
+from apps.core.cache import breaker
 from apps.ops.tests.support import point_caches_at
 from scripts.redis_server import RedisServer
 from tests.support import DEMO_PASSWORD, log_in
@@ -93,7 +93,7 @@ def test_the_engine_honours_a_live_session_and_refuses_an_expired_one() -> None:
 
     from django.utils import timezone
 
-    from apps.ops.sessions import SessionStore
+    from apps.core.sessions import SessionStore
 
     live = SessionStore()
     live["answer"] = 42

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from apps.core.templatetags.pms_format import num, pct
 from apps.journal.models import Entry, EntryKind
-from apps.ops.templatetags.pms_format import num, pct
 from apps.positions.tests.factories import PortfolioFactory
 from apps.risk.models import Alert, RiskSnapshot
 from apps.risk.tests.support import DAYS, LAST, SNAPSHOT_DAYS, RiskBook

@@ -15,7 +15,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import ValidationError
 from django.db import connections, router
 
-SEPARATOR = "|"  # role names are identifiers (apps.ops.roles.Role); other groups don't matter
+SEPARATOR = "|"  # role names are identifiers (apps.core.roles.Role); other groups don't matter
 AGGREGATE = {"postgresql": "STRING_AGG(g.name, '|')", "sqlite": "GROUP_CONCAT(g.name, '|')"}
 
 

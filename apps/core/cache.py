@@ -6,7 +6,7 @@ asks for a refresh (a row of the outbox, one per scope); after commit a Celery t
 the read models, off the request path; a rollback bumps and asks nothing. A refill computed
 before an invalidation lands under the old version, which nobody reads again. Redis being
 slow or down never breaks a page: every call is guarded by the per-process circuit breaker
-(apps.ops.breaker), so a dead Redis costs no network wait per request.
+(apps.core.breaker), so a dead Redis costs no network wait per request.
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ from django.core.cache import caches
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from apps.core.models import RefreshRequest
-from apps.ops.breaker import CircuitBreaker, breaker, guarded, stats
-from apps.ops.models import DataVersion
+from apps.core.breaker import CircuitBreaker, breaker, guarded, stats
+from apps.core.models import DataVersion, RefreshRequest
 
 __all__ = ["MISSING", "TTL", "Cached", "breaker", "bump", "bump_pipelines", "cache_available"]
 __all__ += ["cache_get"]

@@ -35,8 +35,8 @@ from django.urls import get_script_prefix
 from django.utils.cache import patch_vary_headers
 from django.utils.safestring import mark_safe
 
-from apps.ops.cache import MISSING, TTL, cache_get_many, cache_set
-from apps.ops.roles import role_names
+from apps.core.cache import MISSING, TTL, cache_get_many, cache_set
+from apps.core.roles import role_names
 
 CSRF_MARK = "pmscsrfmark0000"
 NONCE_MARK = "pmsnoncemark0000"
@@ -69,30 +69,21 @@ class _MarkedRequest:
     csp_nonce: str = NONCE_MARK
 
 
+# Which fund a page shows and its data versions, in one query: the app that owns the funds
+# registers it in its AppConfig.ready (core imports no other app and reads no other app's table).
+ScopeSource = Callable[[str], "PageScope | None"]
+_scopes: list[ScopeSource] = []
+
+
+def register_scope(source: ScopeSource) -> None:
+    """Say how to find the fund `code` names and its data versions (the positions app does)."""
+    _scopes[:] = [source]
+
+
 def page_scope(code: str) -> PageScope | None:
-    """The active fund `code` names (else the first, as the pages pick) and its data versions,
-    in one query; None without an active fund."""
-    with connection.cursor() as cursor:
-        cursor.execute(_SCOPE_SQL)
-        rows = cursor.fetchall()
-    if not rows:
-        return None
-    pk, _, own, market, pipelines = next((r for r in rows if r[1] == code), rows[0])
-    return PageScope(pk, market or 0, own or 0, pipelines or 0)
-
-
-# Plain SQL: on a cache hit this is the page's only read-model query, and compiling the ORM
-# version (two correlated subqueries) costs more than running it. Same order as
-# `Portfolio.objects.active()` (Meta.ordering: code).
-_SCOPE_SQL = """
-SELECT p.id, p.code,
-       (SELECT v.version FROM ops_dataversion v WHERE v.scope = 'portfolio:' || p.id),
-       (SELECT v.version FROM ops_dataversion v WHERE v.scope = 'market'),
-       (SELECT v.version FROM ops_dataversion v WHERE v.scope = 'pipelines')
-FROM positions_portfolio p
-WHERE p.active
-ORDER BY p.code
-"""
+    """The active fund `code` names (else the first, as the pages pick) and its data versions;
+    None without an active fund (or before the owner of the funds registered its source)."""
+    return _scopes[0](code) if _scopes else None
 
 
 def page_key(name: str, scope: PageScope, params: Mapping[str, Any], partial: bool) -> str:
@@ -203,7 +194,7 @@ def _render_shell(request: HttpRequest) -> Cut:
     """base.html for this user and path around marks for the blocks, the token and the nonce."""
     marks = {part: mark_safe(mark) for part, mark in PART_MARKS.items()}
     context = {"parts": marks, "csrf_token": CSRF_MARK, "request": _MarkedRequest()}
-    return _cut(render_to_string("ops/cached_page.html", context, request=request))
+    return _cut(render_to_string("core/cached_page.html", context, request=request))
 
 
 def _render_around(request: HttpRequest, parts: Mapping[str, Cut]) -> HttpResponse:
@@ -212,7 +203,7 @@ def _render_around(request: HttpRequest, parts: Mapping[str, Cut]) -> HttpRespon
         part: mark_safe(b"".join(_assemble(request, cut, {})).decode())
         for part, cut in parts.items()
     }
-    return render(request, "ops/cached_page.html", {"parts": filled})
+    return render(request, "core/cached_page.html", {"parts": filled})
 
 
 # --- cut HTML: rendered once, filled per request ---------------------------------------------

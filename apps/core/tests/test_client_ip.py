@@ -1,4 +1,4 @@
-"""The client address behind N reverse proxies (PROXY_COUNT): apps/ops/client_ip.py."""
+"""The client address behind N reverse proxies (PROXY_COUNT): apps/core/client_ip.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import RequestFactory
 
-from apps.ops.client_ip import client_ip
+from apps.core.client_ip import client_ip
 
 SOCKET = "10.0.0.2"
 

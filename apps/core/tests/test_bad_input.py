@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.test import APIRequestFactory
 
+from apps.core.inputs import check_json
 from apps.marketdata.tests.factories import InstrumentFactory
-from apps.ops.inputs import check_json
 from apps.tokens.services import issue_token
 from tests.support import log_in
 

@@ -4,7 +4,7 @@ Every cache call goes through `guarded`: an error (refused, timed out) counts as
 the caller gets its fallback; after `threshold` failures in a row the breaker opens and calls
 skip Redis for `cooldown` seconds, so a dead or hung Redis costs no network wait per request.
 Both aliases share the one breaker (they talk to the same Redis): the read models through
-apps.ops.cache, everything else (sessions, cached_db) through `BreakerRedisCache`.
+apps.core.cache, everything else (sessions, cached_db) through `BreakerRedisCache`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django_redis.cache import RedisCache
 
-log = logging.getLogger("apps.ops.cache")
+log = logging.getLogger("apps.core.cache")
 T = TypeVar("T")
 
 

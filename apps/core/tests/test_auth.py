@@ -77,8 +77,8 @@ def test_logout_ends_the_session(client: Client, pm_alice) -> None:
 
 
 def test_the_session_user_and_their_roles_cost_one_query(django_assert_num_queries: Any) -> None:
-    from apps.ops.auth import RoleLoadingBackend
-    from apps.ops.roles import Role, has_role
+    from apps.core.auth import RoleLoadingBackend
+    from apps.core.roles import Role, has_role
 
     user = make_user("two_hats", "manager", "approver")
     with django_assert_num_queries(1):
@@ -88,7 +88,7 @@ def test_the_session_user_and_their_roles_cost_one_query(django_assert_num_queri
 
 
 def test_a_user_without_groups_has_no_role_and_an_inactive_one_no_session() -> None:
-    from apps.ops.auth import RoleLoadingBackend
+    from apps.core.auth import RoleLoadingBackend
 
     assert RoleLoadingBackend().get_user(0) is None
     plain = RoleLoadingBackend().get_user(make_user("plain").pk)

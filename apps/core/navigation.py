@@ -8,7 +8,7 @@ from typing import Any
 
 from django.urls import NoReverseMatch, get_script_prefix, reverse
 
-from apps.ops.roles import Role, has_role
+from apps.core.roles import Role, has_role
 
 ALL_ROLES = tuple(Role.values)
 

@@ -1,4 +1,4 @@
-"""Middleware of the ops app: the request id (outermost), Server-Timing, and the probes.
+"""The ground floor's middleware: the request id (outermost), Server-Timing, and the probes.
 
 Server-Timing says what the server spent on a request, for the browser's developer tools and
 for `make bench` (the cache-hit target is server time).
@@ -11,13 +11,22 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponseBase
 
-from apps.ops import request_id
+from apps.core import request_id
 
 GetResponse = Callable[[HttpRequest], HttpResponseBase]
+Probe = Callable[[HttpRequest], HttpResponseBase]
+
+# Path → view the ProbeMiddleware answers; the app that owns the probes (ops: /health, /ready)
+# registers them in its AppConfig.ready (core imports no other app).
+PROBES: dict[str, Probe] = {}
+
+
+def register_probe(path: str, view: Probe) -> None:
+    PROBES[path] = view
 
 
 class RequestIdMiddleware:
-    """Sets the request id (apps.ops.request_id) for the request's log lines and answers it in
+    """Sets the request id (apps.core.request_id) for the request's log lines and answers it in
     `X-Request-ID` on every response. Outermost, so every other middleware logs with it."""
 
     def __init__(self, get_response: GetResponse) -> None:
@@ -57,9 +66,7 @@ class ProbeMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        from apps.ops import views
-
-        probe = {"/health": views.health, "/ready": views.ready}.get(request.path_info)
+        probe = PROBES.get(request.path_info)
         if probe is not None and request.method in ("GET", "HEAD"):
             return probe(request)
         return self.get_response(request)
