@@ -40,6 +40,7 @@ test: install lint typecheck image-build pytest smoke
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports  # the floor plan: pyproject.toml [tool.importlinter]
 
 typecheck: install
 	DEBUG=true $(BIN)/mypy .
