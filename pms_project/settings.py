@@ -148,6 +148,10 @@ CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "pms") + (
     f"-{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else ""
 )
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.25)
+# The per-process layer in front of Redis (apps.ops.local_cache): recent read models and page
+# bodies under their versioned keys, bounded in entries and bytes; 0 entries turns it off.
+LOCAL_CACHE_ENTRIES = env_int("LOCAL_CACHE_ENTRIES", 256, minimum=0)
+LOCAL_CACHE_BYTES = env_int("LOCAL_CACHE_BYTES", 64 * 1024 * 1024, minimum=0)
 if REDIS_URL:
     CACHES = redis_caches(REDIS_URL, prefix=CACHE_KEY_PREFIX, timeout=REDIS_SOCKET_TIMEOUT)
     READ_MODEL_CACHE = "readmodels"
@@ -230,7 +234,7 @@ ADMIN_URL = env_str("ADMIN_URL", "admin/").strip("/") + "/"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out users before checking
-    "apps.ops.auth.RoleLoadingBackend",  # ModelBackend, loading the roles with the user
+    "django.contrib.auth.backends.ModelBackend",
 ]
 # Login lockout: 5 failures lock the username + IP for 15 minutes, stored in the database
 # (works with Redis down).

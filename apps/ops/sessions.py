@@ -2,7 +2,7 @@
 
 Sessions live in the database only (issue 14 §3.1): a cached copy in Redis outlived its row
 whenever Redis missed a delete. The read runs on every request, and compiling the ORM query
-costs about as much as running it, so it is plain SQL (as apps.ops.auth does for the user).
+costs about as much as running it, so it is plain SQL.
 Writes (login, logout, expiry) are Django's own.
 """
 

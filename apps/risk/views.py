@@ -22,6 +22,7 @@ from django_htmx.middleware import HtmxDetails
 from apps.ops.page_cache import cached_page
 from apps.ops.roles import Role, has_role
 from apps.positions.models import Portfolio
+from apps.positions.queries import active_funds
 from apps.positions.views import role_required
 from apps.risk.forms import AcknowledgeForm, ComputeForm
 from apps.risk.models import Alert
@@ -67,9 +68,11 @@ def monitor(request: HttpRequest) -> HttpResponse:
         request,
         name="risk",
         code=code,
+        funds=active_funds,
         params={"portfolio": code, "date": raw_day, "runner": runner},
         build=build,
         template="risk/monitor.html",
+        title=lambda context: "Risk",
         bypass=bool(error),  # a mistyped date: shown once, not kept
         history=lambda portfolio_id: is_history(portfolio_id, day),
     )
