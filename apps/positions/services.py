@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -53,6 +54,24 @@ class TradeTicket:
     broker: str = ""
     notes: str = ""
     settlement_date: date | None = None
+
+    @classmethod
+    def from_cleaned(cls, data: Mapping[str, Any]) -> TradeTicket:
+        """A ticket from a form's cleaned data (the page's and the admin's trade forms)."""
+        return cls(
+            portfolio=data["portfolio"],
+            strategy=data["strategy"],
+            instrument=data["instrument"],
+            side=data["side"],
+            quantity=data["quantity"],
+            trade_date=data["trade_date"],
+            price=data.get("price"),
+            rate=data.get("rate"),
+            fees=data.get("fees") or Decimal("0"),
+            broker=data.get("broker", ""),
+            notes=data.get("notes", ""),
+            settlement_date=data.get("settlement_date"),
+        )
 
 
 def _require_trader(user: User) -> None:

@@ -4,7 +4,6 @@ Trades are booked through `apps.trading.services`, like the pages and the API.""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -66,20 +65,7 @@ class TradeForm(forms.ModelForm):
         needed = ("portfolio", "strategy", "instrument", "side", "quantity", "trade_date")
         if self.errors or any(data.get(k) is None for k in needed):
             return None
-        return TradeTicket(
-            portfolio=data["portfolio"],
-            strategy=data["strategy"],
-            instrument=data["instrument"],
-            side=data["side"],
-            quantity=data["quantity"],
-            trade_date=data["trade_date"],
-            price=data.get("price"),
-            rate=data.get("rate"),
-            fees=data.get("fees") or Decimal("0"),
-            broker=data.get("broker", ""),
-            notes=data.get("notes", ""),
-            settlement_date=data.get("settlement_date"),
-        )
+        return TradeTicket.from_cleaned(data)
 
 
 @admin.register(Trade)

@@ -103,19 +103,7 @@ class TradeForm(forms.Form):
 
     def ticket(self) -> TradeTicket:
         data = self.cleaned_data
-        return TradeTicket(
-            portfolio=data["portfolio"],
-            strategy=data["strategy"],
-            instrument=data["instrument"],
-            side=data["side"],
-            quantity=data["quantity"],
-            trade_date=data["trade_date"],
-            price=data.get("price"),
-            rate=data.get("rate"),
-            fees=data.get("fees") or Decimal("0"),
-            broker=data.get("broker", ""),
-            notes=data.get("notes", ""),
-        )
+        return TradeTicket.from_cleaned(data)
 
     def add_service_errors(self, error: ValidationError) -> None:
         """Put a service's errors on the fields they name; the rest above the form."""
