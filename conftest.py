@@ -73,6 +73,10 @@ def _clear_cache() -> Iterator[None]:
     """Empty this worker's cache keys (never FLUSHDB: parallel workers share the Redis)."""
     from django.core.cache import caches
 
+    from apps.core.local_cache import local
+
+    local.clear()
+
     for alias in caches:
         cache = caches[alias]
         if hasattr(cache, "delete_pattern"):

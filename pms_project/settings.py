@@ -151,6 +151,10 @@ CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "pms") + (
     f"-{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else ""
 )
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.25)
+# The per-process layer in front of Redis (apps.core.local_cache): recent read models and page
+# bodies under their versioned keys, bounded in entries and bytes; 0 entries turns it off.
+LOCAL_CACHE_ENTRIES = env_int("LOCAL_CACHE_ENTRIES", 256, minimum=0)
+LOCAL_CACHE_BYTES = env_int("LOCAL_CACHE_BYTES", 64 * 1024 * 1024, minimum=0)
 if REDIS_URL:
     CACHES = redis_caches(REDIS_URL, prefix=CACHE_KEY_PREFIX, timeout=REDIS_SOCKET_TIMEOUT)
     READ_MODEL_CACHE = "readmodels"
@@ -166,9 +170,9 @@ else:
 # Sessions live in the database only. A cached copy in Redis outlives its row whenever Redis
 # misses a delete (a logout while Redis hangs and the breaker is open, a restore from a backup
 # taken before the login) and would be honoured again; verifying the row on every request
-# costs the same query as reading it, so the cache would save nothing. Django's `db` engine,
-# read with one plain-SQL primary-key SELECT (docs/ARCHITECTURE.md, "Sessions").
-SESSION_ENGINE = "apps.core.sessions"
+# costs the same query as reading it, so the cache would save nothing: Django's `db` engine
+# as it ships (docs/ARCHITECTURE.md, "Sessions").
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Celery ---------------------------------------------------------------------------------
 
@@ -242,7 +246,7 @@ ADMIN_URL = env_str("ADMIN_URL", "admin/").strip("/") + "/"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out users before checking
-    "apps.core.auth.RoleLoadingBackend",  # ModelBackend, loading the roles with the user
+    "django.contrib.auth.backends.ModelBackend",
 ]
 # Login lockout: 5 failures lock the username + IP for 15 minutes, stored in the database
 # (works with Redis down).

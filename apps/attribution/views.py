@@ -18,6 +18,7 @@ from apps.core.permissions import role_required
 from apps.core.roles import Role
 from apps.marketdata.calendar import previous_business_day
 from apps.positions.models import Portfolio
+from apps.positions.queries import active_funds
 
 CHART_NAMES = 24  # longer strategy names are cut in the bar chart's axis
 TAB_LABELS = {"mtd": "MTD", "qtd": "QTD", "ytd": "YTD", "12m": "12M", "itd": "Since inception"}
@@ -48,9 +49,11 @@ def page(request: HtmxHttpRequest) -> HttpResponse:
         request,
         name="attribution",
         code=query["portfolio"],
+        funds=active_funds,
         params={**query, "min_returns": settings.STATS_MIN_RETURNS},
         build=build,
         template="attribution/page.html",
+        title=lambda context: "Attribution",
         fragment="attribution/_body.html",
         bypass=key not in TAB_LABELS and key != "",  # custom ranges (and typos) are not cached
     )

@@ -33,6 +33,7 @@ from apps.core.permissions import role_required
 from apps.core.roles import Role, has_role
 from apps.marketdata.calendar import is_business_day, next_business_day, previous_business_day
 from apps.positions.models import Portfolio
+from apps.positions.queries import active_funds
 
 FIRST_YEAR, LAST_YEAR = 1990, 2200
 
@@ -123,6 +124,7 @@ def _render(
         request,
         name="morning",
         code=code,
+        funds=active_funds,
         params={
             "portfolio": code,
             "view": "latest" if latest else day,
@@ -132,6 +134,7 @@ def _render(
         },
         build=build,
         template="briefings/pack.html",
+        title=_title,
         # Errors (404 pages, a `?v=` that is no number) and past days (history): not cached.
         bypass=status != 200
         or bool(error)
@@ -140,6 +143,13 @@ def _render(
     )
     response.status_code = status
     return response
+
+
+def _title(context: dict[str, Any]) -> str:
+    pack, portfolio = context.get("pack"), context.get("portfolio")
+    if not pack or portfolio is None:
+        return "Morning pack"
+    return f"Morning pack {context['day']:%d/%m/%Y} — {portfolio.name}"
 
 
 def _bad_day(request: HttpRequest, raw: str) -> HttpResponse:

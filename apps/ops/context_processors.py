@@ -1,4 +1,4 @@
-"""The failed-pipeline banner every page's shell shows to ops and managers."""
+"""The failed-pipeline banner every page's frame shows to ops and managers."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db import connection
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
+from apps.core.cache import MISSING, cache_get, cache_set
 from apps.core.roles import Role, has_role
+from apps.core.versions import request_versions
 from apps.ops.models import PipelineRun
+from apps.ops.pipelines import unresolved_failed_runs
 
 BANNER_ROLES = (Role.OPS, Role.MANAGER)
+SAFETY_TTL = 300  # seconds; the versions in the key invalidate, this is a safety net
 
 
 @dataclass(frozen=True)
@@ -36,33 +39,25 @@ def pipeline_banner(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not has_role(user, *BANNER_ROLES):
         return {}
-    # Lazy: one query, only when base.html renders the banner (not for htmx fragments).
-    return {"pipeline_failures": SimpleLazyObject(unresolved_failures)}
+    # Lazy: only when base.html renders the banner (not for htmx fragments).
+    return {"pipeline_failures": SimpleLazyObject(lambda: cached_failures(request))}
+
+
+def cached_failures(request: HttpRequest) -> list[FailedRun]:
+    """The banner's runs, cached under the `pipelines` version (a run's save bumps it) and the
+    market's (they show the funds' codes): on a cached page they cost no query of their own."""
+    versions = request_versions(request)
+    key = f"rm:failures:m{versions.get('market', 0)}:q{versions.get('pipelines', 0)}"
+    failures = cache_get(key)
+    if failures is MISSING:
+        failures = unresolved_failures()
+        cache_set(key, failures, SAFETY_TTL)
+    return list(failures)
 
 
 def unresolved_failures() -> list[FailedRun]:
-    """Failed runs no later success of the same pipeline and fund has superseded (what
-    `pipelines.latest_failures` returns, in one query), newest first."""
-    with connection.cursor() as cursor:
-        cursor.execute(_FAILURES_SQL, [PipelineRun.Status.FAILED, PipelineRun.Status.SUCCESS])
-        rows = cursor.fetchall()
-    # SQLite hands dates back as text (no ORM converters on a raw cursor).
-    return [FailedRun(pk, name, _day(day), code, error) for pk, name, day, code, error in rows]
-
-
-def _day(value: date | str) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
-# Plain SQL: it runs on every page a manager or ops opens, and compiling the ORM version (a
-# correlated NOT EXISTS and a join) costs ten times what running it does.
-_FAILURES_SQL = """
-SELECT r.id, r.pipeline, r.business_date, p.code, r.error
-FROM ops_pipelinerun r JOIN positions_portfolio p ON p.id = r.portfolio_id
-WHERE r.status = %s AND NOT EXISTS (
-    SELECT 1 FROM ops_pipelinerun s
-    WHERE s.pipeline = r.pipeline AND s.portfolio_id = r.portfolio_id
-      AND s.status = %s AND s.business_date >= r.business_date
-)
-ORDER BY r.business_date DESC, r.pipeline, p.code
-"""
+    """Failed runs no later success of the same pipeline and fund has superseded, newest first."""
+    rows = unresolved_failed_runs().values_list(
+        "pk", "pipeline", "business_date", "portfolio__code", "error"
+    )
+    return [FailedRun(*row) for row in rows]

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import mail_admins
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps.journal.anchors import stamp as anchor_journal
@@ -544,19 +544,18 @@ def sweep(*, retries_left: int = 0) -> list[Outcome]:
     return outcomes
 
 
-def latest_failures() -> list[PipelineRun]:
-    """Failed runs not superseded by a later success of the same pipeline and portfolio."""
-    failed = PipelineRun.objects.filter(status=PipelineRun.Status.FAILED).select_related(
-        "portfolio"
+def unresolved_failed_runs() -> QuerySet[PipelineRun]:
+    """Failed runs no later success of the same pipeline and portfolio has superseded, newest
+    first: what the pipelines page lists and every page's failed-run banner shows."""
+    superseded = PipelineRun.objects.filter(
+        pipeline=OuterRef("pipeline"),
+        portfolio=OuterRef("portfolio"),
+        status=PipelineRun.Status.SUCCESS,
+        business_date__gte=OuterRef("business_date"),
     )
-    out = []
-    for run in failed:
-        later = PipelineRun.objects.filter(
-            pipeline=run.pipeline,
-            portfolio=run.portfolio,
-            status=PipelineRun.Status.SUCCESS,
-            business_date__gte=run.business_date,
-        ).exists()
-        if not later:
-            out.append(run)
-    return out
+    return (
+        PipelineRun.objects.filter(status=PipelineRun.Status.FAILED)
+        .exclude(Exists(superseded))
+        .select_related("portfolio")
+        .order_by("-business_date", "pipeline", "portfolio__code")
+    )

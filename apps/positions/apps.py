@@ -8,8 +8,6 @@ class PositionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing the read models registers their cache warmers (`apps.core.cache.warm`).
-        from apps.core import page_cache
-        from apps.positions import queries, scopes, signals  # noqa: F401
+        from apps.positions import queries, signals  # noqa: F401
 
         signals.connect()
-        page_cache.register_scope(scopes.page_scope)

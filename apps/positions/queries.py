@@ -613,3 +613,8 @@ def _class_order(asset_class: str) -> int:
 
 def _class_label(asset_class: str) -> str:
     return str(_CLASS_LABELS.get(asset_class, asset_class))
+
+
+def active_funds() -> list[tuple[int, str]]:
+    """The active funds' (id, code) in the pages' order: the page cache's fund directory."""
+    return list(Portfolio.objects.active().values_list("pk", "code"))

@@ -21,7 +21,7 @@ from apps.core.roles import Role, has_role
 from apps.positions import services
 from apps.positions.forms import PositionPlanForm
 from apps.positions.models import DailyMark, Portfolio, Position
-from apps.positions.queries import cached_book, is_history, side_label
+from apps.positions.queries import active_funds, cached_book, is_history, side_label
 
 TRADERS = (Role.MANAGER, Role.BACK_OFFICE)
 MARKS_PER_PAGE = 60
@@ -72,9 +72,11 @@ def book(request: HtmxHttpRequest) -> HttpResponse:
         request,
         name="book",
         code=code,
+        funds=active_funds,
         params={"portfolio": code, "date": raw_day, "day": day, **filters, "trader": can_trade},
         build=build,
         template="positions/book.html",
+        title=lambda context: "Book",
         fragment="positions/_book_table.html",
         bypass=bool(error),  # a mistyped date: shown once, not kept
         history=lambda portfolio_id: is_history(portfolio_id, day),

@@ -24,6 +24,7 @@ from apps.core.page_cache import cached_page
 from apps.core.permissions import role_required
 from apps.core.roles import Role, has_role
 from apps.positions.models import Portfolio
+from apps.positions.queries import active_funds
 from apps.risk.forms import AcknowledgeForm, ComputeForm
 from apps.risk.models import Alert
 from apps.risk.queries import cached_monitor, is_history, tenor
@@ -68,9 +69,11 @@ def monitor(request: HttpRequest) -> HttpResponse:
         request,
         name="risk",
         code=code,
+        funds=active_funds,
         params={"portfolio": code, "date": raw_day, "runner": runner},
         build=build,
         template="risk/monitor.html",
+        title=lambda context: "Risk",
         bypass=bool(error),  # a mistyped date: shown once, not kept
         history=lambda portfolio_id: is_history(portfolio_id, day),
     )

@@ -93,7 +93,7 @@ def test_the_engine_honours_a_live_session_and_refuses_an_expired_one() -> None:
 
     from django.utils import timezone
 
-    from apps.core.sessions import SessionStore
+    from django.contrib.sessions.backends.db import SessionStore
 
     live = SessionStore()
     live["answer"] = 42

@@ -1,4 +1,3 @@
-<script nonce="{{ request.csp_nonce }}">
 /* Attribution charts, drawn on load and again after every htmx swap of #attribution. */
 (function () {
   const POS = "#0a7d3e", NEG = "#c0262d", FUND = "#1d4e89", CDI = "#b26a00";
@@ -151,4 +150,3 @@
   document.addEventListener("htmx:historyRestore", draw);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw); else draw();
 })();
-</script>
