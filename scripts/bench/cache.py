@@ -126,6 +126,9 @@ def _forget() -> None:
     from django.conf import settings
     from django.core.cache import caches
 
+    from apps.ops.local_cache import local
+
+    local.clear()  # this process's layer in front of Redis
     backend = caches[settings.READ_MODEL_CACHE]
     if hasattr(backend, "delete_pattern"):
         backend.delete_pattern("rm:*")
@@ -375,10 +378,18 @@ def _setup_throughput(scale: Scale) -> Served:
         "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_WORKERS": "2",
         "GUNICORN_THREADS": "4",
-        "LOG_LEVEL": "warning",
+        "LOG_LEVEL": "WARNING",
         "SECURE_COOKIES": "false",
     }
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--access-logfile", ""]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "gunicorn.conf.py",
+        "--access-logfile",
+        "/dev/null",
+    ]
     server = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -421,8 +432,15 @@ def _fetch(served: Served) -> str | None:
         return None
 
 
+def _load(served: Served) -> tuple[float, int]:
+    """Requests per second and non-2xx answers over WRK_SECONDS with WRK_CONNECTIONS
+    connections: `wrk` when installed, else as many keep-alive Python clients in threads."""
+    import shutil as tools
+
+    return _wrk(served) if tools.which("wrk") else _python_load(served)
+
+
 def _wrk(served: Served) -> tuple[float, int]:
-    """Requests per second and non-2xx answers of `wrk -c8 -d15s` on the page."""
     import re
     import subprocess
 
@@ -432,6 +450,34 @@ def _wrk(served: Served) -> tuple[float, int]:
     rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     return (float(rate.group(1)) if rate else 0.0), int(errors.group(1)) if errors else 0
+
+
+def _python_load(served: Served) -> tuple[float, int]:
+    import http.client
+    import threading
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(served.url)
+    path = f"{parts.path}?{parts.query}"
+    done, failed = [0] * WRK_CONNECTIONS, [0] * WRK_CONNECTIONS
+    stop = time.monotonic() + WRK_SECONDS
+
+    def client(i: int) -> None:
+        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+        while time.monotonic() < stop:
+            conn.request("GET", path, headers={"Cookie": served.cookie})
+            response = conn.getresponse()
+            response.read()
+            done[i] += 1
+            failed[i] += response.status != 200
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(WRK_CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / WRK_SECONDS, sum(failed)
 
 
 def _stop(served: Served) -> None:
@@ -448,25 +494,22 @@ def _run_throughput(served: Served) -> None:
     """Healthy, then with the private Redis killed, side by side in one run."""
     import shutil as tools
 
-    if tools.which("wrk") is None:
-        report("throughput", "[n/a: wrk is not installed]")
-        _stop(served)
-        return
+    tool = "wrk" if tools.which("wrk") else "Python clients (no wrk)"
     try:
         warm = [_fetch(served) for _ in range(40)]  # every worker's layer, and Redis
-        healthy, healthy_errors = _wrk(served)
+        healthy, healthy_errors = _load(served)
         served.redis.kill()
         for _ in range(20):  # every worker's breaker opens on its first failures
             _fetch(served)
         after = _fetch(served)
-        dead, dead_errors = _wrk(served)
+        dead, dead_errors = _load(served)
     finally:
         _stop(served)
     ratio = dead / healthy if healthy else 0.0
     flag = "" if ratio >= THROUGHPUT_TARGET else f" < {THROUGHPUT_TARGET:.0%}: TARGET MISSED"
     report(
         "throughput",
-        f"[book, wrk -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s, gunicorn 2×4: healthy "
+        f"[book, {tool} -c{WRK_CONNECTIONS} -d{WRK_SECONDS}s, gunicorn 2×4: healthy "
         f"{healthy:.0f} req/s, Redis killed {dead:.0f} req/s, ratio {ratio:.0%}{flag}; "
         f"X-Cache warm {warm[-1]}, dead {after}; non-2xx {healthy_errors}/{dead_errors}]",
     )
