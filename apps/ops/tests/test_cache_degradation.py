@@ -121,14 +121,16 @@ def test_a_killed_redis_breaks_no_page(
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "hit")  # Redis serves them
 
     redis_server.kill()
+    # This process's layer still holds every page: served with no Redis call.
+    assert statuses(alice, fund) == dict.fromkeys(PAGES, "hit")
+    # A process that holds nothing (a new worker) asks Redis, logs, opens the breaker and
+    # builds every page from the database.
+    local.clear()
     with caplog.at_level(logging.WARNING):
         check_every_page(alice, fund)
     assert "cache unavailable" in caplog.text
     assert breaker.is_open
-    # Open breaker: no Redis call at all; this process's layer still holds the bodies.
-    assert statuses(alice, fund) == dict.fromkeys(PAGES, "hit")
-    assert get(alice, "book", fund)["X-Cache-Detail"] == "page=hit; data=-"
-    # A process that holds nothing (a new worker) builds the pages from the database, once.
+    # Open breaker: no Redis call at all; the pages are built once, then kept in the layer.
     local.clear()
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
     assert get(alice, "book", fund)["X-Cache-Detail"] == "page=hit; data=-"

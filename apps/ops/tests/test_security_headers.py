@@ -268,8 +268,9 @@ def test_a_page_served_from_the_html_cache_carries_this_requests_nonce(
     for response in responses:
         body = response.content.decode()
         nonce = _csp_nonce(response)
-        inline = _inline_script_nonces(body)
-        assert inline and set(inline) == {nonce}, (response["X-Cache"], inline, nonce)
-        assert "mark0000" not in body  # no placeholder of the cached HTML leaks out
+        # The cached body has no inline script (static files read its JSON data blocks); the
+        # frame, rendered per request, gives htmx this response's nonce for swapped-in ones.
+        assert _inline_script_nonces(body) == [], response["X-Cache"]
+        assert f'"inlineScriptNonce": "{nonce}"' in body, (response["X-Cache"], nonce)
         nonces.append(nonce)
     assert nonces[0] != nonces[1]
