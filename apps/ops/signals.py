@@ -1,5 +1,5 @@
-"""Cache invalidation for the page shells: a pipeline run that starts, fails or succeeds
-changes the failed-run banner every page shows (see `apps.core.page_cache`)."""
+"""Cache invalidation for the failed-run banner: a pipeline run that starts, fails or succeeds
+changes the banner every page's frame shows (its runs are cached, see `apps.ops.context_processors`)."""
 
 from __future__ import annotations
 
