@@ -24,7 +24,8 @@ from apps.core.cache import Cached, breaker, read, warmer
 from apps.marketdata.calendar import previous_business_day
 from apps.marketdata.models import Fixing, FixingIndex
 from apps.marketdata.pricing import cdi_daily_factor
-from apps.positions.models import DailyMark, NavRecord, Portfolio, Position
+from apps.positions.models import NavRecord, Portfolio, Position
+from apps.positions.queries import weighted_mark_sums
 
 PERIODS = {
     "mtd": "Month to date",
@@ -159,37 +160,22 @@ def _days(portfolio: Portfolio, period: Period) -> list[calc.Day]:
     return days
 
 
+# Each source of P&L as the marks' columns give it (see `weighted_mark_sums`).
+MARK_SOURCES = {
+    "pnl": ("pnl_brl", "fees_brl"),
+    "price": ("pnl_price_brl", "-pnl_carry_brl"),
+    "carry": ("pnl_carry_brl",),
+    "fx": ("pnl_fx_brl",),
+    "fees": ("fees_brl",),
+}
+
+
 def _position_totals(
     portfolio: Any, days: list[calc.Day], weights: dict[date, float]
 ) -> list[dict[str, Any]]:
-    """Per position: BRL P&L by source and the Cariño-linked contribution, in one query.
-
-    The day weights join as a VALUES list, so each day is one probe of the (portfolio, date)
-    index; a CASE over every date, evaluated on every mark, cost ~1 s at 122 days × 500
-    positions (SQLite and PostgreSQL alike)."""
-    pg = connection.vendor == "postgresql"
-    row, real = ("(%s::date, %s::float8)", "float8") if pg else ("(%s, %s)", "REAL")
-    params: list[Any] = []
-    for day, weight in weights.items():
-        params += [day if pg else day.isoformat(), weight]
-    sources = {
-        "pnl": "m.pnl_brl + m.fees_brl",
-        "price": "m.pnl_price_brl - m.pnl_carry_brl",
-        "carry": "m.pnl_carry_brl",
-        "fx": "m.pnl_fx_brl",
-        "fees": "m.fees_brl",
-    }
-    sums = [f"SUM({expr})" for expr in sources.values()]
-    linked = [f"SUM(CAST({expr} AS {real}) * w.k)" for expr in sources.values()]
-    sql = (
-        f"WITH w(day, k) AS (VALUES {', '.join([row] * len(weights))}) "
-        f"SELECT m.position_id, {', '.join(sums + linked)} "
-        f"FROM w JOIN {DailyMark._meta.db_table} m ON m.portfolio_id = %s AND m.date = w.day "
-        "GROUP BY m.position_id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, portfolio.pk])
-        fetched = cursor.fetchall()
+    """Per position: BRL P&L by source and the Cariño-linked contribution (one query, asked of
+    the app that owns the marks)."""
+    fetched = weighted_mark_sums(portfolio.pk, weights, MARK_SOURCES)
     names = {
         pk: (strategy, asset_class, ticker)
         for pk, strategy, asset_class, ticker in Position.objects.filter(

@@ -1,5 +1,6 @@
 """Cache invalidation for the failed-run banner: a pipeline run that starts, fails or succeeds
-changes the banner every page's frame shows (its runs are cached, see `apps.ops.context_processors`)."""
+changes the banner every page's frame shows (its runs are cached under the `pipelines`
+version, see `apps.ops.context_processors`)."""
 
 from __future__ import annotations
 

@@ -618,3 +618,46 @@ def _class_label(asset_class: str) -> str:
 def active_funds() -> list[tuple[int, str]]:
     """The active funds' (id, code) in the pages' order: the page cache's fund directory."""
     return list(Portfolio.objects.active().values_list("pk", "code"))
+
+
+def weighted_mark_sums(
+    portfolio_id: int, weights: dict[date, float], sources: dict[str, tuple[str, ...]]
+) -> list[tuple[Any, ...]]:
+    """Per position, each source of P&L summed over the weighted days, plain then weighted:
+    rows of (position id, *plain sums, *weighted sums), one query.
+
+    A source is the marks' columns added up (a leading "-" subtracts), e.g. ("pnl_price_brl",
+    "-pnl_carry_brl"). The day weights join as a VALUES list, so each day is one probe of the
+    (portfolio, date) index; a CASE over every date, evaluated on every mark, cost ~1 s at 122
+    days × 500 positions (SQLite and PostgreSQL alike)."""
+    if not weights:
+        return []
+    pg = connection.vendor == "postgresql"
+    row, real = ("(%s::date, %s::float8)", "float8") if pg else ("(%s, %s)", "REAL")
+    params: list[Any] = []
+    for day, weight in weights.items():
+        params += [day if pg else day.isoformat(), weight]
+    exprs = [_mark_expression(columns) for columns in sources.values()]
+    sums = [f"SUM({expr})" for expr in exprs]
+    linked = [f"SUM(CAST({expr} AS {real}) * w.k)" for expr in exprs]
+    sql = (
+        f"WITH w(day, k) AS (VALUES {', '.join([row] * len(weights))}) "
+        f"SELECT m.position_id, {', '.join(sums + linked)} "
+        f"FROM w JOIN {DailyMark._meta.db_table} m ON m.portfolio_id = %s AND m.date = w.day "
+        "GROUP BY m.position_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, portfolio_id])
+        return list(cursor.fetchall())
+
+
+def _mark_expression(columns: tuple[str, ...]) -> str:
+    """ "m.a + m.b - m.c" for ("a", "b", "-c"), each name checked against DailyMark's columns."""
+    known = {field.column for field in DailyMark._meta.concrete_fields}
+    parts = []
+    for index, column in enumerate(columns):
+        sign, name = ("-", column[1:]) if column.startswith("-") else ("+", column)
+        if name not in known:
+            raise ValueError(f"DailyMark has no column {name!r}")
+        parts.append(f"m.{name}" if index == 0 and sign == "+" else f"{sign} m.{name}")
+    return " ".join(parts)

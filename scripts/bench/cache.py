@@ -126,7 +126,7 @@ def _forget() -> None:
     from django.conf import settings
     from django.core.cache import caches
 
-    from apps.ops.local_cache import local
+    from apps.core.local_cache import local
 
     local.clear()  # this process's layer in front of Redis
     backend = caches[settings.READ_MODEL_CACHE]
@@ -407,8 +407,7 @@ def _session_key() -> str:
     """A database session for the bench manager, as a login leaves it."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import User
-
-    from apps.ops.sessions import SessionStore
+    from django.contrib.sessions.backends.db import SessionStore
 
     user = User.objects.get(username="bench-pm")
     session = SessionStore()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.ops import local_cache
+from apps.core import local_cache
 from apps.core.local_cache import LocalCache, holds
 
 

@@ -536,7 +536,7 @@ def test_a_hit_runs_four_queries_and_renders_only_the_frame(
             assert float(response["Server-Timing"].removeprefix("app;dur=")) > 0
     finally:
         template_rendered.disconnect(seen)
-    assert set(rendered) == {"ops/cached_page.html", "base.html"}
+    assert set(rendered) == {"core/cached_page.html", "base.html"}
 
 
 def test_a_renamed_user_sees_the_new_name_on_the_next_hit(fund: Any, alice: Client) -> None:

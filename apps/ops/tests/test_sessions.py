@@ -91,9 +91,8 @@ def test_sessions_do_not_touch_redis(private_redis: RedisServer, pm_alice: Any) 
 def test_the_engine_honours_a_live_session_and_refuses_an_expired_one() -> None:
     from datetime import timedelta
 
-    from django.utils import timezone
-
     from django.contrib.sessions.backends.db import SessionStore
+    from django.utils import timezone
 
     live = SessionStore()
     live["answer"] = 42

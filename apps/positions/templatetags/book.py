@@ -11,7 +11,7 @@ from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from apps.ops.templatetags.pms_format import bps, brl, num, pnl_class, signed_pct
+from apps.core.templatetags.pms_format import bps, brl, num, pnl_class, signed_pct
 
 register = template.Library()
 
