@@ -10,6 +10,8 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
+        from apps.core import session_roles
         from apps.core.roles import sync_role_permissions
 
+        session_roles.connect()
         post_migrate.connect(sync_role_permissions, dispatch_uid="core_sync_role_permissions")

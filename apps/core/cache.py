@@ -32,7 +32,8 @@ from apps.core.breaker import CircuitBreaker, breaker, guarded, stats
 from apps.core.local_cache import holds, local
 from apps.core.models import DataVersion, RefreshRequest
 
-__all__ = ["MISSING", "TTL", "Cached", "breaker", "bump", "bump_pipelines", "cache_available"]
+__all__ = ["MISSING", "TTL", "Cached", "breaker", "bump", "bump_pipelines", "bump_user"]
+__all__ += ["cache_available"]
 __all__ += ["cache_get"]
 __all__ += ["cache_get_many", "cache_set", "key_for", "read", "stats", "versions"]
 __all__ += ["publish_refresh", "schedule_refresh", "shows_change"]
@@ -132,6 +133,12 @@ def bump_pipelines() -> None:
     """A pipeline run changed: the cached page shells (their failure banner) are stale. No
     read model depends on it, so there is nothing to refresh."""
     _increment(PIPELINES_SCOPE)
+
+
+def bump_user(user_id: int) -> None:
+    """A user's groups changed: the role names their session keeps are stale
+    (`core.session_roles`). No read model depends on it."""
+    _increment(f"user:{user_id}")
 
 
 def _increment(scope: str) -> None:

@@ -97,10 +97,17 @@ def has_role(user: Any, *roles: str) -> bool:
 
 
 def role_names(user: Any) -> frozenset[str]:
-    # Cached on the user object: navigation and permission checks ask several times a request.
+    """The user's role names: cached on the user object (navigation and permission checks ask
+    several times a request), else the session's copy if current (`core.session_roles`), else
+    the groups, then kept in the session for the next request."""
     cached: frozenset[str] | None = getattr(user, "_pms_roles", None)
     if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))
+        kept = getattr(user, "_pms_roles_kept", None)
+        cached = kept.load() if kept is not None else None
+        if cached is None:
+            cached = frozenset(user.groups.values_list("name", flat=True))
+            if kept is not None:
+                kept.store(cached)
         user._pms_roles = cached
     return cached
 

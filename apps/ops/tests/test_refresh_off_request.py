@@ -148,7 +148,7 @@ def test_a_dead_broker_neither_fails_nor_holds_a_write_and_the_sweep_refreshes(
     assert warming.sweep() == []  # too young: its task may still be on its way
     assert warming.sweep(grace=timedelta(0)) == [scope]
     assert pending() == {}
-    assert details(alice, fund) == dict.fromkeys(PAGES, "page=miss; data=hit; shell=hit")
+    assert details(alice, fund) == dict.fromkeys(PAGES, "page=miss; data=hit")
     assert get(alice, "book", fund).content.decode().count(">15<") == 1
 
 
