@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from asgiref.local import Local
+from django.contrib.auth.models import User
 from django.core.cache import caches
 from django.db import connection
 from django.test import Client
@@ -22,11 +23,14 @@ from pytest_django import Settings
 
 from apps.core.local_cache import local
 from apps.core.models import DataVersion, RefreshRequest
-from apps.marketdata.models import Instrument
+from apps.marketdata.models import Instrument, SettlementPrice
+from apps.marketdata.services import override_price
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import Outcome
 from apps.positions.models import Trade
 from apps.positions.services import TradeTicket
+from apps.proposals.models import Proposal
+from apps.proposals.services import Terms, create_proposal
 from pms_project.caches import redis_caches
 from tests.support import Book, BookAt
 
@@ -97,6 +101,30 @@ def remark_trade(fund: Book, qty: str) -> Trade:
         price=Decimal("5560.00"),
     )
     return record_and_remark(ticket, by=fund.user)
+
+
+def republish_settlement(by: User) -> SettlementPrice:
+    """The back office overrides WDOH25's D3 settlement with 5,600.00 (a market write)."""
+    return override_price(
+        Instrument.objects.get(ticker="WDOH25"),
+        D3,
+        price=Decimal("5600.00"),
+        reason="B3 republished the settlement.",
+        by=by,
+    )
+
+
+def propose_two_more(fund: Book, day: date, by: User) -> Proposal:
+    """A pending proposal of `day` to buy 2 more WDOH25."""
+    return create_proposal(
+        portfolio=fund.portfolio,
+        strategy=fund.strategy,
+        instrument=Instrument.objects.get(ticker="WDOH25"),
+        terms=Terms("BUY", Decimal("2")),
+        rationale="Add on the dip.",
+        business_date=day,
+        by=by,
+    )
 
 
 def forget() -> None:

@@ -29,7 +29,6 @@ from pytest_django import DjangoAssertNumQueries, Settings
 from apps.core import cache as read_cache_module
 from apps.core.cache import MISSING, cache_get, key_for
 from apps.core.models import RefreshRequest
-from apps.marketdata.models import Instrument
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_pipeline
 from apps.ops.tests.support import (
@@ -41,7 +40,9 @@ from apps.ops.tests.support import (
     PAGES,
     get,
     pending,
+    propose_two_more,
     remark_trade,
+    republish_settlement,
     statuses,
     versions,
 )
@@ -157,17 +158,9 @@ def test_a_trade_is_seen_on_every_page_on_the_next_read(fund: Book, alice: Clien
 def test_a_price_override_is_seen_on_the_next_read(
     fund: Book, alice: Client, bo_carol: User
 ) -> None:
-    from apps.marketdata.services import override_price
-
     statuses(alice, fund)
     market = versions()["market"]
-    override_price(
-        Instrument.objects.get(ticker="WDOH25"),
-        D3,
-        price=Decimal("5600.00"),
-        reason="B3 republished the settlement.",
-        by=bo_carol,
-    )
+    republish_settlement(bo_carol)
     assert versions()["market"] > market
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
 
@@ -176,17 +169,9 @@ def test_a_proposal_decision_is_seen_on_the_next_read(
     fund: Book, alice: Client, cio_bob: User, pm_alice: User
 ) -> None:
     from apps.proposals.models import ProposalStatus
-    from apps.proposals.services import Terms, approve_proposal, create_proposal
+    from apps.proposals.services import approve_proposal
 
-    proposal = create_proposal(
-        portfolio=fund.portfolio,
-        strategy=fund.strategy,
-        instrument=Instrument.objects.get(ticker="WDOH25"),
-        terms=Terms("BUY", Decimal("2")),
-        rationale="Add on the dip.",
-        business_date=D4,
-        by=pm_alice,
-    )
+    proposal = propose_two_more(fund, D4, by=pm_alice)
     statuses(alice, fund)
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "hit")
     approve_proposal(proposal, by=cio_bob, note="Agreed.", override_note="Risk accepts it.")

@@ -25,7 +25,6 @@ from django.utils import timezone
 
 from apps.core import cache as read_cache_module
 from apps.core.models import RefreshRequest
-from apps.marketdata.models import Instrument
 from apps.ops import warming
 from apps.ops.tests.support import (
     D3,
@@ -33,7 +32,9 @@ from apps.ops.tests.support import (
     BlackHole,
     get,
     pending,
+    propose_two_more,
     remark_trade,
+    republish_settlement,
     statuses,
     versions,
 )
@@ -77,8 +78,6 @@ def test_a_market_write_rebuilds_no_fund_in_the_request(
 ) -> None:
     """A price override invalidates every fund; the request that made it rebuilds none of
     their read models (each fund's next read rebuilds its own); a worker rebuilds them all."""
-    from apps.marketdata.services import override_price
-
     settings.CACHE_WRITE_THROUGH = True
     statuses(alice, fund)
     warmed: list[Any] = []
@@ -89,13 +88,7 @@ def test_a_market_write_rebuilds_no_fund_in_the_request(
         return real_warm(portfolio)
 
     monkeypatch.setattr(warming, "warm", spy)
-    override_price(
-        Instrument.objects.get(ticker="WDOH25"),
-        D3,
-        price=Decimal("5600.00"),
-        reason="B3 republished the settlement.",
-        by=bo_carol,
-    )
+    republish_settlement(bo_carol)
     assert warmed == [] and pending() == {}  # claimed by the eager task, not rebuilt
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
 
@@ -145,7 +138,7 @@ def test_a_dead_broker_neither_fails_nor_holds_a_write_and_the_sweep_refreshes(
     assert warming.sweep() == []  # too young: its task may still be on its way
     assert warming.sweep(grace=timedelta(0)) == [scope]
     assert pending() == {}
-    assert details(alice, fund) == dict.fromkeys(PAGES, "page=miss; data=hit; shell=hit")
+    assert details(alice, fund) == dict.fromkeys(PAGES, "page=miss; data=hit")
     assert get(alice, "book", fund).content.decode().count(">15<") == 1
 
 
@@ -202,21 +195,12 @@ def test_a_position_plan_bumps_nothing_a_quantity_does(book_at: Any, pm_alice: A
 @pytest.mark.django_db
 def test_a_journal_anchor_or_a_what_if_bumps_nothing(book_at: Any, pm_alice: Any) -> None:
     from apps.ops.models import PipelineRun
-    from apps.proposals.services import Terms, create_proposal
 
     book = book_at(D3, "WDOH25")
     run = PipelineRun.objects.create(
         pipeline="eod", business_date=D3, portfolio=book.portfolio, started_at=timezone.now()
     )
-    proposal = create_proposal(
-        portfolio=book.portfolio,
-        strategy=book.strategy,
-        instrument=Instrument.objects.get(ticker="WDOH25"),
-        terms=Terms("BUY", Decimal("2")),
-        rationale="Add on the dip.",
-        business_date=D3,
-        by=pm_alice,
-    )
+    proposal = propose_two_more(book, D3, by=pm_alice)
     before = versions()
     run.journal_seq, run.journal_hash = 7, "ab" * 32
     run.save(update_fields=["journal_seq", "journal_hash"])
