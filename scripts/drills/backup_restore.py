@@ -5,7 +5,8 @@
 1. backup: scripts/backup.sh into DIR (default PMS_BACKUP_DIR, else backups/);
 2. damage, as an attacker with database rights would: TRUNCATE of the journal (must be
    refused), then the append-only guard switched off and the last N journal entries deleted,
-   trade notes rewritten, the latest day's marks deleted;
+   trade notes rewritten, the latest day's settlements, marks and NAV deleted (every key
+   table is hit, so step 5 shows each one restored);
 3. detect: `verify_journal --backup DIR` must FAIL naming exactly the deleted entries (the
    backup's meta.json anchors the head), and so must `verify_system` (its journal chain
    check, against the runs' and packs' anchors, or its newest-backup check);
@@ -16,6 +17,9 @@
 It DESTROYS data in the target database (then restores it): run it on a staging copy, never on
 production, with the app stopped. It needs a superuser (session_replication_role) and the
 PostgreSQL client tools. Prints its figures; exits 1 when the system did not hold.
+
+Each step is a function (`backup`, `damage`, `restore`, `fingerprint`) that
+apps/demo/tests/test_backup_restore.py drives too.
 """
 
 from __future__ import annotations
@@ -90,12 +94,15 @@ def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
-def _script(env: dict[str, str], name: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run_script(
+    name: str, *args: str, env: dict[str, str], stdin: int = subprocess.DEVNULL
+) -> subprocess.CompletedProcess[str]:
+    """scripts/NAME ARGS; by default with no terminal on stdin (as cron or CI would)."""
     return subprocess.run(
         [str(ROOT / "scripts" / name), *args],
         cwd=ROOT,
         env=env,
-        stdin=subprocess.DEVNULL,
+        stdin=stdin,
         capture_output=True,
         text=True,
         timeout=3600,
@@ -103,13 +110,30 @@ def _script(env: dict[str, str], name: str, *args: str) -> subprocess.CompletedP
     )
 
 
-def fingerprint() -> dict[str, tuple[int, str]]:
-    """Row count and md5 of the sorted row texts of each key table."""
+class ScriptFailed(RuntimeError):
+    """A script exited with an error; the message ends with the end of its stderr."""
+
+
+def backup(env: dict[str, str], target: Path, *args: str) -> Path:
+    """scripts/backup.sh into `target` (ARGS such as `--keep N`); the folder it wrote."""
+    made = run_script("backup.sh", "--dir", str(target), *args, env=env)
+    if made.returncode != 0:
+        raise ScriptFailed(f"backup.sh failed: {made.stderr.strip()[-300:]}")
+    return Path(made.stdout.splitlines()[-1])
+
+
+def restore(env: dict[str, str], folder: Path) -> subprocess.CompletedProcess[str]:
+    """scripts/restore.sh --yes FOLDER: confirmed, followed by its verification command."""
+    return run_script("restore.sh", "--yes", str(folder), env=env)
+
+
+def fingerprint(tables: tuple[str, ...] = KEY_TABLES) -> dict[str, tuple[int, str]]:
+    """Row count and md5 of the sorted row texts of each table."""
     from django.db import connection
 
     found = {}
     with connection.cursor() as cursor:
-        for table in KEY_TABLES:
+        for table in tables:
             cursor.execute(
                 f"SELECT count(*), md5(coalesce(string_agg(r, E'\\n' ORDER BY r), '')) "
                 f"FROM (SELECT t::text AS r FROM {table} AS t) AS rows"
@@ -138,8 +162,8 @@ class _Undo(Exception):
 
 
 def damage(delete_last: int) -> list[int]:
-    """Delete the last `delete_last` journal entries past the guard and spoil other tables;
-    the seqs deleted."""
+    """Delete the last `delete_last` journal entries past the guard and spoil every other key
+    table; the seqs deleted."""
     from django.db import connection, transaction
 
     with transaction.atomic(), connection.cursor() as cursor:
@@ -151,10 +175,8 @@ def damage(delete_last: int) -> list[int]:
         )
         deleted = sorted(row[0] for row in cursor.fetchall())
         cursor.execute("UPDATE positions_trade SET notes = 'edited after the backup'")
-        cursor.execute(
-            "DELETE FROM positions_dailymark WHERE date = (SELECT max(date) FROM "
-            "positions_dailymark)"
-        )
+        for table in ("marketdata_settlementprice", "positions_dailymark", "positions_navrecord"):
+            cursor.execute(f"DELETE FROM {table} WHERE date = (SELECT max(date) FROM {table})")
     return deleted
 
 
@@ -178,12 +200,13 @@ def run_drill(env: dict[str, str], backup_dir: Path, *, delete_last: int = 3) ->
     before = fingerprint()
 
     started = time.perf_counter()
-    made = _script(env, "backup.sh", "--dir", str(backup_dir))
-    figures.backup_s = time.perf_counter() - started
-    if made.returncode != 0:
-        figures.problems.append(f"backup.sh failed: {made.stderr.strip()[-300:]}")
+    try:
+        folder = backup(env, backup_dir)
+    except ScriptFailed as failed:
+        figures.problems.append(str(failed))
         return figures
-    folder = Path(made.stdout.splitlines()[-1])
+    finally:
+        figures.backup_s = time.perf_counter() - started
     figures.backup_mb = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6
 
     figures.truncate_refused = _try_truncate()
@@ -208,7 +231,7 @@ def run_drill(env: dict[str, str], backup_dir: Path, *, delete_last: int = 3) ->
         figures.problems.append(f"verify_system did not FAIL naming {wanted}")
 
     started = time.perf_counter()
-    restored = _script(env, "restore.sh", "--yes", str(folder))
+    restored = restore(env, folder)
     figures.restore_s = time.perf_counter() - started
     figures.restore_verification = (
         _last_line(restored.stdout, r"^verify_system:") or f"exit {restored.returncode}"

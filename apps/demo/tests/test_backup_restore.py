@@ -1,8 +1,9 @@
 """scripts/backup.sh and scripts/restore.sh, run for real against the test database.
 
 The round trip seeds a small demo fund (market, trades, marks, NAV, journal), backs it up,
-damages the database, restores, and checks every key table is back row for row. The scripts
-run as subprocesses with DATABASE_URL pointing at pytest-django's test database, so the tests
+damages the database, restores, and checks every key table is back row for row: each step is
+scripts/drills/backup_restore.py's, the drill these tests also run whole. The scripts run as
+subprocesses with DATABASE_URL pointing at pytest-django's test database, so the tests
 are transactional (the data must be committed for pg_dump to see it).
 """
 
@@ -17,11 +18,9 @@ import stat
 import subprocess
 from datetime import date
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 from django.db import connection, connections
 from django.db.migrations.loader import MigrationLoader
 
@@ -34,16 +33,17 @@ from apps.journal.models import Entry
 from apps.journal.services import add_note, verify
 from apps.positions.models import Portfolio
 from apps.positions.services import replay
-
-ROOT = Path(settings.BASE_DIR)
-BACKUP, RESTORE = ROOT / "scripts" / "backup.sh", ROOT / "scripts" / "restore.sh"
-KEY_TABLES = (
-    "marketdata_settlementprice",
-    "positions_trade",
-    "positions_dailymark",
-    "positions_navrecord",
-    "journal_entry",
+from scripts.drills.backup_restore import (
+    ROOT,
+    _print,
+    backup,
+    damage,
+    fingerprint,
+    restore,
+    run_drill,
+    run_script,
 )
+
 PMS_TABLE = re.compile(r"^(marketdata|positions|proposals|journal|risk|attribution|briefings|ops)_")
 FOLDER = re.compile(r"^pms-\d{8}-\d{6}$")
 
@@ -113,62 +113,17 @@ def market(env: dict[str, str]) -> None:
     seed(date(2025, 1, 8), fund=False)
 
 
-def run(script: Path, *args: str, env: dict[str, str], stdin: Any = subprocess.DEVNULL) -> Any:
-    """Run a script; by default with no terminal on stdin (as cron or CI would)."""
-    return subprocess.run(
-        [str(script), *args],
-        env=env,
-        cwd=ROOT,
-        stdin=stdin,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
-def backup(env: dict[str, str], target: Path, *args: str) -> Path:
-    result = run(BACKUP, "--dir", str(target), *args, env=env)
-    assert result.returncode == 0, result.stderr
-    return Path(result.stdout.splitlines()[-1])
-
-
-def fingerprint(tables: tuple[str, ...] = KEY_TABLES) -> dict[str, tuple[int, str]]:
-    """Row count and md5 of the sorted row texts of each table."""
-    found = {}
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(
-                f"SELECT count(*), md5(coalesce(string_agg(r, E'\\n' ORDER BY r), '')) "
-                f"FROM (SELECT t::text AS r FROM {table} AS t) AS rows"
-            )
-            found[table] = cursor.fetchone()
-    return found
-
-
 def pms_tables() -> set[str]:
     return {t for t in connection.introspection.table_names() if PMS_TABLE.match(t)}
-
-
-def damage() -> None:
-    """What a bad day does: prices, marks and the journal gone, trades edited in place."""
-    with connection.cursor() as cursor:
-        # The journal refuses TRUNCATE (and DELETE): an attacker or a botched script with
-        # superuser rights switches its triggers off first.
-        cursor.execute("SET session_replication_role = replica")
-        cursor.execute(
-            "TRUNCATE marketdata_settlementprice, positions_dailymark, journal_entry CASCADE"
-        )
-        cursor.execute("SET session_replication_role = DEFAULT")
-        cursor.execute("UPDATE positions_trade SET notes = 'edited after the backup'")
-        cursor.execute("DELETE FROM positions_navrecord WHERE date >= '2025-01-20'")
 
 
 # --- the round trip -----------------------------------------------------------------------------
 
 
 @postgres_only
-def test_backup_then_restore_brings_back_every_row(env, fund, tmp_path) -> None:
+def test_backup_then_restore_brings_back_every_row(
+    env: dict[str, str], fund: Portfolio, tmp_path: Path
+) -> None:
     before = fingerprint()
     assert all(count for count, _ in before.values()), before
     counts = {t: fingerprint((t,))[t][0] for t in pms_tables()}
@@ -195,7 +150,7 @@ def test_backup_then_restore_brings_back_every_row(env, fund, tmp_path) -> None:
     assert listed == {"pms.dump", "meta.json"} | {f"csv/{t}.csv" for t in pms_tables()}
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["database"] == connection.settings_dict["NAME"]
-    assert meta["server_version"].startswith(str(connection.pg_version // 10000))
+    assert meta["server_version"].startswith(str(connection.get_database_version()[0]))
     assert meta["tables"] == counts
     latest = MigrationLoader(connection).graph.leaf_nodes("journal")[0][1]
     assert meta["migrations"]["journal"] == latest
@@ -207,10 +162,10 @@ def test_backup_then_restore_brings_back_every_row(env, fund, tmp_path) -> None:
     assert len(rows) == counts["positions_trade"] and "notes" in rows[0]
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # password hashes inside
 
-    damage()
+    damage(delete_last=3)
     assert fingerprint() != before
 
-    result = run(RESTORE, "--yes", str(folder), env=env)
+    result = restore(env, folder)
 
     assert result.returncode == 0, result.stderr
     assert "Journal chain intact" in result.stdout
@@ -226,13 +181,15 @@ def test_backup_then_restore_brings_back_every_row(env, fund, tmp_path) -> None:
 # --- refusals -----------------------------------------------------------------------------------
 
 
-def test_backup_into_an_unwritable_folder_fails_and_names_it(pg_tools, tmp_path) -> None:
+def test_backup_into_an_unwritable_folder_fails_and_names_it(
+    pg_tools: None, tmp_path: Path
+) -> None:
     blocker = tmp_path / "file.txt"  # a regular file: no folder below it, even for root
     blocker.write_text("not a folder\n")
     target = blocker / "backups"
     environ = script_env(DATABASE_URL="postgres://pms@127.0.0.1:5432/pms")
 
-    result = run(BACKUP, "--dir", str(target), env=environ)
+    result = run_script("backup.sh", "--dir", str(target), env=environ)
 
     assert result.returncode != 0
     assert f"cannot create the backup folder '{target}'" in result.stderr
@@ -240,15 +197,17 @@ def test_backup_into_an_unwritable_folder_fails_and_names_it(pg_tools, tmp_path)
 
 
 @postgres_only
-def test_restore_refuses_without_confirmation_or_with_a_bad_manifest(env, market, tmp_path) -> None:
+def test_restore_refuses_without_confirmation_or_with_a_bad_manifest(
+    env: dict[str, str], market: None, tmp_path: Path
+) -> None:
     folder = backup(env, tmp_path)
-    damage()
+    damage(delete_last=3)
     damaged = fingerprint()
 
-    no_terminal = run(RESTORE, str(folder), env=env)
+    no_terminal = run_script("restore.sh", str(folder), env=env)
     with (folder / "pms.dump").open("ab") as dump:
         dump.write(b"\0")
-    tampered = run(RESTORE, "--yes", str(folder), env=env)
+    tampered = restore(env, folder)
 
     assert no_terminal.returncode != 0
     assert "no terminal to ask on; pass --yes" in no_terminal.stderr
@@ -259,14 +218,16 @@ def test_restore_refuses_without_confirmation_or_with_a_bad_manifest(env, market
 
 
 @postgres_only
-def test_a_restore_that_fails_midway_leaves_the_database_as_it_was(env, market, tmp_path) -> None:
+def test_a_restore_that_fails_midway_leaves_the_database_as_it_was(
+    env: dict[str, str], market: None, tmp_path: Path
+) -> None:
     folder = backup(env, tmp_path)
-    damage()
+    damage(delete_last=3)
     with connection.cursor() as cursor:  # someone's report: DROP TABLE positions_trade fails
         cursor.execute("CREATE VIEW report_trades AS SELECT * FROM positions_trade")
     damaged = fingerprint()
     try:
-        result = run(RESTORE, "--yes", str(folder), env=env)
+        result = restore(env, folder)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP VIEW IF EXISTS report_trades")
@@ -277,14 +238,16 @@ def test_a_restore_that_fails_midway_leaves_the_database_as_it_was(env, market, 
 
 
 @postgres_only
-def test_restore_on_a_terminal_asks_for_the_database_name(env, tmp_path) -> None:
+def test_restore_on_a_terminal_asks_for_the_database_name(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     folder = backup(env, tmp_path)
 
-    def answered(answer: str) -> Any:
+    def answered(answer: str) -> subprocess.CompletedProcess[str]:
         primary, terminal = os.openpty()
         try:
             os.write(primary, f"{answer}\n".encode())
-            return run(RESTORE, str(folder), env=env, stdin=terminal)
+            return run_script("restore.sh", str(folder), env=env, stdin=terminal)
         finally:
             os.close(primary)
             os.close(terminal)
@@ -299,13 +262,13 @@ def test_restore_on_a_terminal_asks_for_the_database_name(env, tmp_path) -> None
     assert "restoring" in right.stderr
 
 
-def test_scripts_refuse_the_embedded_sqlite_database(tmp_path) -> None:
+def test_scripts_refuse_the_embedded_sqlite_database(tmp_path: Path) -> None:
     environ = script_env(DATABASE_URL=f"sqlite:///{tmp_path}/pms.sqlite3")
 
-    backed = run(BACKUP, "--dir", str(tmp_path), env=environ)
+    backed = run_script("backup.sh", "--dir", str(tmp_path), env=environ)
     dump = tmp_path / "x.dump"
     dump.write_bytes(b"PGDMP")
-    restored = run(RESTORE, "--yes", str(dump), env=environ)
+    restored = restore(environ, dump)
 
     assert backed.returncode != 0
     assert "backup.sh backs up PostgreSQL; for the embedded SQLite copy var/pms.sqlite3" in (
@@ -336,7 +299,7 @@ def test_database_url_is_parsed_into_libpq_variables() -> None:
 
 
 @postgres_only
-def test_retention_keeps_the_newest_backups_only(env, tmp_path) -> None:
+def test_retention_keeps_the_newest_backups_only(env: dict[str, str], tmp_path: Path) -> None:
     for name in ("pms-20240101-000000", "pms-20250101-000000", "pms-20250601-120000"):
         (tmp_path / name).mkdir()
     (tmp_path / "pms-manual-copy").mkdir()  # not a backup.sh name: never touched
@@ -348,11 +311,13 @@ def test_retention_keeps_the_newest_backups_only(env, tmp_path) -> None:
 
 
 @postgres_only
-def test_restore_runs_the_verification_command_and_fails_with_it(env, tmp_path) -> None:
+def test_restore_runs_the_verification_command_and_fails_with_it(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     folder = backup(env, tmp_path)
 
-    checked = run(RESTORE, "--yes", str(folder), env=env | {"PMS_RESTORE_VERIFY": "check"})
-    failed = run(RESTORE, "--yes", str(folder), env=env | {"PMS_RESTORE_VERIFY": "no_such_cmd"})
+    checked = restore(env | {"PMS_RESTORE_VERIFY": "check"}, folder)
+    failed = restore(env | {"PMS_RESTORE_VERIFY": "no_such_cmd"}, folder)
 
     assert checked.returncode == 0, checked.stderr
     assert "verifying: manage.py check" in checked.stderr
@@ -362,7 +327,9 @@ def test_restore_runs_the_verification_command_and_fails_with_it(env, tmp_path) 
 
 
 @postgres_only
-def test_a_byte_identical_restore_with_verify_system_succeeds(env, market, tmp_path) -> None:
+def test_a_byte_identical_restore_with_verify_system_succeeds(
+    env: dict[str, str], market: None, tmp_path: Path
+) -> None:
     """The default verification (verify_system) after restoring the backup just taken: the
     data are stale (January 2025), no worker runs, deploy settings warn; none of that is an
     integrity failure, so the restore reports success."""
@@ -373,7 +340,7 @@ def test_a_byte_identical_restore_with_verify_system_succeeds(env, market, tmp_p
         "SECURE_HSTS_SECONDS": "0",  # a deploy warning (security.W004)
     }
 
-    result = run(RESTORE, "--yes", str(folder), env=production)
+    result = restore(production, folder)
 
     assert "verifying: manage.py verify_system --after-restore" in result.stderr
     assert result.returncode == 0, result.stdout + result.stderr
@@ -416,7 +383,7 @@ esac
 
 @postgres_only
 def test_compose_mode_runs_the_tools_in_the_db_service_and_stops_the_app(
-    env, market, tmp_path
+    env: dict[str, str], market: None, tmp_path: Path
 ) -> None:
     import sys
 
@@ -442,8 +409,8 @@ def test_compose_mode_runs_the_tools_in_the_db_service_and_stops_the_app(
     before = fingerprint()
 
     folder = backup(environ, tmp_path / "backups")
-    damage()
-    result = run(RESTORE, "--yes", str(folder), env=environ)
+    damage(delete_last=3)
+    result = restore(environ, folder)
 
     assert result.returncode == 0, result.stderr
     connections.close_all()
@@ -463,12 +430,12 @@ def test_compose_mode_runs_the_tools_in_the_db_service_and_stops_the_app(
 
 
 @postgres_only
-def test_drill_backup_damage_restore_verify(env, market, tmp_path, capsys) -> None:
+def test_drill_backup_damage_restore_verify(
+    env: dict[str, str], market: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The last three journal entries deleted past the guard are named by verify_journal
     --backup and verify_system, TRUNCATE is refused, and restore.sh brings everything back."""
     from django.contrib.auth.models import User
-
-    from scripts.drills.backup_restore import _print, run_drill
 
     alice = User.objects.get(username="pm_alice")
     for i in range(4):

@@ -9,54 +9,29 @@ aliases at it, the way settings.py builds them from REDIS_URL.
 from __future__ import annotations
 
 import logging
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import caches
 from django.test import Client
 
 from apps.core.cache import breaker
 from apps.core.local_cache import local
-from apps.ops.tests import test_cache_invalidation as invalidation
-from apps.ops.tests.support import point_caches_at
-from apps.ops.tests.test_cache_invalidation import PAGES, get, statuses
+from apps.ops.tests.support import (
+    PAGES,
+    REDIS_SOCKET_TIMEOUT,
+    BlackHole,
+    get,
+    point_caches_at_port,
+    statuses,
+)
 from scripts.redis_server import RedisServer
-from tests.support import DEMO_PASSWORD
+from tests.support import DEMO_PASSWORD, Book
 
 pytestmark = pytest.mark.django_db(transaction=True)
-# The invalidation tests' fund and client; `read_cache` is overridden below (this test's Redis).
-alice, fund, morning = invalidation.alice, invalidation.fund, invalidation.morning
 
-TIMEOUT = 0.25  # settings.py's REDIS_SOCKET_TIMEOUT default
 ROUNDS = 5
 EXTRA_PER_REQUEST = 0.050  # generous: the breaker makes it ~0
-
-
-class BlackHole:
-    """A port that accepts connections (the kernel's backlog) and never answers."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(512)
-        self.port = int(self.sock.getsockname()[1])
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._stop.wait, daemon=True)  # never reads
-        self.thread.start()
-
-    def close(self) -> None:
-        self._stop.set()
-        self.sock.close()
-
-
-def point_caches_at_port(settings: Any, port: int) -> None:
-    """Both aliases on 127.0.0.1:`port` with settings.py's socket timeout."""
-    point_caches_at(settings, f"redis://127.0.0.1:{port}/0", timeout=TIMEOUT)
-    settings.DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 
 def point_caches_at_memory(settings: Any) -> None:
@@ -70,17 +45,12 @@ def point_caches_at_memory(settings: Any) -> None:
 
 
 @pytest.fixture
-def read_cache(settings: Any, redis_server: RedisServer) -> Iterator[str]:
-    """Overrides the invalidation tests' fixture: both aliases on this test's own Redis."""
-    point_caches_at_port(settings, redis_server.port)
-    breaker.failures = 0
-    yield f"redis://127.0.0.1:{redis_server.port}/0"
-    for backend in caches.all(initialized_only=True):
-        backend.close()
-    breaker.failures = 0
+def read_cache(private_read_cache: str) -> str:
+    """The fund (conftest.py's) reads through this test's own Redis."""
+    return private_read_cache
 
 
-def urls(fund: Any) -> dict[str, tuple[str, bytes]]:
+def urls(fund: Book) -> dict[str, tuple[str, bytes]]:
     """Every page and API, with something its answer must contain."""
     code = fund.portfolio.code
     return {
@@ -98,14 +68,14 @@ def urls(fund: Any) -> dict[str, tuple[str, bytes]]:
     }
 
 
-def check_every_page(client: Client, fund: Any) -> None:
+def check_every_page(client: Client, fund: Book) -> None:
     for name, (url, expected) in urls(fund).items():
         response = client.get(url)
         assert response.status_code == 200, (name, response.status_code)
         assert expected in response.content, name
 
 
-def timed(client: Client, fund: Any, rounds: int = ROUNDS) -> float:
+def timed(client: Client, fund: Book, rounds: int = ROUNDS) -> float:
     """Seconds per page request over `rounds` of the four cached pages."""
     started = time.perf_counter()
     for _ in range(rounds):
@@ -115,7 +85,7 @@ def timed(client: Client, fund: Any, rounds: int = ROUNDS) -> float:
 
 
 def test_a_killed_redis_breaks_no_page(
-    fund: Any, alice: Client, redis_server: RedisServer, caplog: Any
+    fund: Book, alice: Client, redis_server: RedisServer, caplog: Any
 ) -> None:
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "hit")  # Redis serves them
@@ -137,7 +107,7 @@ def test_a_killed_redis_breaks_no_page(
 
 
 def test_the_breaker_bounds_what_a_dead_redis_costs(
-    fund: Any, alice: Client, redis_server: RedisServer, settings: Any
+    fund: Book, alice: Client, redis_server: RedisServer, settings: Any
 ) -> None:
     redis_server.kill()
     statuses(alice, fund)  # the failures that open the breaker
@@ -151,7 +121,7 @@ def test_the_breaker_bounds_what_a_dead_redis_costs(
     assert dead - baseline < EXTRA_PER_REQUEST, (dead, baseline)
 
 
-def black_hole_costs(fund: Any, client: Client, settings: Any) -> tuple[float, float, float]:
+def black_hole_costs(fund: Book, client: Client, settings: Any) -> tuple[float, float, float]:
     """(seconds per page request with a black hole, without Redis at all, and per cached
     read once the breaker is open)."""
     hole = BlackHole()
@@ -170,7 +140,7 @@ def black_hole_costs(fund: Any, client: Client, settings: Any) -> tuple[float, f
 
 
 def test_a_black_hole_breaks_no_page_and_costs_a_bounded_wait(
-    fund: Any, alice: Client, settings: Any, caplog: Any
+    fund: Book, alice: Client, settings: Any, caplog: Any
 ) -> None:
     """Connections are accepted and never answered: each call waits for the socket timeout
     until the breaker opens; then the read models skip Redis, and so do the sessions (the
@@ -179,17 +149,17 @@ def test_a_black_hole_breaks_no_page_and_costs_a_bounded_wait(
         slow, baseline, read_model = black_hole_costs(fund, alice, settings)
     assert "cache unavailable" in caplog.text
     assert read_model < EXTRA_PER_REQUEST / 10
-    assert slow - baseline < 2 * TIMEOUT + EXTRA_PER_REQUEST, (slow, baseline)
+    assert slow - baseline < 2 * REDIS_SOCKET_TIMEOUT + EXTRA_PER_REQUEST, (slow, baseline)
 
 
 def test_a_black_hole_costs_sessions_no_wait_either(
-    fund: Any, alice: Client, settings: Any
+    fund: Book, alice: Client, settings: Any
 ) -> None:
     slow, baseline, _ = black_hole_costs(fund, alice, settings)
     assert slow - baseline < EXTRA_PER_REQUEST, (slow, baseline)
 
 
-def _read_model_seconds(fund: Any) -> float:
+def _read_model_seconds(fund: Book) -> float:
     """Seconds one cached read adds on top of its build while the breaker is open."""
     from apps.core.cache import read
 
@@ -200,7 +170,7 @@ def _read_model_seconds(fund: Any) -> float:
 
 
 def test_sessions_and_the_login_lockout_work_with_redis_dead(
-    fund: Any, redis_server: RedisServer, pm_alice: Any
+    fund: Book, redis_server: RedisServer, pm_alice: Any
 ) -> None:
     from axes.models import AccessAttempt
 

@@ -1,84 +1,54 @@
 """The cached read models and pages: miss, hit, and a committed write seen on the next read.
 
 Transactional tests (`transaction=True`): the cache is only read and filled outside a
-transaction, and the write-through refresh runs on commit. The read-model cache gets its own
-key prefix (and, on Redis, a database no other test flushes), so parallel workers never share
-entries. Today is the morning of 6 Feb 2025: the book is marked through 5 Feb, the pack of
-6 Feb is out.
+transaction, and the write-through refresh runs on commit. The fund and its read-model cache
+are conftest.py's `fund` and `read_cache`: the cache gets its own key prefix (and, on Redis, a
+database no other test flushes), so parallel workers never share entries. Today is the
+morning of 6 Feb 2025: the book is marked through 5 Feb, the pack of 6 Feb is out.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 from django.test.signals import template_rendered
+from pytest_django import DjangoAssertNumQueries, Settings
 
 from apps.core import cache as read_cache_module
-from apps.core.cache import MISSING, breaker, cache_get, key_for
-from apps.core.local_cache import local
-from apps.core.models import DataVersion, RefreshRequest
-from apps.marketdata.models import Instrument
+from apps.core.cache import MISSING, cache_get, key_for
+from apps.core.models import RefreshRequest
 from apps.ops.models import PipelineRun
-from apps.ops.pipelines import run_due, run_pipeline
-from apps.ops.tests.support import long_wdo
-from apps.positions.models import Trade
-from apps.positions.services import TradeTicket
+from apps.ops.pipelines import run_pipeline
+from apps.ops.tests.support import (
+    D1,
+    D2,
+    D3,
+    D4,
+    MORNING,
+    PAGES,
+    get,
+    pending,
+    propose_two_more,
+    remark_trade,
+    republish_settlement,
+    statuses,
+    versions,
+)
+from tests.support import Book
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-D1, D2, D3, D4 = date(2025, 2, 3), date(2025, 2, 4), date(2025, 2, 5), date(2025, 2, 6)
-MORNING = datetime(2025, 2, 6, 8, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
-ISOLATED_REDIS_DB = 11  # no test flushes it; each test deletes only its own prefix
-PAGES = ("book", "risk", "attribution", "morning")
-
-
-def _redis_db(url: str, db: int) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{db}"))
-
-
-@pytest.fixture
-def read_cache(settings: Any) -> Iterator[str]:
-    """The read-model cache, isolated: a unique key prefix; Redis when REDIS_URL is set."""
-    prefix = f"t{uuid.uuid4().hex[:12]}"
-    if settings.REDIS_URL:
-        alias = {
-            **settings.CACHES["readmodels"],
-            "LOCATION": _redis_db(settings.REDIS_URL, ISOLATED_REDIS_DB),
-            "KEY_PREFIX": prefix,
-        }
-    else:
-        alias = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": prefix}
-    settings.CACHES = {**settings.CACHES, "readmodels": alias}
-    settings.READ_MODEL_CACHE = "readmodels"
-    breaker.failures = 0
-    yield prefix
-    forget()
-    breaker.failures = 0
-
-
-def forget() -> None:
-    """Empty the test's read-model cache (on Redis only its prefix: never a FLUSHDB)."""
-    local.clear()
-    backend = caches["readmodels"]
-    if hasattr(backend, "delete_pattern"):
-        backend.delete_pattern("*")
-    else:
-        backend.clear()
 
 
 def stored_keys() -> set[str]:
@@ -86,7 +56,9 @@ def stored_keys() -> set[str]:
     backend = caches["readmodels"]
     if hasattr(backend, "keys"):  # django-redis
         return set(backend.keys("rm:*"))
-    return {key.split(":", 2)[2] for key in backend._cache}
+    assert isinstance(backend, LocMemCache), backend
+    # django-stubs leave out LocMemCache's private store; no public API lists its keys.
+    return {key.split(":", 2)[2] for key in backend._cache}  # type: ignore[attr-defined]
 
 
 def page_keys() -> set[str]:
@@ -95,78 +67,10 @@ def page_keys() -> set[str]:
     return {k for k in stored_keys() if not k.startswith(("rm:funds:", "rm:failures:"))}
 
 
-def versions() -> dict[str, int]:
-    return dict(DataVersion.objects.values_list("scope", "version"))
-
-
-@pytest.fixture
-def morning() -> Iterator[None]:
-    with time_machine.travel(MORNING, tick=True):
-        yield
-
-
-@pytest.fixture
-def fund(book_at: Any, settings: Any, read_cache: str, morning: None) -> Any:
-    """WDOH25 long 10, marked and risked through D3 (a limit breached: an open alert), and
-    the pack of D4; the write-through refresh is off unless a test turns it on."""
-    from apps.risk.models import Limit, Metric
-
-    settings.PIPELINE_RETRY_DELAYS = [0, 0]
-    settings.ANTHROPIC_API_KEY = ""
-    settings.MORNING_PACK_EMAIL = False
-    settings.CACHE_WRITE_THROUGH = False
-    book = long_wdo(book_at, through=D4)
-    Limit.objects.create(
-        portfolio=book.portfolio,
-        metric=Metric.GROSS,
-        warning_level=Decimal("0.0001"),
-        hard_level=Decimal("0.0002"),
-    )
-    assert [o.status for o in run_due("eod", D3, portfolio=book.portfolio)] == ["ran"] * 3
-    assert run_pipeline("preopen", book.portfolio, D4).status == "ran"
-    forget()  # the pipelines warmed the read models: start cold
-    return book
-
-
-@pytest.fixture
-def alice(client: Client, pm_alice: Any) -> Client:
-    client.force_login(pm_alice)
-    return client
-
-
-def get(client: Client, page: str, fund: Any, query: str = "") -> Any:
-    url = {"book": "/book/", "risk": "/risk/", "attribution": "/attribution/"}.get(
-        page, "/morning/"
-    )
-    response = client.get(f"{url}?portfolio={fund.portfolio.code}{query}")
-    assert response.status_code == 200, (page, response.status_code)
-    return response
-
-
-def statuses(client: Client, fund: Any) -> dict[str, str]:
-    return {page: get(client, page, fund)["X-Cache"] for page in PAGES}
-
-
-def remark_trade(fund: Any, qty: str) -> Trade:
-    """A trade on the last marked day through the service the trade page calls."""
-    from apps.positions.corrections import record_and_remark
-
-    ticket = TradeTicket(
-        portfolio=fund.portfolio,
-        strategy=fund.strategy,
-        instrument=Instrument.objects.get(ticker="WDOH25"),
-        side="BUY",
-        quantity=Decimal(qty),
-        trade_date=D3,
-        price=Decimal("5560.00"),
-    )
-    return record_and_remark(ticket, by=fund.user)
-
-
 # --- miss, hit ------------------------------------------------------------------------------
 
 
-def test_the_first_read_misses_and_the_second_hits(fund: Any, alice: Client) -> None:
+def test_the_first_read_misses_and_the_second_hits(fund: Book, alice: Client) -> None:
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "hit")
     second = get(alice, "book", fund)
@@ -183,7 +87,7 @@ def test_the_first_read_misses_and_the_second_hits(fund: Any, alice: Client) -> 
     assert '"X-CSRFToken": "' in body  # the frame's, for htmx and static/js/csrf.js
 
 
-def test_history_bypasses_the_cache(fund: Any, alice: Client) -> None:
+def test_history_bypasses_the_cache(fund: Book, alice: Client) -> None:
     for page, query in (("book", f"&date={D1}"), ("risk", f"&date={D1}")):
         response = get(alice, page, fund, query)
         assert response["X-Cache"] == "bypass"
@@ -197,7 +101,7 @@ def test_history_bypasses_the_cache(fund: Any, alice: Client) -> None:
     assert not any(":html:" in key or "latest|" in key for key in stored_keys())
 
 
-def test_the_htmx_fragment_is_cached_apart_from_the_page(fund: Any, alice: Client) -> None:
+def test_the_htmx_fragment_is_cached_apart_from_the_page(fund: Book, alice: Client) -> None:
     page = get(alice, "book", fund)
     fragment = alice.get(f"/book/?portfolio={fund.portfolio.code}", HTTP_HX_REQUEST="true")
     assert (page["X-Cache"], fragment["X-Cache"]) == ("miss", "hit")  # the read model hit
@@ -209,7 +113,7 @@ def test_the_htmx_fragment_is_cached_apart_from_the_page(fund: Any, alice: Clien
 
 
 def test_no_user_sees_another_users_name_token_or_rights(
-    fund: Any, alice: Client, viewer_dan: Any
+    fund: Book, alice: Client, viewer_dan: User
 ) -> None:
     """The cached body has no per-user content: the user box, the CSRF token and the nonce are
     the frame's, rendered for the reader; a viewer does not get the manager's buttons from the
@@ -237,7 +141,7 @@ def test_no_user_sees_another_users_name_token_or_rights(
 # --- a committed write is seen on the next read -----------------------------------------------
 
 
-def test_a_trade_is_seen_on_every_page_on_the_next_read(fund: Any, alice: Client) -> None:
+def test_a_trade_is_seen_on_every_page_on_the_next_read(fund: Book, alice: Client) -> None:
     statuses(alice, fund)
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "hit")
     before = versions()[f"portfolio:{fund.portfolio.pk}"]
@@ -251,37 +155,23 @@ def test_a_trade_is_seen_on_every_page_on_the_next_read(fund: Any, alice: Client
     assert book.content.decode().count(">15<") == 1  # the new quantity (10 + 5)
 
 
-def test_a_price_override_is_seen_on_the_next_read(fund: Any, alice: Client, bo_carol) -> None:
-    from apps.marketdata.services import override_price
-
+def test_a_price_override_is_seen_on_the_next_read(
+    fund: Book, alice: Client, bo_carol: User
+) -> None:
     statuses(alice, fund)
     market = versions()["market"]
-    override_price(
-        Instrument.objects.get(ticker="WDOH25"),
-        D3,
-        price=Decimal("5600.00"),
-        reason="B3 republished the settlement.",
-        by=bo_carol,
-    )
+    republish_settlement(bo_carol)
     assert versions()["market"] > market
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
 
 
 def test_a_proposal_decision_is_seen_on_the_next_read(
-    fund: Any, alice: Client, cio_bob: Any, pm_alice: Any
+    fund: Book, alice: Client, cio_bob: User, pm_alice: User
 ) -> None:
     from apps.proposals.models import ProposalStatus
-    from apps.proposals.services import Terms, approve_proposal, create_proposal
+    from apps.proposals.services import approve_proposal
 
-    proposal = create_proposal(
-        portfolio=fund.portfolio,
-        strategy=fund.strategy,
-        instrument=Instrument.objects.get(ticker="WDOH25"),
-        terms=Terms("BUY", Decimal("2")),
-        rationale="Add on the dip.",
-        business_date=D4,
-        by=pm_alice,
-    )
+    proposal = propose_two_more(fund, D4, by=pm_alice)
     statuses(alice, fund)
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "hit")
     approve_proposal(proposal, by=cio_bob, note="Agreed.", override_note="Risk accepts it.")
@@ -290,7 +180,7 @@ def test_a_proposal_decision_is_seen_on_the_next_read(
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
 
 
-def test_an_alert_acknowledgement_is_seen_on_the_risk_page(fund: Any, alice: Client) -> None:
+def test_an_alert_acknowledgement_is_seen_on_the_risk_page(fund: Book, alice: Client) -> None:
     from apps.risk.models import Alert
 
     alert = Alert.objects.get(portfolio=fund.portfolio)  # one, open while the limit is breached
@@ -307,7 +197,7 @@ def test_an_alert_acknowledgement_is_seen_on_the_risk_page(fund: Any, alice: Cli
     assert Alert.objects.get(pk=alert.pk).status == Alert.Status.ACKNOWLEDGED
 
 
-def test_a_new_pack_is_seen_on_the_morning_page(fund: Any, alice: Client) -> None:
+def test_a_new_pack_is_seen_on_the_morning_page(fund: Book, alice: Client) -> None:
     from apps.briefings.services import generate_morning_pack
 
     assert ">1 of 1<" in get(alice, "morning", fund).content.decode()
@@ -319,7 +209,7 @@ def test_a_new_pack_is_seen_on_the_morning_page(fund: Any, alice: Client) -> Non
 
 
 def test_write_through_refreshes_the_read_models_on_commit(
-    fund: Any, alice: Client, settings: Any
+    fund: Book, alice: Client, settings: Settings
 ) -> None:
     """With the refresh on (the default), the next read after a write finds the new read
     model already built: the page is rendered again, nothing is built from the database."""
@@ -336,7 +226,7 @@ def test_write_through_refreshes_the_read_models_on_commit(
 
 
 def test_a_write_in_an_open_transaction_touches_no_cache_until_commit(
-    fund: Any, alice: Client, settings: Any
+    fund: Book, alice: Client, settings: Settings
 ) -> None:
     settings.CACHE_WRITE_THROUGH = True
     statuses(alice, fund)
@@ -356,22 +246,18 @@ def test_a_write_in_an_open_transaction_touches_no_cache_until_commit(
 
 
 def test_a_transaction_schedules_one_refresh_per_scope(
-    fund: Any, settings: Any, monkeypatch: Any
+    fund: Book, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Many writes in one transaction (an import, a seed) ask for each scope's refresh once
     (one outbox row) and publish one task per scope on commit, none before; a rolled-back
     savepoint takes its request with it; a later write while the request is still pending
     joins it instead of queuing a second task."""
     from apps.core.cache import bump
-    from apps.core.models import RefreshRequest
 
     settings.CACHE_WRITE_THROUGH = True
     published: list[str] = []
     monkeypatch.setattr(read_cache_module, "publish_refresh", published.append)
     own = f"portfolio:{fund.portfolio.pk}"
-
-    def pending() -> dict[str, int]:
-        return dict(RefreshRequest.objects.values_list("scope", "writes"))
 
     with transaction.atomic():
         for _ in range(3):
@@ -394,7 +280,7 @@ def test_a_transaction_schedules_one_refresh_per_scope(
     assert pending() == {own: 5, "market": 1}
 
 
-def test_a_rolled_back_write_touches_nothing(fund: Any, alice: Client, settings: Any) -> None:
+def test_a_rolled_back_write_touches_nothing(fund: Book, alice: Client, settings: Settings) -> None:
     settings.CACHE_WRITE_THROUGH = True
     statuses(alice, fund)
     keys, before = stored_keys(), versions()
@@ -413,7 +299,7 @@ def test_a_rolled_back_write_touches_nothing(fund: Any, alice: Client, settings:
 # --- bulk writes ----------------------------------------------------------------------------
 
 
-def test_the_mtm_bulk_write_invalidates(fund: Any, alice: Client) -> None:
+def test_the_mtm_bulk_write_invalidates(fund: Book, alice: Client) -> None:
     from apps.positions.mtm import run_mtm
 
     statuses(alice, fund)
@@ -427,7 +313,7 @@ def test_the_mtm_bulk_write_invalidates(fund: Any, alice: Client) -> None:
     assert get(alice, "book", fund).content.decode().count(">15<") == 1
 
 
-def test_a_price_import_invalidates(fund: Any, alice: Client, tmp_path: Path) -> None:
+def test_a_price_import_invalidates(fund: Book, alice: Client, tmp_path: Path) -> None:
     from apps.marketdata.importers.csv_prices import import_price_csv
 
     statuses(alice, fund)
@@ -442,7 +328,9 @@ def test_a_price_import_invalidates(fund: Any, alice: Client, tmp_path: Path) ->
 # --- a stale refill racing an invalidation ----------------------------------------------------
 
 
-def test_a_stale_refill_lands_under_a_key_nobody_reads(fund: Any, monkeypatch: Any) -> None:
+def test_a_stale_refill_lands_under_a_key_nobody_reads(
+    fund: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A read starts (versions read, the book built), a trade commits meanwhile, then the read
     stores what it built: under the old version's key. The next read misses and builds the
     fresh book."""
@@ -471,7 +359,7 @@ def test_a_stale_refill_lands_under_a_key_nobody_reads(fund: Any, monkeypatch: A
     assert queries.cached_book(fund.portfolio, today).status == "hit"
 
 
-def test_the_refresh_warms_every_registered_read_model(fund: Any) -> None:
+def test_the_refresh_warms_every_registered_read_model(fund: Book) -> None:
     assert set(read_cache_module.WARMERS) == set(PAGES)
     assert read_cache_module.warm(fund.portfolio) == list(read_cache_module.WARMERS)
     for name in PAGES:
@@ -479,7 +367,11 @@ def test_the_refresh_warms_every_registered_read_model(fund: Any) -> None:
 
 
 def test_a_failing_warmer_never_reaches_the_request(
-    fund: Any, alice: Client, settings: Any, monkeypatch: Any, caplog: Any
+    fund: Book,
+    alice: Client,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings.CACHE_WRITE_THROUGH = True
 
@@ -498,7 +390,7 @@ def test_a_failing_warmer_never_reaches_the_request(
 BANNER = 'data-testid="pipeline-banner"'
 
 
-def test_the_pipeline_banner_comes_and_goes_on_a_cached_page(fund: Any, alice: Client) -> None:
+def test_the_pipeline_banner_comes_and_goes_on_a_cached_page(fund: Book, alice: Client) -> None:
     get(alice, "book", fund)
     assert get(alice, "book", fund)["X-Cache-Detail"] == "page=hit; data=-"
     assert run_pipeline("eod", fund.portfolio, date(2025, 2, 7)).status == "failed"  # no prices
@@ -515,7 +407,7 @@ def test_the_pipeline_banner_comes_and_goes_on_a_cached_page(fund: Any, alice: C
 
 
 def test_a_hit_runs_four_queries_and_renders_only_the_frame(
-    fund: Any, alice: Client, django_assert_num_queries: Any
+    fund: Book, alice: Client, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
     """The session (in the database only, issue 14 §3.1), the user, the role names and the
     data versions; only the frame (base.html around the cached body) is rendered."""
@@ -539,7 +431,7 @@ def test_a_hit_runs_four_queries_and_renders_only_the_frame(
     assert set(rendered) == {"core/cached_page.html", "base.html"}
 
 
-def test_a_renamed_user_sees_the_new_name_on_the_next_hit(fund: Any, alice: Client) -> None:
+def test_a_renamed_user_sees_the_new_name_on_the_next_hit(fund: Book, alice: Client) -> None:
     get(alice, "risk", fund)
     assert "Alice Manager" in get(alice, "risk", fund).content.decode()
     fund.user.first_name = "Alicia"
@@ -550,7 +442,7 @@ def test_a_renamed_user_sees_the_new_name_on_the_next_hit(fund: Any, alice: Clie
     assert "Alicia Manager" in html and "Alice Manager" not in html
 
 
-def test_a_flash_message_is_shown_once_on_a_cached_page(fund: Any, alice: Client) -> None:
+def test_a_flash_message_is_shown_once_on_a_cached_page(fund: Book, alice: Client) -> None:
     get(alice, "book", fund)
     get(alice, "book", fund)
     request = RequestFactory().get("/")

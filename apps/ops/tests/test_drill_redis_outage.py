@@ -8,11 +8,9 @@ from typing import Any
 
 import pytest
 
-from apps.ops.tests import test_cache_invalidation as invalidation
-from apps.ops.tests.test_cache_degradation import read_cache  # noqa: F401 (the private Redis)
 from scripts.drills import redis_outage
 from scripts.redis_server import RedisServer
-from tests.support import DEMO_PASSWORD
+from tests.support import DEMO_PASSWORD, Book
 
 
 @pytest.fixture(autouse=True)
@@ -22,11 +20,17 @@ def plain_http_cookies(settings: Any) -> None:
 
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-fund, morning = invalidation.fund, invalidation.morning
+
+
+@pytest.fixture
+def read_cache(private_read_cache: str) -> str:
+    """The fund (conftest.py's) reads through this test's own Redis, the one the drill
+    pauses and kills."""
+    return private_read_cache
 
 
 def test_redis_paused_and_killed_under_load_breaks_nobodys_pages(
-    fund: Any,
+    fund: Book,
     cio_bob: Any,
     viewer_dan: Any,
     live_server: Any,

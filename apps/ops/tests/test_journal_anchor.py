@@ -11,30 +11,16 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 
 from apps.journal.models import Entry, EntryKind
 from apps.journal.services import record, verify
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_pipeline
-from apps.ops.tests.support import long_wdo
+from apps.ops.tests.support import delete_last_entries, long_wdo
 
 pytestmark = pytest.mark.django_db
 
 D1 = date(2025, 2, 3)
-
-
-def delete_last(count: int) -> None:
-    """What an attacker with database rights does: the append-only guard switched off."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-        cursor.execute(
-            "DELETE FROM journal_entry WHERE seq > (SELECT max(seq) FROM journal_entry) - %s",
-            [count],
-        )
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
 
 
 @pytest.fixture
@@ -58,7 +44,7 @@ def test_a_pipeline_run_records_the_chain_head(anchored: PipelineRun) -> None:
 def test_deleting_the_last_entries_is_found_and_named(anchored: PipelineRun) -> None:
     head = Entry.objects.order_by("-seq").values_list("seq", flat=True)[0]
     assert head >= 3
-    delete_last(3)
+    delete_last_entries(3)
 
     broken = verify()
 
@@ -74,7 +60,7 @@ def test_entries_written_over_a_deleted_tail_do_not_match_the_anchor(
     anchored: PipelineRun, pm_alice: Any
 ) -> None:
     head = Entry.objects.order_by("-seq").values_list("seq", flat=True)[0]
-    delete_last(2)
+    delete_last_entries(2)
     for i in range(3):  # the app carries on: the chain verifies again, seq passes the anchor
         record(kind=EntryKind.NOTE, actor=pm_alice, on_date=D1, note=f"after {i}")
 

@@ -14,15 +14,12 @@ from django.test import Client
 from apps.ops import pipelines
 from apps.ops.models import PipelineRun, StepRun
 from apps.ops.pipelines import run_due, run_pipeline
-from apps.ops.tests import test_cache_invalidation as invalidation
-from apps.ops.tests.support import long_wdo
-from apps.ops.tests.test_cache_invalidation import D1, D3, D4, PAGES, get
+from apps.ops.tests.support import D1, D3, D4, PAGES, get, long_wdo
 from apps.positions.models import DailyMark, NavRecord
+from tests.support import Book
 
 pytestmark = pytest.mark.django_db(transaction=True)
-# The invalidation tests' fund (EOD through D3, the pack of D4) and their isolated cache.
-alice, fund, morning = invalidation.alice, invalidation.fund, invalidation.morning
-read_cache = invalidation.read_cache
+# `fund` and `alice` are conftest.py's: EOD through D3, the pack of D4, an isolated cache.
 
 MARK_FIELDS = ("date", "quantity", "price", "fx_rate", "pnl_brl", "cum_pnl_brl", "exposure_brl")
 
@@ -116,7 +113,7 @@ def test_a_killed_worker_is_completed_by_a_rerun_with_the_same_marks(
 
 
 def test_after_an_eod_the_first_read_of_every_cached_page_is_a_hit(
-    fund: Any, alice: Client
+    fund: Book, alice: Client
 ) -> None:
     """The EOD's last step warms the read models: nobody waits for the first build."""
     assert run_pipeline("eod", fund.portfolio, D4).status == "ran"

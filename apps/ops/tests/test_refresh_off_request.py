@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,29 +24,27 @@ from django.test import Client
 from django.utils import timezone
 
 from apps.core import cache as read_cache_module
-from apps.core.models import DataVersion, RefreshRequest
-from apps.marketdata.models import Instrument
+from apps.core.models import RefreshRequest
 from apps.ops import warming
-from apps.ops.tests import test_cache_invalidation as invalidation
-from apps.ops.tests.test_cache_degradation import BlackHole
-from apps.ops.tests.test_cache_invalidation import PAGES, get, remark_trade, statuses
-from scripts.redis_server import RedisServer
-
-# The invalidation tests' fund (marked, risked, the pack out), client and isolated cache.
-alice, fund, morning, read_cache = (
-    invalidation.alice,
-    invalidation.fund,
-    invalidation.morning,
-    invalidation.read_cache,
+from apps.ops.tests.support import (
+    D3,
+    PAGES,
+    BlackHole,
+    get,
+    pending,
+    propose_two_more,
+    remark_trade,
+    republish_settlement,
+    statuses,
+    versions,
 )
-D3 = date(2025, 2, 5)
+from scripts.redis_server import RedisServer
+from tests.support import Book
+
+# `fund` and `alice` are conftest.py's: marked, risked, the pack out, an isolated cache.
 
 
-def pending() -> dict[str, int]:
-    return dict(RefreshRequest.objects.values_list("scope", "writes"))
-
-
-def details(client: Client, fund: Any) -> dict[str, str]:
+def details(client: Client, fund: Book) -> dict[str, str]:
     return {page: get(client, page, fund)["X-Cache-Detail"] for page in PAGES}
 
 
@@ -76,12 +74,10 @@ def closed_port() -> int:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_market_write_rebuilds_no_fund_in_the_request(
-    fund: Any, alice: Client, bo_carol: Any, settings: Any, monkeypatch: Any
+    fund: Book, alice: Client, bo_carol: Any, settings: Any, monkeypatch: Any
 ) -> None:
     """A price override invalidates every fund; the request that made it rebuilds none of
     their read models (each fund's next read rebuilds its own); a worker rebuilds them all."""
-    from apps.marketdata.services import override_price
-
     settings.CACHE_WRITE_THROUGH = True
     statuses(alice, fund)
     warmed: list[Any] = []
@@ -92,13 +88,7 @@ def test_a_market_write_rebuilds_no_fund_in_the_request(
         return real_warm(portfolio)
 
     monkeypatch.setattr(warming, "warm", spy)
-    override_price(
-        Instrument.objects.get(ticker="WDOH25"),
-        D3,
-        price=Decimal("5600.00"),
-        reason="B3 republished the settlement.",
-        by=bo_carol,
-    )
+    republish_settlement(bo_carol)
     assert warmed == [] and pending() == {}  # claimed by the eager task, not rebuilt
     assert statuses(alice, fund) == dict.fromkeys(PAGES, "miss")
 
@@ -114,7 +104,7 @@ def test_a_market_write_rebuilds_no_fund_in_the_request(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_burst_of_writes_queues_one_task(
-    fund: Any, broker: Callable[[str], None], redis_server: RedisServer, settings: Any
+    fund: Book, broker: Callable[[str], None], redis_server: RedisServer, settings: Any
 ) -> None:
     import redis
 
@@ -133,7 +123,7 @@ def test_a_burst_of_writes_queues_one_task(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_dead_broker_neither_fails_nor_holds_a_write_and_the_sweep_refreshes(
-    fund: Any, alice: Client, broker: Callable[[str], None], settings: Any, caplog: Any
+    fund: Book, alice: Client, broker: Callable[[str], None], settings: Any, caplog: Any
 ) -> None:
     settings.CACHE_WRITE_THROUGH = True
     statuses(alice, fund)
@@ -183,10 +173,6 @@ def test_the_sweep_is_on_the_beat_schedule() -> None:
 # --- a save that changes nothing a read model shows bumps nothing ------------------------------
 
 
-def scopes() -> dict[str, int]:
-    return dict(DataVersion.objects.values_list("scope", "version"))
-
-
 @pytest.mark.django_db
 def test_a_position_plan_bumps_nothing_a_quantity_does(book_at: Any, pm_alice: Any) -> None:
     from apps.positions.services import update_position_plan
@@ -194,42 +180,33 @@ def test_a_position_plan_bumps_nothing_a_quantity_does(book_at: Any, pm_alice: A
     book = book_at(D3, "WDOH25")
     trade = book.trade("WDOH25", "BUY", "10", D3, price="5529.50")
     position = trade.position
-    before = scopes()
+    before = versions()
     update_position_plan(
         position, by=pm_alice, thesis="BRL weakens.", stop=Decimal("5400"), target=None
     )
-    assert scopes() == before  # the plan is on the position page only (not cached)
+    assert versions() == before  # the plan is on the position page only (not cached)
     position.quantity = Decimal("11")
     position.save(update_fields=["quantity", "updated_at"])
     assert (
-        scopes()[f"portfolio:{book.portfolio.pk}"] == before[f"portfolio:{book.portfolio.pk}"] + 1
+        versions()[f"portfolio:{book.portfolio.pk}"] == before[f"portfolio:{book.portfolio.pk}"] + 1
     )
 
 
 @pytest.mark.django_db
 def test_a_journal_anchor_or_a_what_if_bumps_nothing(book_at: Any, pm_alice: Any) -> None:
     from apps.ops.models import PipelineRun
-    from apps.proposals.services import Terms, create_proposal
 
     book = book_at(D3, "WDOH25")
     run = PipelineRun.objects.create(
         pipeline="eod", business_date=D3, portfolio=book.portfolio, started_at=timezone.now()
     )
-    proposal = create_proposal(
-        portfolio=book.portfolio,
-        strategy=book.strategy,
-        instrument=Instrument.objects.get(ticker="WDOH25"),
-        terms=Terms("BUY", Decimal("2")),
-        rationale="Add on the dip.",
-        business_date=D3,
-        by=pm_alice,
-    )
-    before = scopes()
+    proposal = propose_two_more(book, D3, by=pm_alice)
+    before = versions()
     run.journal_seq, run.journal_hash = 7, "ab" * 32
     run.save(update_fields=["journal_seq", "journal_hash"])
     proposal.what_if = {"after": {}}
     proposal.save(update_fields=["what_if", "updated_at"])
-    assert scopes() == before
+    assert versions() == before
     run.status = PipelineRun.Status.FAILED
     run.save(update_fields=["status"])  # the banner shows it
-    assert scopes()["pipelines"] == before.get("pipelines", 1) + 1
+    assert versions()["pipelines"] == before.get("pipelines", 1) + 1

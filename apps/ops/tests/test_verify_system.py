@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from io import StringIO
 from pathlib import Path
@@ -17,14 +18,17 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
+from pytest_django import Settings
+from time_machine import TimeMachineFixture
 
 from apps.journal.models import Entry
 from apps.marketdata.models import SettlementPrice
 from apps.ops.pipelines import run_due, run_pipeline
-from apps.ops.tests.support import long_wdo, point_caches_at
+from apps.ops.tests.support import delete_last_entries, long_wdo, point_caches_at
 from apps.ops.verify import FAIL, PASS, WARN
-from apps.positions.models import Position
+from apps.positions.models import Portfolio, Position
 from scripts.redis_server import RedisServer
+from tests.support import BookAt
 
 pytestmark = pytest.mark.django_db
 
@@ -37,14 +41,22 @@ NOW = datetime(2025, 2, 5, 9, 0, tzinfo=SAO_PAULO)  # after the pre-open run
 # --- the healthy setup -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Healthy:
+    """The healthy setup's fund and its Redis (a test kills it)."""
+
+    portfolio: Portfolio
+    redis: RedisServer
+
+
 @pytest.fixture
 def healthy(
-    book_at: Any,
-    settings: Any,
-    time_machine: Any,
+    book_at: BookAt,
+    settings: Settings,
+    time_machine: TimeMachineFixture,
     tmp_path: Path,
     redis_server: RedisServer,
-) -> Any:
+) -> Healthy:
     """A fund marked through the previous business day of a frozen today, EOD and pre-open
     run, a fresh backup, production-like security settings and a Redis of our own."""
     time_machine.move_to(NOW, tick=False)
@@ -66,8 +78,7 @@ def healthy(
     three_hours_ago = NOW.timestamp() - 3 * 3600
     os.utime(newest, (three_hours_ago, three_hours_ago))
     settings.BACKUP_DIR = backups
-    book.redis = redis_server
-    return book
+    return Healthy(book.portfolio, redis_server)
 
 
 def verify(*args: str) -> tuple[int, str]:
@@ -75,7 +86,9 @@ def verify(*args: str) -> tuple[int, str]:
     out = StringIO()
     with pytest.raises(SystemExit) as exited:
         call_command("verify_system", *args, stdout=out, stderr=StringIO())
-    return int(exited.value.code), out.getvalue()
+    code = exited.value.code
+    assert isinstance(code, int), code  # verify_system exits with 0, 1 or 2, never a message
+    return code, out.getvalue()
 
 
 def verify_json(*args: str) -> tuple[int, dict[str, Any], dict[tuple[str, str], dict[str, Any]]]:
@@ -90,7 +103,7 @@ def failures(checks: dict[tuple[str, str], dict[str, Any]]) -> dict[str, str]:
     return {name: c["detail"] for (_, name), c in checks.items() if c["status"] == FAIL}
 
 
-def test_a_healthy_setup_has_no_failure(healthy: Any) -> None:
+def test_a_healthy_setup_has_no_failure(healthy: Healthy) -> None:
     code, payload, checks = verify_json()
     assert failures(checks) == {}, failures(checks)
     assert code == 2  # warnings only (no broker, short history, no LLM key)
@@ -115,13 +128,13 @@ def test_a_healthy_setup_has_no_failure(healthy: Any) -> None:
     assert checks[("celery", "broker")]["status"] == WARN  # eager tasks
 
 
-def test_the_deploy_check_passes_with_production_settings(healthy: Any) -> None:
+def test_the_deploy_check_passes_with_production_settings(healthy: Healthy) -> None:
     code, _, checks = verify_json("--only", "settings")
     assert checks[("settings", "deploy checks")]["status"] == PASS, checks
     assert code == 0
 
 
-def test_deploy_warnings_are_warn_listed_by_id(healthy: Any, settings: Any) -> None:
+def test_deploy_warnings_are_warn_listed_by_id(healthy: Healthy, settings: Settings) -> None:
     """`check --deploy` issues are warnings: reported by id, never a FAIL."""
     settings.SESSION_COOKIE_SECURE = False
     settings.SECURE_HSTS_SECONDS = 0
@@ -132,7 +145,7 @@ def test_deploy_warnings_are_warn_listed_by_id(healthy: Any, settings: Any) -> N
     assert deploy["detail"].startswith("check --deploy: 2 warning(s): security.W004, security.W012")
 
 
-def test_after_a_restore_only_integrity_checks_fail(healthy: Any) -> None:
+def test_after_a_restore_only_integrity_checks_fail(healthy: Healthy) -> None:
     """restore.sh runs `verify_system --after-restore`: stale data is a warning there, a broken
     chain, replay, NAV bridge or migration still a failure."""
     SettlementPrice.objects.filter(date=D2).delete()
@@ -159,7 +172,7 @@ def test_after_a_restore_only_integrity_checks_fail(healthy: Any) -> None:
 TABLE_LINE = re.compile(r"^  (PASS|WARN|FAIL)  (.{30}) +(\d+) ms  (.*)$")
 
 
-def test_the_table_lists_every_check_and_a_summary(healthy: Any) -> None:
+def test_the_table_lists_every_check_and_a_summary(healthy: Healthy) -> None:
     code, out = verify()
     json_code, _, checks = verify_json()
     lines = out.splitlines()
@@ -169,6 +182,7 @@ def test_the_table_lists_every_check_and_a_summary(healthy: Any) -> None:
         if line and line == line.upper() and not line.startswith(" "):
             component = line.lower()
         elif match := TABLE_LINE.match(line):
+            assert component is not None, f"a check before any component: {line}"
             status, name, _, detail = match.groups()
             parsed[(component, name.strip())] = (status, detail)
     assert parsed.keys() == checks.keys()
@@ -183,7 +197,7 @@ def test_the_table_lists_every_check_and_a_summary(healthy: Any) -> None:
     assert code == json_code
 
 
-def test_only_book_runs_the_book_checks(healthy: Any) -> None:
+def test_only_book_runs_the_book_checks(healthy: Healthy) -> None:
     code, payload, checks = verify_json("--only", "book")
     assert {component for component, _ in checks} == {"book"}
     assert set(name for _, name in checks) == {
@@ -205,7 +219,7 @@ def _only_failure(checks: dict[tuple[str, str], dict[str, Any]], name: str) -> s
     return failed[name]
 
 
-def test_redis_stopped_fails_the_round_trip(healthy: Any) -> None:
+def test_redis_stopped_fails_the_round_trip(healthy: Healthy) -> None:
     healthy.redis.kill()
     code, _, checks = verify_json()
     assert code == 1
@@ -215,7 +229,7 @@ def test_redis_stopped_fails_the_round_trip(healthy: Any) -> None:
     assert set(failures(checks)) <= {"redis round trip", "read-model cache"}, failures(checks)
 
 
-def test_a_tampered_journal_row_breaks_the_chain_at_that_entry(healthy: Any) -> None:
+def test_a_tampered_journal_row_breaks_the_chain_at_that_entry(healthy: Healthy) -> None:
     entry = Entry.objects.order_by("seq")[2]
     table = Entry._meta.db_table
     with connection.cursor() as cursor:
@@ -236,22 +250,10 @@ def test_a_tampered_journal_row_breaks_the_chain_at_that_entry(healthy: Any) -> 
     assert set(failures(checks)) == {"journal chain"}
 
 
-def _delete_last_entries(count: int) -> None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # the attacker switches the guard off
-            cursor.execute("SET session_replication_role = replica")
-        cursor.execute(
-            "DELETE FROM journal_entry WHERE seq > (SELECT max(seq) FROM journal_entry) - %s",
-            [count],
-        )
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = DEFAULT")
-
-
-def test_entries_deleted_from_the_end_fail_the_journal_check_naming_them(healthy: Any) -> None:
+def test_entries_deleted_from_the_end_fail_the_journal_check_naming_them(healthy: Healthy) -> None:
     """The remaining chain verifies link by link; the pre-open run's anchor shows the loss."""
     head = Entry.objects.order_by("-seq").values_list("seq", flat=True)[0]
-    _delete_last_entries(2)
+    delete_last_entries(2)
 
     code, _, checks = verify_json()
 
@@ -263,7 +265,7 @@ def test_entries_deleted_from_the_end_fail_the_journal_check_naming_them(healthy
     ), detail
 
 
-def test_the_newest_backup_anchors_the_journal_head(healthy: Any, settings: Any) -> None:
+def test_the_newest_backup_anchors_the_journal_head(healthy: Healthy, settings: Settings) -> None:
     head = Entry.objects.order_by("-seq").first()
     assert head is not None
     meta = Path(settings.BACKUP_DIR) / "pms-20250205-060000" / "meta.json"
@@ -286,7 +288,7 @@ def test_the_newest_backup_anchors_the_journal_head(healthy: Any, settings: Any)
     assert code == 2 and checks[name]["status"] == WARN
 
 
-def test_an_unapplied_migration_is_named(healthy: Any) -> None:
+def test_an_unapplied_migration_is_named(healthy: Healthy) -> None:
     leaf = max(
         name for app, name in MigrationLoader(connection).graph.leaf_nodes() if app == "journal"
     )
@@ -305,7 +307,7 @@ def test_an_unapplied_migration_is_named(healthy: Any) -> None:
     assert again[("database", "migrations")]["status"] == PASS
 
 
-def test_a_missing_settlement_fails_freshness_naming_the_ticker(healthy: Any) -> None:
+def test_a_missing_settlement_fails_freshness_naming_the_ticker(healthy: Healthy) -> None:
     SettlementPrice.objects.filter(instrument__ticker="WDOH25", date=D2).delete()
     code, _, checks = verify_json()
     assert code == 1
@@ -313,7 +315,9 @@ def test_a_missing_settlement_fails_freshness_naming_the_ticker(healthy: Any) ->
     assert detail == "stale or missing on 2025-02-04: WDOH25"
 
 
-def test_prices_go_stale_when_today_moves_on(healthy: Any, time_machine: Any) -> None:
+def test_prices_go_stale_when_today_moves_on(
+    healthy: Healthy, time_machine: TimeMachineFixture
+) -> None:
     time_machine.move_to(NOW + timedelta(days=2), tick=False)  # Friday: Thursday is unpriced
     code, _, checks = verify_json()
     assert code == 1
@@ -323,7 +327,7 @@ def test_prices_go_stale_when_today_moves_on(healthy: Any, time_machine: Any) ->
     assert pipelines["status"] == WARN and "last run 2025-02-04" in pipelines["detail"]
 
 
-def test_a_position_that_differs_from_its_trades_is_listed(healthy: Any) -> None:
+def test_a_position_that_differs_from_its_trades_is_listed(healthy: Healthy) -> None:
     position = Position.objects.get(portfolio=healthy.portfolio)
     Position.objects.filter(pk=position.pk).update(quantity=7)
     code, _, checks = verify_json()
@@ -334,7 +338,9 @@ def test_a_position_that_differs_from_its_trades_is_listed(healthy: Any) -> None
     assert f"{position.instrument.ticker} in {position.strategy.name}" in detail
 
 
-def test_the_smoke_workflow_also_passes_after_the_close(healthy: Any, time_machine: Any) -> None:
+def test_the_smoke_workflow_also_passes_after_the_close(
+    healthy: Healthy, time_machine: TimeMachineFixture
+) -> None:
     """Ops runs verify_system after the 18:00 EOD: proposals then belong to the next session
     (they used to expire at once, and the smoke check FAILed every evening)."""
     time_machine.move_to(datetime(2025, 2, 5, 20, 30, tzinfo=SAO_PAULO), tick=False)
@@ -344,7 +350,7 @@ def test_the_smoke_workflow_also_passes_after_the_close(healthy: Any, time_machi
 
 
 def test_the_smoke_workflow_skips_a_contract_expiring_today(
-    book_at: Any, time_machine: Any
+    book_at: BookAt, time_machine: TimeMachineFixture
 ) -> None:
     """On a WDO expiry day (the first business day of the month) the latest settlements still
     include the expiring contract; a proposal on it for today is refused. Use the next one."""
