@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth import get_user
 from django.contrib.auth.models import User
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import m2m_changed
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
@@ -67,6 +68,15 @@ def _with_session_roles(request: HttpRequest) -> Any:
     return user
 
 
+def logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """A login keeps the roles in the new session (saved by the login itself): the first page
+    after it reads no groups and writes no session."""
+    if request is not None and hasattr(request, "session"):
+        roles = frozenset(user.groups.values_list("name", flat=True))
+        SessionRoles(request, user.pk).store(roles)
+        user._pms_roles = roles
+
+
 def groups_changed(
     sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
 ) -> None:
@@ -85,3 +95,4 @@ def groups_changed(
 
 def connect() -> None:
     m2m_changed.connect(groups_changed, sender=User.groups.through, dispatch_uid="session_roles")
+    user_logged_in.connect(logged_in, dispatch_uid="session_roles_login")
