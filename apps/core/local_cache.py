@@ -4,8 +4,9 @@ It holds only the versioned read-model keys (`rm:…`, which carry the data vers
 built from), so it can never serve stale data: a write bumps a version and the next read asks
 for another key. Bounded in entries and in bytes (LOCAL_CACHE_ENTRIES, LOCAL_CACHE_BYTES; 0
 entries turns it off); each entry also keeps its TTL, as Redis would. Values are stored as
-given when immutable (str, bytes), else pickled, so a caller can never mutate a cached value.
-With Redis dead, a process keeps serving what it last saw: no network, no breaker, no rebuild.
+given when immutable (scalars, tuples and frozen dataclasses of them), else pickled, so a
+caller can never mutate a cached value. With Redis dead, a process keeps serving what it
+last saw: no network, no breaker, no rebuild.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ import pickle
 import threading
 import time
 from collections import OrderedDict
+from dataclasses import fields
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +25,20 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 PREFIX = "rm:"
-_IMMUTABLE = (str, bytes, int, float, bool, type(None))
+_SCALARS = (str, bytes, int, float, bool, type(None), Decimal, date)  # datetime is a date
+
+
+def immutable(value: Any) -> bool:
+    """Nothing a caller could change: scalars, and tuples and frozen dataclasses of them (a
+    page's body, the funds' directory, the banner's runs are kept as they are, not pickled)."""
+    if isinstance(value, _SCALARS):
+        return True
+    if isinstance(value, tuple):
+        return all(immutable(item) for item in value)
+    params = getattr(type(value), "__dataclass_params__", None)
+    if params is not None and params.frozen:
+        return all(immutable(getattr(value, f.name)) for f in fields(value))
+    return False
 
 
 class LocalCache:
@@ -48,9 +65,9 @@ class LocalCache:
     def set(self, key: str, value: Any, ttl: float) -> None:
         if self.entries <= 0:
             return
-        pickled = not isinstance(value, _IMMUTABLE)
+        pickled = not immutable(value)
         stored = pickle.dumps(value, pickle.HIGHEST_PROTOCOL) if pickled else value
-        size = len(stored) if isinstance(stored, str | bytes) else 64
+        size = _size(stored)
         if size > self.max_bytes:
             return
         with self._lock:
@@ -72,6 +89,17 @@ class LocalCache:
     def _drop(self, key: str) -> None:
         _, size, _, _ = self._data.pop(key)
         self.size -= size
+
+
+def _size(stored: Any) -> int:
+    """Bytes, roughly: a string's length; a tuple's or dataclass's strings and 64 per item."""
+    if isinstance(stored, str | bytes):
+        return len(stored)
+    if isinstance(stored, tuple):
+        return 64 + sum(_size(item) for item in stored)
+    if hasattr(type(stored), "__dataclass_fields__"):
+        return 64 + sum(_size(getattr(stored, f.name)) for f in fields(stored))
+    return 64
 
 
 def _configured() -> LocalCache:

@@ -13,7 +13,7 @@ blocks, and its POST forms get the CSRF token from the frame (static/js/csrf.js)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -30,7 +30,7 @@ from apps.core.versions import request_versions
 READABLE_PARAMS = 160  # longer query strings are hashed in the key
 SAFETY_TTL = 300  # seconds; the versions in the keys invalidate, this is a safety net
 
-Funds = Callable[[], list[tuple[int, str]]]  # the active funds' (id, code), in page order
+Funds = Callable[[], Sequence[tuple[int, str]]]  # the active funds' (id, code), in page order
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def page_scope(request: HttpRequest, code: str, funds: Funds) -> PageScope | Non
     key = f"rm:funds:m{market}"
     directory = cache_get(key)
     if directory is MISSING:
-        directory = funds()
+        directory = tuple(funds())
         cache_set(key, directory, SAFETY_TTL)
     if not directory:
         return None

@@ -50,7 +50,7 @@ def cached_failures(request: HttpRequest) -> list[FailedRun]:
     key = f"rm:failures:m{versions.get('market', 0)}:q{versions.get('pipelines', 0)}"
     failures = cache_get(key)
     if failures is MISSING:
-        failures = unresolved_failures()
+        failures = tuple(unresolved_failures())
         cache_set(key, failures, SAFETY_TTL)
     return list(failures)
 

@@ -57,3 +57,33 @@ def test_zero_entries_turns_it_off() -> None:
 def test_only_the_versioned_read_model_keys_go_through_it() -> None:
     assert holds("rm:book:html:1:m3:p4:page:")
     assert not holds("verify:rm:probe") and not holds("probe:available")
+
+
+def test_immutable_values_are_kept_as_they_are_and_the_rest_pickled() -> None:
+    from dataclasses import dataclass
+    from datetime import date
+    from decimal import Decimal
+
+    from apps.core.local_cache import immutable
+
+    @dataclass(frozen=True)
+    class Frozen:
+        title: str
+        day: date
+
+    @dataclass
+    class Thawed:
+        title: str
+
+    assert immutable(("Book", "<table>…</table>", Decimal("1.5"), None))
+    assert immutable((Frozen("x", date(2026, 12, 7)), (1, "a")))
+    assert not immutable([1, 2]) and not immutable(Thawed("x"))
+    assert not immutable((1, [2]))  # a tuple holding a list can change
+    cache = LocalCache(entries=4, max_bytes=10_000)
+    body = Frozen("Book", date(2026, 12, 7))
+    cache.set("rm:body", body, 60)
+    assert cache.get("rm:body", None) is body  # no copy needed: nothing in it can change
+    listed = [1, 2]
+    cache.set("rm:list", listed, 60)
+    got = cache.get("rm:list", None)
+    assert got == listed and got is not listed
