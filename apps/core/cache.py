@@ -100,7 +100,7 @@ def cache_available() -> bool:
 # --- versions -------------------------------------------------------------------------------
 
 
-PIPELINES_SCOPE = "pipelines"  # the failed-run banner every page's shell shows
+PIPELINES_SCOPE = "pipelines"  # the failed-run banner every page's frame shows
 
 
 def scope_of(portfolio_id: int | None) -> str:
@@ -130,7 +130,7 @@ def bump(portfolio_id: int | None = None, *, refresh: bool = True) -> None:
 
 
 def bump_pipelines() -> None:
-    """A pipeline run changed: the cached page shells (their failure banner) are stale. No
+    """A pipeline run changed: the failed-run banner's cached runs are stale. No
     read model depends on it, so there is nothing to refresh."""
     _increment(PIPELINES_SCOPE)
 

@@ -15,11 +15,11 @@ from apps.ops.models import PipelineRun
 UNSHOWN = frozenset({"journal_seq", "journal_hash", "heartbeat_at"})
 
 
-def flush_shells(sender: type, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+def flush_banner(sender: type, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
     if shows_change(update_fields, UNSHOWN):
         bump_pipelines()
 
 
 def connect() -> None:
-    post_save.connect(flush_shells, sender=PipelineRun, dispatch_uid="flush_shells_save")
-    post_delete.connect(flush_shells, sender=PipelineRun, dispatch_uid="flush_shells_delete")
+    post_save.connect(flush_banner, sender=PipelineRun, dispatch_uid="flush_banner_save")
+    post_delete.connect(flush_banner, sender=PipelineRun, dispatch_uid="flush_banner_delete")
