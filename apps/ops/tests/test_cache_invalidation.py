@@ -406,11 +406,12 @@ def test_the_pipeline_banner_comes_and_goes_on_a_cached_page(fund: Book, alice: 
     assert BANNER not in get(alice, "book", fund).content.decode()
 
 
-def test_a_hit_runs_four_queries_and_renders_only_the_frame(
+def test_a_hit_runs_three_queries_and_renders_only_the_frame(
     fund: Book, alice: Client, django_assert_num_queries: DjangoAssertNumQueries
 ) -> None:
-    """The session (in the database only, issue 14 §3.1), the user, the role names and the
-    data versions; only the frame (base.html around the cached body) is rendered."""
+    """The session (in the database only, issue 14 §3.1), the user and the data versions (the
+    role names travel in the session); only the frame (base.html around the cached body) is
+    rendered."""
     rendered: list[str] = []
 
     def seen(sender: Any, template: Any, **kwargs: Any) -> None:
@@ -422,7 +423,7 @@ def test_a_hit_runs_four_queries_and_renders_only_the_frame(
         assert "base.html" in rendered  # the misses render (so the receiver sees renders)
         rendered.clear()
         for page in PAGES:
-            with django_assert_num_queries(4):
+            with django_assert_num_queries(3):
                 response = get(alice, page, fund)
             assert response["X-Cache-Detail"] == "page=hit; data=-", page
             assert float(response["Server-Timing"].removeprefix("app;dur=")) > 0
