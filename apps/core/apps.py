@@ -10,8 +10,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from apps.core import session_roles
-        from apps.core.roles import sync_role_permissions
+        from apps.core import user_facts
+        from apps.core.roles import load_role_names, sync_role_permissions
 
-        session_roles.connect()
+        user_facts.register("roles", load_role_names)
+        user_facts.connect()
         post_migrate.connect(sync_role_permissions, dispatch_uid="core_sync_role_permissions")

@@ -137,7 +137,7 @@ def bump_pipelines() -> None:
 
 def bump_user(user_id: int) -> None:
     """A user's groups changed: the role names their session keeps are stale
-    (`core.session_roles`). No read model depends on it."""
+    (`core.user_facts`). No read model depends on it."""
     _increment(f"user:{user_id}")
 
 

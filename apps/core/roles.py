@@ -97,19 +97,15 @@ def has_role(user: Any, *roles: str) -> bool:
 
 
 def role_names(user: Any) -> frozenset[str]:
-    """The user's role names: cached on the user object (navigation and permission checks ask
-    several times a request), else the session's copy if current (`core.session_roles`), else
-    the groups, then kept in the session for the next request."""
-    cached: frozenset[str] | None = getattr(user, "_pms_roles", None)
-    if cached is None:
-        kept = getattr(user, "_pms_roles_kept", None)
-        cached = kept.load() if kept is not None else None
-        if cached is None:
-            cached = frozenset(user.groups.values_list("name", flat=True))
-            if kept is not None:
-                kept.store(cached)
-        user._pms_roles = cached
-    return cached
+    """The user's role names (their groups): asked several times a request, kept on the user
+    object and in their session (`core.user_facts`)."""
+    from apps.core.user_facts import fact
+
+    return frozenset(fact(user, "roles"))
+
+
+def load_role_names(user: Any) -> list[str]:
+    return sorted(user.groups.values_list("name", flat=True))
 
 
 def sync_role_permissions(sender: Any = None, **kwargs: Any) -> None:

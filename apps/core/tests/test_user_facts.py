@@ -36,7 +36,7 @@ def test_a_session_without_them_reads_them_once_and_keeps_them() -> None:
     client = Client()
     client.force_login(make_user("olga", Role.OPS))
     session = client.session
-    del session["_pms_roles"]
+    del session["_pms_facts"]
     session.save()
     assert groups_queries(client, PIPELINES) == (200, 1)  # read, then kept
     assert groups_queries(client, PIPELINES) == (200, 0)
