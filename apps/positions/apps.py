@@ -8,6 +8,9 @@ class PositionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing the read models registers their cache warmers (`apps.core.cache.warm`).
-        from apps.positions import queries, signals  # noqa: F401
+        from apps.core import user_facts
+        from apps.positions import access, queries, signals  # noqa: F401
 
         signals.connect()
+        signals.connect_grants()
+        user_facts.register("funds", access.load_fund_ids)

@@ -318,3 +318,59 @@ class NavRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.portfolio} {self.date}: {self.nav_close}"
+
+
+class FundAccess(TimeStampedModel):
+    """A grant: a user, or everyone in a group, may see one fund, or every fund ("all funds").
+
+    Every page, API endpoint, export and admin list shows only the funds a user's grants name
+    (`apps.positions.access`); superusers see every fund. Granted and revoked in the admin,
+    each change journaled with who and why."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="fund_grants",
+    )
+    group = models.ForeignKey(
+        "auth.Group", null=True, blank=True, on_delete=models.CASCADE, related_name="fund_grants"
+    )
+    portfolio = models.ForeignKey(
+        Portfolio, null=True, blank=True, on_delete=models.CASCADE, related_name="grants"
+    )
+    all_funds = models.BooleanField(default=False, help_text="Every fund, present and future.")
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "fund grant"
+        ordering = ["user__username", "group__name", "portfolio__code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True)
+                | Q(user__isnull=True, group__isnull=False),
+                name="fund_access_one_grantee",
+            ),
+            models.CheckConstraint(
+                condition=Q(portfolio__isnull=False, all_funds=False)
+                | Q(portfolio__isnull=True, all_funds=True),
+                name="fund_access_one_scope",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "portfolio"], name="fund_access_user_portfolio_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["group", "portfolio"], name="fund_access_group_portfolio_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(all_funds=True), name="fund_access_user_all_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["group"], condition=Q(all_funds=True), name="fund_access_group_all_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        grantee = self.user or self.group
+        return f"{grantee}: {'all funds' if self.all_funds else self.portfolio}"

@@ -12,8 +12,16 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
-from apps.core.cache import bump, shows_change
-from apps.positions.models import CapitalFlow, NavRecord, Portfolio, Position, Strategy, Trade
+from apps.core.cache import bump, bump_user, shows_change
+from apps.positions.models import (
+    CapitalFlow,
+    FundAccess,
+    NavRecord,
+    Portfolio,
+    Position,
+    Strategy,
+    Trade,
+)
 
 BOOK_MODELS = (Trade, Position, CapitalFlow, NavRecord, Strategy)
 # Fields no read model shows: the manager's plan is on the position page only (not cached).
@@ -41,3 +49,17 @@ def connect() -> None:
             )
     post_save.connect(flush_portfolios, sender=Portfolio, dispatch_uid="flush_portfolios_save")
     post_delete.connect(flush_portfolios, sender=Portfolio, dispatch_uid="flush_portfolios_delete")
+
+
+def grants_changed(sender: type, instance: Any, **kwargs: Any) -> None:
+    """A fund grant changed: the funds its users may see (kept in their sessions) are stale."""
+    if instance.user_id is not None:
+        bump_user(instance.user_id)
+    elif instance.group_id is not None:
+        for user_id in instance.group.user_set.values_list("pk", flat=True):
+            bump_user(user_id)
+
+
+def connect_grants() -> None:
+    for signal, when in ((post_save, "save"), (post_delete, "delete")):
+        signal.connect(grants_changed, sender=FundAccess, dispatch_uid=f"fund_grants_{when}")
