@@ -28,6 +28,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Attribution", "attribution:page"),
     NavItem("Market", "marketdata:overview"),
     NavItem("Blotter", "proposals:blotter"),
+    NavItem("Sandbox", "trading:sandbox", roles=(Role.MANAGER, Role.APPROVER, Role.BACK_OFFICE)),
     NavItem("Journal", "journal:list"),
     NavItem("Pipelines", "ops:pipelines", roles=(Role.OPS, Role.MANAGER)),
 ]

@@ -134,6 +134,28 @@ def scenario_pnl(position: RiskPosition, history: FactorHistory) -> np.ndarray:
     return exposure * move
 
 
+class Revaluations:
+    """Each position's scenario and stress P&L, kept for the next report on the same history:
+    a what-if's "after" book differs from its "before" by a few positions, so only those are
+    revalued (a position is the same when its key, strategy and quantity are)."""
+
+    def __init__(self) -> None:
+        self._scenarios: dict[tuple[str, str, Decimal], np.ndarray] = {}
+        self._stress: dict[tuple[str, str, str, Decimal], Decimal] = {}
+
+    def scenario_pnl(self, position: RiskPosition, history: FactorHistory) -> np.ndarray:
+        key = (position.key, position.strategy, position.quantity)
+        if key not in self._scenarios:
+            self._scenarios[key] = scenario_pnl(position, history)
+        return self._scenarios[key]
+
+    def stress_pnl(self, position: RiskPosition, scenario: Any, asof: date) -> Decimal:
+        key = (scenario.code, position.key, position.strategy, position.quantity)
+        if key not in self._stress:
+            self._stress[key] = stress_pnl(position, scenario.shocks, asof)
+        return self._stress[key]
+
+
 def analyse(
     positions: list[RiskPosition],
     history: FactorHistory,
@@ -143,22 +165,24 @@ def analyse(
     ptax: Decimal | None,
     scenarios: list[Any],
     warnings: list[str] | None = None,
+    memo: Revaluations | None = None,
 ) -> RiskReport:
-    """Every metric of the risk monitor for one book."""
+    """Every metric of the risk monitor for one book (`memo` reuses earlier revaluations)."""
+    memo = memo or Revaluations()
     navf = float(nav) or 1.0
     n = history.size
     total = np.zeros(n)
     by_strategy: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n))
     by_asset: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n))
     for position in positions:
-        pnl = scenario_pnl(position, history)
+        pnl = memo.scenario_pnl(position, history)
         total += pnl
         by_strategy[position.strategy] += pnl
         by_asset[position.asset_class] += pnl
     var99 = calc.historical_var(total, 0.99)
     exposures = _exposures(positions, navf)
     dv01_ladder = _dv01_ladder(positions)
-    stress = [_stress(positions, s, asof, navf) for s in scenarios]
+    stress = [_stress(positions, s, asof, navf, memo) for s in scenarios]
     return RiskReport(
         asof=asof.isoformat(),
         nav=float(nav),
@@ -168,7 +192,7 @@ def analyse(
         net=exposures["total"]["net"],
         gross_pct=exposures["total"]["gross"] / navf,
         net_pct=exposures["total"]["net"] / navf,
-        fx_delta_usd=_fx_delta(positions, ptax),
+        fx_delta_usd=fx_delta(positions, ptax),
         var95=calc.historical_var(total, 0.95).var,
         var99=var99.var,
         es975=calc.expected_shortfall(total, 0.975),
@@ -204,7 +228,7 @@ def _exposures(positions: list[RiskPosition], nav: float) -> dict[str, dict[str,
     return dict(out)
 
 
-def _fx_delta(positions: list[RiskPosition], ptax: Decimal | None) -> float:
+def fx_delta(positions: list[RiskPosition], ptax: Decimal | None) -> float:
     """USD the book is long (+) or short: FX futures' notional and USD assets' value."""
     if not ptax:
         return 0.0
@@ -301,10 +325,17 @@ def _linear_shock(position: RiskPosition, shocks: dict[str, Any]) -> Decimal:
     return Decimal(0)
 
 
-def _stress(positions: list[RiskPosition], scenario: Any, asof: date, nav: float) -> StressResult:
+def _stress(
+    positions: list[RiskPosition],
+    scenario: Any,
+    asof: date,
+    nav: float,
+    memo: Revaluations | None = None,
+) -> StressResult:
+    memo = memo or Revaluations()
     by_strategy: dict[str, Decimal] = defaultdict(Decimal)
     for p in positions:
-        by_strategy[p.strategy] += stress_pnl(p, scenario.shocks, asof)
+        by_strategy[p.strategy] += memo.stress_pnl(p, scenario, asof)
     total = float(sum(by_strategy.values(), Decimal(0)))
     source = ""
     if scenario.source_start:

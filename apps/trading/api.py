@@ -7,9 +7,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -25,6 +26,7 @@ from apps.positions.api import TradersWrite, _parse_date, money, price
 from apps.positions.models import Portfolio, Side, Strategy, Trade
 from apps.positions.services import TradeTicket
 from apps.trading import services
+from apps.trading.pretrade import TradeRefused
 
 
 class TradeSerializer(serializers.ModelSerializer):
@@ -38,7 +40,7 @@ class TradeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Trade
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "portfolio",
             "strategy",
@@ -87,6 +89,16 @@ class TradeInputSerializer(serializers.Serializer):
     fees = money(required=False, default=Decimal("0"))
     broker = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     notes = FreeTextSerializerField(required=False, allow_blank=True, default="")
+    dry_run = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Only run the pre-trade check: answer its verdict (200), write nothing.",
+    )
+    confirm_warnings = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Book despite the pre-trade check's warnings (journaled with the trade).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         code = attrs["strategy"]
@@ -97,11 +109,71 @@ class TradeInputSerializer(serializers.Serializer):
         return attrs
 
     def ticket(self) -> TradeTicket:
-        return TradeTicket(**self.validated_data)
+        data = dict(self.validated_data)
+        data.pop("dry_run", None)
+        data.pop("confirm_warnings", None)
+        return TradeTicket(**data)
 
 
 class ReverseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
+
+
+class RuleResultSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    # DRF's metaclass takes declared fields off the class: "label" shadows nothing at run time.
+    label = serializers.CharField()  # type: ignore[assignment]
+    status = serializers.ChoiceField(choices=["pass", "warn", "block", "n/a"])
+    message = serializers.CharField()
+    value = serializers.DecimalField(max_digits=40, decimal_places=8, allow_null=True)
+    warn = serializers.DecimalField(max_digits=40, decimal_places=8, allow_null=True)
+    block = serializers.DecimalField(max_digits=40, decimal_places=8, allow_null=True)
+    ticket = serializers.IntegerField()
+
+
+class VerdictSerializer(serializers.Serializer):
+    """The pre-trade check's verdict: every rule with its numbers, and the what-if."""
+
+    status = serializers.ChoiceField(choices=["pass", "warn", "block"])
+    reversal = serializers.BooleanField()
+    checked_at = serializers.CharField()
+    results = RuleResultSerializer(many=True)
+    what_if = serializers.JSONField(allow_null=True)
+
+
+class BookedSerializer(TradeSerializer):
+    """A recorded trade (or reversal) with the pre-trade verdict it was booked on."""
+
+    verdict = serializers.SerializerMethodField()
+
+    class Meta(TradeSerializer.Meta):
+        fields = (*TradeSerializer.Meta.fields, "verdict")
+
+    @extend_schema_field(VerdictSerializer)
+    def get_verdict(self, trade: Trade) -> dict[str, Any]:
+        return VerdictSerializer(self.context["verdict"].as_dict()).data
+
+
+class RefusalSerializer(serializers.Serializer):
+    """A refused ticket: the messages (by field) and the verdict that refused it."""
+
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
+    verdict = VerdictSerializer()
+
+
+def booked(result: services.Booked, status_code: int) -> Response:
+    data = BookedSerializer(result.trade, context={"verdict": result.verdict}).data
+    return Response(data, status=status_code)
+
+
+def refused(error: TradeRefused) -> Response:
+    """400 with the refusal's messages by field and the whole verdict."""
+    body: dict[str, Any] = {
+        ("non_field_errors" if name == NON_FIELD_ERRORS else name): messages
+        for name, messages in error.message_dict.items()
+    }
+    body["verdict"] = VerdictSerializer(error.verdict.as_dict()).data
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
 class TradeViewSet(
@@ -142,25 +214,40 @@ class TradeViewSet(
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=TradeInputSerializer, responses={201: TradeSerializer})
+    @extend_schema(
+        request=TradeInputSerializer,
+        responses={201: BookedSerializer, 200: VerdictSerializer, 400: RefusalSerializer},
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Record a trade; a backdated one re-marks the book from its date (all or nothing)."""
+        """Check and record a trade (a backdated one re-marks the book, all or nothing).
+
+        The pre-trade check refuses a block (400, journaled) and a warning not confirmed
+        (400, `confirm_warnings: true` books it); `dry_run: true` answers the verdict only."""
         form = TradeInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        trade = services.book_trade(form.ticket(), by=actor(request))
-        return Response(TradeSerializer(trade).data, status=status.HTTP_201_CREATED)
+        by, data = actor(request), form.validated_data
+        if data["dry_run"]:
+            verdict = services.dry_run(form.ticket(), by=by)
+            return Response(VerdictSerializer(verdict.as_dict()).data)
+        try:
+            result = services.book_trade(
+                form.ticket(), by=by, confirm_warnings=data["confirm_warnings"]
+            )
+        except TradeRefused as error:
+            return refused(error)
+        return booked(result, status.HTTP_201_CREATED)
 
-    @extend_schema(request=ReverseSerializer, responses={201: TradeSerializer})
+    @extend_schema(request=ReverseSerializer, responses={201: BookedSerializer})
     @action(detail=True, methods=["post"])
     def reverse(self, request: Request, pk: str | None = None) -> Response:
         """Reverse a trade (reason required) and re-mark from its date."""
         trade = self.get_object()
         form = ReverseSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        reversal = services.reverse_trade(
+        result = services.reverse_trade(
             trade, by=actor(request), reason=form.validated_data["reason"]
         )
-        return Response(TradeSerializer(reversal).data, status=status.HTTP_201_CREATED)
+        return booked(result, status.HTTP_201_CREATED)
 
 
 def register(router: BaseRouter) -> None:
