@@ -126,7 +126,7 @@ def check(tickets: Sequence[TradeTicket], *, reversal: bool = False) -> Verdict:
     last = _last_settlements(tickets)
     results: list[RuleResult] = []
     for i, ticket in enumerate(tickets):
-        results += _static(ticket, i)
+        results += static_rules(ticket, i)
         results.append(_quantity(ticket, i, settings))
         results.append(_band(ticket, i, settings, last.get(i)))
     measured, why = _what_if(portfolio, tickets)
@@ -150,7 +150,8 @@ def levels(settings: dict[tuple[str, str], FatFingerRule], rule: str, kind: str)
     return Levels(row.warn_level, row.block_level) if row.active else None
 
 
-def _static(ticket: TradeTicket, i: int) -> list[RuleResult]:
+def static_rules(ticket: TradeTicket, i: int = 0) -> list[RuleResult]:
+    """Tradable instrument, a past business day: the rules that need no data."""
     instrument, day = ticket.instrument, ticket.trade_date
     if not instrument.active:
         tradable = RuleResult("TRADABLE", BLOCK, f"{instrument.ticker} is not active.", ticket=i)
@@ -161,6 +162,7 @@ def _static(ticket: TradeTicket, i: int) -> list[RuleResult]:
             f"{instrument.ticker} matured on {instrument.maturity:%Y-%m-%d}; "
             f"it cannot be traded on {day:%Y-%m-%d}.",
             ticket=i,
+            on_field="trade_date",
         )
     else:
         tradable = RuleResult("TRADABLE", PASS, f"{instrument.ticker} is tradable.", ticket=i)

@@ -91,6 +91,7 @@ class RuleResult:
     warn: Decimal | None = None
     block: Decimal | None = None
     ticket: int = 0  # the ticket's index in its basket
+    on_field: str = ""  # the form field it belongs to, when not the rule's usual one
 
     @property
     def label(self) -> str:
@@ -98,7 +99,7 @@ class RuleResult:
 
     @property
     def field(self) -> str | None:
-        return FIELDS.get(self.rule)
+        return self.on_field or FIELDS.get(self.rule)
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "label": self.label}

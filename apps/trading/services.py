@@ -53,6 +53,10 @@ def well_formed(ticket: TradeTicket) -> None:
     refusal: said before any rule runs, and not journaled."""
     errors = ledger.shape_errors(ticket)
     if errors:
+        # Say every problem at once: the date and tradability rules need no data.
+        for result in pretrade.static_rules(ticket):
+            if result.status == pretrade.BLOCK and result.field:
+                errors.setdefault(result.field, result.message)
         raise ValidationError(errors)
 
 
