@@ -234,7 +234,8 @@ def _band(
     if ticket.price is None or not last.price:
         return rules.not_measured(rule, "no price to compare", ticket=i)
     off = ticket.price / last.price - 1
-    what = f"{ticket.price:,f} against {last.price:,f} on {on}"
+    places = ticket.instrument.price_places
+    what = f"{ticket.price:,.{places}f} against {last.price:,.{places}f} on {on}"
     return rules.measure(rule, off, chosen, what=what, ticket=i)
 
 
