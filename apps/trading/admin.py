@@ -142,7 +142,8 @@ class TradeAdmin(admin.ModelAdmin):
             except (ValidationError, PermissionDenied) as error:
                 messages.error(request, f"Trade #{trade.pk}: {'; '.join(_messages(error))}")
             else:
-                warned = " ".join(r.message for r in booked.verdict.warnings)
+                said = booked.verdict.blocks + booked.verdict.warnings
+                warned = " ".join(r.message for r in said)
                 kept = f" Pre-trade warnings (journaled): {warned}" if warned else ""
                 messages.success(request, f"Trade #{trade.pk} reversed.{kept}")
 

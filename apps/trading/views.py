@@ -109,10 +109,12 @@ def _recorded(booked: Booked) -> str:
 
 
 def _warnings_kept(verdict: Verdict) -> str:
-    warned = verdict.warnings
-    if not warned:
+    """What the check said of a booked trade: its warnings, and for a reversal (never
+    refused) or an overridden breach its blocks too; all journaled with the trade."""
+    said = verdict.blocks + verdict.warnings
+    if not said:
         return ""
-    return " Pre-trade warnings (journaled): " + " ".join(r.message for r in warned)
+    return " Pre-trade warnings (journaled): " + " ".join(r.message for r in said)
 
 
 @require_POST
