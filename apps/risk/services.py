@@ -82,6 +82,7 @@ def journal_setting_change(
     fields: tuple[str, ...] = LIMIT_FIELDS,
 ) -> None:
     """Journal a limit or pre-trade rule created or changed: old → new, who, why."""
+    row.refresh_from_db(fields=fields)  # the values as stored (decimals to their places)
     new = setting_values(row, fields)
     changed = [k for k in fields if old is None or old.get(k) != new[k]]
     journal(
