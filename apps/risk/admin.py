@@ -63,6 +63,7 @@ class LimitAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request: HttpRequest, obj: Limit, form: Any, change: bool) -> None:
         """Through the service: the change and its reason are journaled (old → new)."""
+        obj._history_user = request.user  # type: ignore[attr-defined]  # as SimpleHistoryAdmin
         save_limit(obj, by=actor(request), reason=form.cleaned_data["reason"], old=form.old)
 
     def get_urls(self) -> list[URLPattern]:
