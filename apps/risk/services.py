@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from apps.core.cache import cache_get_many, cache_set, versions
 from apps.core.roles import Role, has_role
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
@@ -35,6 +36,10 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 D = Decimal
+
+# The what-if's history and revaluations live until the market moves (a new version) or this
+# long: a safety net, as the read models' TTLs are.
+WHAT_IF_TTL = 3600
 
 DEFAULT_LIMITS: list[tuple[str, Decimal, Decimal]] = [
     (Metric.VAR_99, D("0.025"), D("0.035")),
@@ -174,12 +179,26 @@ def _risk_position(
     )
 
 
+RISK_INSTRUMENT_FIELDS = ("ticker", "kind", "asset_class", "currency", "maturity")
+
+
 def book_positions(portfolio: Portfolio, day: date) -> tuple[list[RiskPosition], list[str]]:
     """The open positions as marked on `day`, and warnings for open ones without a mark."""
     marks = (
         DailyMark.objects.filter(portfolio=portfolio, date=day)
         .exclude(quantity=0)
         .select_related("position__instrument", "position__strategy")
+        # Only what the engine reads: a what-if builds this on every pre-trade check.
+        .only(
+            "position_id",
+            "quantity",
+            "price",
+            "rate",
+            "notional_brl",
+            "dv01_brl",
+            "position__strategy__code",
+            *(f"position__instrument__{name}" for name in RISK_INSTRUMENT_FIELDS),
+        )
     )
     vna = fixing_on(FixingIndex.VNA_NTNB, day)
     positions = []
@@ -201,15 +220,15 @@ def book_positions(portfolio: Portfolio, day: date) -> tuple[list[RiskPosition],
             )
         )
     marked = {int(p.key) for p in positions}
-    unmarked = (
+    held = (
         Position.objects.filter(portfolio=portfolio, opened_date__lte=day)
         .exclude(quantity=0)
-        .exclude(pk__in=marked)
-        .select_related("instrument")
+        .values_list("pk", "instrument__ticker")
     )
     warnings = [
-        f"{p.instrument.ticker} has no mark on {day:%Y-%m-%d}: excluded from risk."
-        for p in unmarked
+        f"{ticker} has no mark on {day:%Y-%m-%d}: excluded from risk."
+        for pk, ticker in held
+        if pk not in marked
     ]
     return positions, warnings
 
@@ -476,6 +495,48 @@ def _summary(report: RiskReport, checks: list[dict[str, Any]]) -> dict[str, Any]
     }
 
 
+def book_before(portfolio: Portfolio, day: date) -> tuple[BookInputs, RiskReport]:
+    """The book's inputs and its report on `day` for a what-if, with what does not change
+    with a trade kept in the cache under the market's data version: the factor history, and
+    each position's revaluations (keyed by everything they depend on), so the pre-trade check
+    of the next ticket revalues only the positions that changed since. Built outside a
+    transaction only are stored (an uncommitted state is never shared)."""
+    nav_row = NavRecord.objects.filter(portfolio=portfolio, date=day).first()
+    if nav_row is None:
+        raise ValidationError(f"{portfolio} has no NAV on {day:%Y-%m-%d}: run the MTM first.")
+    scenarios = list(StressScenario.objects.filter(active=True))
+    stamp = max((s.updated_at for s in scenarios), default=None)
+    market, _ = versions(None)
+    shared = not transaction.get_connection().in_atomic_block
+    history_key = f"rm:whatif-history:m{market}:{day.isoformat()}"
+    memo_key = (
+        f"rm:whatif-memo:{portfolio.pk}:m{market}:{day.isoformat()}:"
+        f"s{len(scenarios)}:{stamp.isoformat() if stamp else '-'}"
+    )
+    found = cache_get_many([history_key, memo_key])
+    history = found.get(history_key)
+    if history is None:
+        history = build_history(day)
+        if shared:
+            cache_set(history_key, history, WHAT_IF_TTL)
+    positions, warnings = book_positions(portfolio, day)
+    inputs = BookInputs(
+        portfolio=portfolio,
+        day=day,
+        nav=nav_row.nav_close,
+        positions=positions,
+        warnings=warnings,
+        history=history,
+        ptax=fixing_on(FixingIndex.PTAX_SELL, day),
+        scenarios=scenarios,
+        memo=found.get(memo_key) or Revaluations(),
+    )
+    before = inputs.report()
+    if shared and inputs.memo.misses:
+        cache_set(memo_key, inputs.memo.keep_only(positions), WHAT_IF_TTL)
+    return inputs, before
+
+
 def what_if(trades: Any, *, day: date | None = None) -> dict[str, Any]:
     """Risk before and after a proposed trade or a basket of them (any objects with their
     terms: portfolio, strategy, instrument, side, quantity; a proposal, a ticket), all of one
@@ -489,9 +550,9 @@ def what_if(trades: Any, *, day: date | None = None) -> dict[str, Any]:
     day = day or latest_risk_date(portfolio)
     if day is None:
         raise ValidationError(f"{portfolio} has no marked day to measure risk on.")
-    inputs = book_inputs(portfolio, day)
+    inputs, before = book_before(portfolio, day)
     added = [hypothetical_position(t, day, key=f"ticket:{i}") for i, t in enumerate(basket)]
-    before, after = inputs.report(), inputs.report(added)
+    after = inputs.report(added)
     checks_before, checks_after = check_limits(portfolio, before), check_limits(portfolio, after)
     # A new hard breach, or a hard breach the trade makes worse, needs an override note.
     before_use = {c["limit_id"]: c["utilisation"] for c in checks_before if c["level"] == "hard"}
