@@ -589,9 +589,11 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[di
     ]
     zero = {"gross_pct": 0.0, "net_pct": 0.0}
     keys = sorted((set(before["exposures"]) | set(after["exposures"])) - {"total"})
+    scopes = {"strategy": "Strategy", "asset": "Asset class"}
     exposures = [
         {
             "key": key,
+            "label": f"{scopes.get(key.partition(':')[0], key)} {key.partition(':')[2]}",
             "before": before["exposures"].get(key, zero)["net_pct"],
             "after": after["exposures"].get(key, zero)["net_pct"],
         }

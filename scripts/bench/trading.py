@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -158,6 +157,7 @@ def _cold_check(portfolio: Any, strategy: Any) -> None:
 
     bump(None, refresh=False)  # a new market version: nothing of the what-if is cached
     instrument = Instrument.objects.filter(ticker__startswith="BKT").order_by("pk").first()
+    assert instrument is not None
     ticket = TradeTicket(
         portfolio=portfolio,
         strategy=strategy,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -21,7 +22,11 @@ from apps.risk.models import Limit
 from apps.trading.pretrade import TradeRefused
 
 pytestmark = pytest.mark.django_db
-FILL = {"quantity": Decimal("10"), "trade_date": TODAY, "price": Decimal("5575.65")}
+FILL: dict[str, Any] = {
+    "quantity": Decimal("10"),
+    "trade_date": TODAY,
+    "price": Decimal("5575.65"),
+}
 
 
 def test_a_rule_proposal_cannot_be_approved_and_executed_by_one_person(

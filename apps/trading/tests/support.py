@@ -3,7 +3,6 @@ DI1F29, priced, for the issue's fat-finger ticket."""
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
