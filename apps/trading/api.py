@@ -20,12 +20,14 @@ from rest_framework.routers import BaseRouter
 
 from apps.core.actors import actor
 from apps.core.inputs import FreeTextSerializerField
+from apps.core.permissions import DECIDERS, RolePermission
 from apps.marketdata.models import Instrument
 from apps.marketdata.validators import validate_quoted_rate
 from apps.positions.api import TradersWrite, _parse_date, money, price
 from apps.positions.models import Portfolio, Side, Strategy, Trade
 from apps.positions.services import TradeTicket
-from apps.trading import services
+from apps.trading import overrides, services
+from apps.trading.models import OverrideRequest
 from apps.trading.pretrade import TradeRefused
 
 
@@ -110,13 +112,62 @@ class TradeInputSerializer(serializers.Serializer):
 
     def ticket(self) -> TradeTicket:
         data = dict(self.validated_data)
-        data.pop("dry_run", None)
-        data.pop("confirm_warnings", None)
+        for extra in ("dry_run", "confirm_warnings", "reason"):
+            data.pop(extra, None)
         return TradeTicket(**data)
 
 
 class ReverseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
+
+
+class OverrideAskSerializer(TradeInputSerializer):
+    """A ticket refused for a hard-limit breach, and why an approver should release it."""
+
+    reason = FreeTextSerializerField(help_text="The booker's case for the override.")
+
+
+class OverrideRequestSerializer(serializers.ModelSerializer):
+    portfolio = serializers.CharField(source="portfolio.code", read_only=True)
+    strategy = serializers.CharField(source="strategy.code", read_only=True)
+    ticker = serializers.CharField(source="instrument.ticker", read_only=True)
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True)
+    decided_by = serializers.CharField(
+        source="decided_by.username", read_only=True, allow_null=True
+    )
+    price = price()
+
+    class Meta:
+        model = OverrideRequest
+        fields = (
+            "id",
+            "status",
+            "portfolio",
+            "strategy",
+            "instrument",
+            "ticker",
+            "side",
+            "quantity",
+            "price",
+            "rate",
+            "trade_date",
+            "reason",
+            "verdict",
+            "requested_by",
+            "created_at",
+            "decided_by",
+            "decided_at",
+            "note",
+            "trade",
+        )
+
+
+class DecideOverrideSerializer(serializers.Serializer):
+    note = FreeTextSerializerField(required=False, allow_blank=True, default="")
+
+
+class Deciders(RolePermission):
+    write_roles = DECIDERS
 
 
 class RuleResultSerializer(serializers.Serializer):
@@ -237,6 +288,23 @@ class TradeViewSet(
             return refused(error)
         return booked(result, status.HTTP_201_CREATED)
 
+    @extend_schema(
+        request=OverrideAskSerializer,
+        responses={201: OverrideRequestSerializer, 400: RefusalSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="request-override")
+    def request_override(self, request: Request) -> Response:
+        """Ask an approver who is not you to release a ticket's hard-limit breach."""
+        form = OverrideAskSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        asked = overrides.request_override(
+            form.ticket(),
+            by=actor(request),
+            reason=form.validated_data["reason"],
+            confirm_warnings=form.validated_data["confirm_warnings"],
+        )
+        return Response(OverrideRequestSerializer(asked).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(request=ReverseSerializer, responses={201: BookedSerializer})
     @action(detail=True, methods=["post"])
     def reverse(self, request: Request, pk: str | None = None) -> Response:
@@ -250,5 +318,55 @@ class TradeViewSet(
         return booked(result, status.HTTP_201_CREATED)
 
 
+class OverrideRequestViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Hard-limit override requests: read by every role, decided by a manager or an approver
+    who is not the booker (a grant books the ticket)."""
+
+    serializer_class = OverrideRequestSerializer
+    permission_classes = [Deciders]
+
+    def get_queryset(self) -> QuerySet[OverrideRequest]:
+        rows = OverrideRequest.objects.select_related(
+            "portfolio", "strategy", "instrument", "requested_by", "decided_by"
+        )
+        if status_filter := self.request.query_params.get("status"):
+            rows = rows.filter(status=status_filter.upper())
+        return rows.order_by("-created_at", "-pk")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, description="PENDING, GRANTED, DECLINED.")]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=DecideOverrideSerializer, responses={201: BookedSerializer})
+    @action(detail=True, methods=["post"])
+    def grant(self, request: Request, pk: str | None = None) -> Response:
+        """Release the breach with a note: the ticket is checked again and booked now."""
+        form = DecideOverrideSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            result = overrides.grant_override(
+                self.get_object(), by=actor(request), note=form.validated_data["note"]
+            )
+        except TradeRefused as error:
+            return refused(error)
+        return booked(result, status.HTTP_201_CREATED)
+
+    @extend_schema(request=DecideOverrideSerializer, responses=OverrideRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def decline(self, request: Request, pk: str | None = None) -> Response:
+        """Refuse to release the breach (a note is required); nothing is booked."""
+        form = DecideOverrideSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        declined = overrides.decline_override(
+            self.get_object(), by=actor(request), note=form.validated_data["note"]
+        )
+        return Response(OverrideRequestSerializer(declined).data)
+
+
 def register(router: BaseRouter) -> None:
     router.register("trades", TradeViewSet, basename="trade")
+    router.register("trade-overrides", OverrideRequestViewSet, basename="trade-override")

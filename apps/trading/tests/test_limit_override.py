@@ -140,3 +140,37 @@ def test_no_override_is_requested_for_a_ticket_within_the_limits(desk, pm_alice)
     small = TradeTicket(**{**_ticket(desk).__dict__, "quantity": D("5")})
     with pytest.raises(ValidationError, match="breaches no hard limit"):
         overrides.request_override(small, by=pm_alice, reason="Just in case.")
+
+
+def test_the_api_asks_for_and_grants_an_override(client: Client, desk, pm_alice, cio_bob) -> None:
+    from apps.trading.tests.support import api_ticket
+
+    logged_in(client, pm_alice)
+    refused = client.post(
+        "/api/trades/", api_ticket(desk, "DI1F29", **BIG), content_type="application/json"
+    )
+    assert refused.status_code == 400
+    assert refused.json()["non_field_errors"][0].startswith("Hard limit breached")
+    asked = client.post(
+        "/api/trades/request-override/",
+        api_ticket(desk, "DI1F29", reason="Auction hedge.", **BIG),
+        content_type="application/json",
+    )
+    assert asked.status_code == 201 and asked.json()["status"] == "PENDING"
+    pk = asked.json()["id"]
+    own = client.post(
+        f"/api/trade-overrides/{pk}/grant/", {"note": "Mine."}, content_type="application/json"
+    )
+    assert own.status_code == 403 and not Trade.objects.filter(instrument__ticker="DI1F29")
+    logged_in(client, cio_bob)
+    listed = client.get("/api/trade-overrides/?status=pending").json()
+    assert [r["id"] for r in listed["results"]] == [pk]
+    granted = client.post(
+        f"/api/trade-overrides/{pk}/grant/",
+        {"note": "Within the mandate."},
+        content_type="application/json",
+    )
+    assert granted.status_code == 201, granted.json()
+    body = granted.json()
+    assert body["created_by"] == pm_alice.username and body["verdict"]["status"] == "block"
+    assert entries(EntryKind.LIMIT_OVERRIDE)[0].actor == cio_bob
