@@ -129,10 +129,10 @@ def check(tickets: Sequence[TradeTicket], *, reversal: bool = False) -> Verdict:
         results += static_rules(ticket, i)
         results.append(_quantity(ticket, i, settings))
         results.append(_band(ticket, i, settings, last.get(i)))
-    measured, why = _what_if(portfolio, tickets)
+    measured, why, unmeasured = _what_if(portfolio, tickets)
     for i, ticket in enumerate(tickets):
         results += _sizes(ticket, i, settings, measured, why)
-    results.append(_limits(measured, why, portfolio))
+    results.append(_limits(measured, why, portfolio, unmeasured))
     return Verdict(results, measured, reversal)
 
 
@@ -241,14 +241,16 @@ def _band(
 
 def _what_if(
     portfolio: Portfolio, tickets: Sequence[TradeTicket]
-) -> tuple[dict[str, Any] | None, str]:
-    """The blotter's what-if for the ticket(s), or why it could not be measured."""
+) -> tuple[dict[str, Any] | None, str, str]:
+    """The blotter's what-if for the ticket(s); else why it could not be measured and what
+    that means for the limits: a fund never marked has nothing to measure against (n/a), a
+    marked one that cannot be measured now must not pass silently (a warning)."""
     if latest_risk_date(portfolio) is None:
-        return None, f"{portfolio} has no NAV yet"
+        return None, f"{portfolio} has no NAV yet", NA
     try:
-        return what_if(list(tickets)), ""
+        return what_if(list(tickets)), "", PASS
     except ValidationError as error:
-        return None, "; ".join(error.messages)
+        return None, "; ".join(error.messages), WARN
 
 
 def _sizes(
@@ -283,14 +285,13 @@ def _sizes(
     return out
 
 
-def _limits(measured: dict[str, Any] | None, why: str, portfolio: Portfolio) -> RuleResult:
+def _limits(
+    measured: dict[str, Any] | None, why: str, portfolio: Portfolio, unmeasured: str
+) -> RuleResult:
     """The fund's limits after the trade: a new or worse hard breach blocks (an approver may
     release it), a limit newly at its warning level (or worse there) warns."""
     if measured is None:
-        # A fund never marked has nothing to measure against; a marked one that cannot be
-        # measured now must not pass silently.
-        status = NA if why.endswith("has no NAV yet") else WARN
-        return rules.not_measured("LIMITS", why, status=status)
+        return rules.not_measured("LIMITS", why, status=unmeasured)
     breaches = measured.get("hard_breaches") or []
     if breaches:
         return RuleResult("LIMITS", BLOCK, "Hard limit breached: " + "; ".join(breaches) + ".")
