@@ -28,6 +28,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Attribution", "attribution:page"),
     NavItem("Market", "marketdata:overview"),
     NavItem("Blotter", "proposals:blotter"),
+    NavItem("Sandbox", "trading:sandbox", roles=(Role.MANAGER, Role.APPROVER, Role.BACK_OFFICE)),
     NavItem("Journal", "journal:list"),
     NavItem("Pipelines", "ops:pipelines", roles=(Role.OPS, Role.MANAGER)),
 ]
@@ -43,6 +44,12 @@ def items_for(user: Any, current_path: str) -> list[dict[str, Any]]:
         if url is None:
             continue
         entries.append({"label": item.label, "url": url, "active": current_path.startswith(url)})
+    # One active entry: the longest URL the path starts with (/book/sandbox/ is the sandbox's,
+    # not the book's).
+    matching: list[str] = [str(e["url"]) for e in entries if e["active"]]
+    longest = max(matching, key=len, default=None)
+    for entry in entries:
+        entry["active"] = entry["url"] == longest
     return entries
 
 

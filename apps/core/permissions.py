@@ -51,3 +51,22 @@ class AnyRole(RolePermission):
     """Every role reads and may try to write; the service decides who may (403 otherwise)."""
 
     write_roles = ALL_ROLES
+
+
+# Who may be the second pair of eyes: decide a proposal, release a hard-limit breach.
+DECIDERS: tuple[str, ...] = (Role.MANAGER, Role.APPROVER)
+
+
+def same_person(user: Any, *, maker_id: int | None, four_eyes: bool = True) -> bool:
+    """Under four eyes, `user` is the one who made it (proposed, took up, booked): someone
+    else must take the next step."""
+    return four_eyes and maker_id is not None and maker_id == getattr(user, "pk", None)
+
+
+def second_pair_of_eyes(user: Any, *, maker_id: int | None, four_eyes: bool = True) -> bool:
+    """`user` may decide what `maker_id` made: a manager or an approver and, under four eyes,
+    someone else. The one rule for proposals' decisions and for limit overrides (executions
+    use `same_person`); the services re-check it under their row locks."""
+    return has_role(user, *DECIDERS) and not same_person(
+        user, maker_id=maker_id, four_eyes=four_eyes
+    )

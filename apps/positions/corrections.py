@@ -15,16 +15,24 @@ if TYPE_CHECKING:
 
 
 @transaction.atomic
-def record_and_remark(ticket: TradeTicket, *, by: User, proposal: Any = None) -> Trade:
+def record_and_remark(
+    ticket: TradeTicket,
+    *,
+    by: User,
+    proposal: Any = None,
+    pretrade: dict[str, Any] | None = None,
+) -> Trade:
     """Record a trade and re-mark every marked day from its date on; all or nothing."""
-    trade = record_trade(ticket, by=by, proposal=proposal)
+    trade = record_trade(ticket, by=by, proposal=proposal, pretrade=pretrade)
     recompute_from(ticket.portfolio, trade.trade_date, by=by)
     return trade
 
 
 @transaction.atomic
-def reverse_and_remark(trade: Trade, *, by: User, reason: str) -> Trade:
+def reverse_and_remark(
+    trade: Trade, *, by: User, reason: str, pretrade: dict[str, Any] | None = None
+) -> Trade:
     """Reverse a trade and re-mark every marked day from its date on; all or nothing."""
-    reversal = reverse_trade(trade, by=by, reason=reason)
+    reversal = reverse_trade(trade, by=by, reason=reason, pretrade=pretrade)
     recompute_from(trade.portfolio, trade.trade_date, by=by)
     return reversal

@@ -79,7 +79,9 @@ def _require_trader(user: User) -> None:
         raise PermissionDenied("Only a manager or back office may record trades.")
 
 
-def _validate(ticket: TradeTicket) -> dict[str, str]:
+def shape_errors(ticket: TradeTicket) -> dict[str, str]:
+    """What makes a ticket malformed, whatever the day or the instrument's state: checked
+    before anything else (trading's pre-trade check reads only well-formed tickets)."""
     errors: dict[str, str] = {}
     instrument = ticket.instrument
     if ticket.quantity is None or ticket.quantity <= 0:
@@ -88,21 +90,10 @@ def _validate(ticket: TradeTicket) -> dict[str, str]:
         errors["side"] = f"Side must be BUY or SELL, got {ticket.side!r}."
     if ticket.strategy.portfolio_id != ticket.portfolio.pk:
         errors["strategy"] = f"Strategy {ticket.strategy} is not in {ticket.portfolio}."
-    if not instrument.active:
-        errors["instrument"] = f"{instrument.ticker} is not active."
-    if ticket.trade_date > timezone.localdate():
-        errors["trade_date"] = f"{ticket.trade_date:%Y-%m-%d} is in the future."
-    elif not is_business_day(ticket.trade_date):
-        errors["trade_date"] = f"{ticket.trade_date:%Y-%m-%d} is not an ANBIMA business day."
     if ticket.trade_date < ticket.portfolio.inception_date:
         errors["trade_date"] = (
             f"{ticket.trade_date:%Y-%m-%d} is before the fund's inception "
             f"({ticket.portfolio.inception_date:%Y-%m-%d})."
-        )
-    if instrument.maturity and ticket.trade_date >= instrument.maturity:
-        errors["trade_date"] = (
-            f"{instrument.ticker} matured on {instrument.maturity:%Y-%m-%d}; "
-            f"it cannot be traded on {ticket.trade_date:%Y-%m-%d}."
         )
     if ticket.fees < 0:
         errors["fees"] = "Fees must be zero or positive."
@@ -113,6 +104,25 @@ def _validate(ticket: TradeTicket) -> dict[str, str]:
     elif ticket.price is None and not instrument.is_rate_quoted:
         errors["price"] = f"{instrument.ticker} is quoted by price, not rate."
     return errors
+
+
+def _validate(ticket: TradeTicket) -> dict[str, str]:
+    """The ledger's own last line: the shape, and a tradable instrument on a past business
+    day (trading's pre-trade check refuses these first, with the rule named, and journals it)."""
+    errors: dict[str, str] = {}
+    instrument = ticket.instrument
+    if not instrument.active:
+        errors["instrument"] = f"{instrument.ticker} is not active."
+    if ticket.trade_date > timezone.localdate():
+        errors["trade_date"] = f"{ticket.trade_date:%Y-%m-%d} is in the future."
+    elif not is_business_day(ticket.trade_date):
+        errors["trade_date"] = f"{ticket.trade_date:%Y-%m-%d} is not an ANBIMA business day."
+    if instrument.maturity and ticket.trade_date >= instrument.maturity:
+        errors["trade_date"] = (
+            f"{instrument.ticker} matured on {instrument.maturity:%Y-%m-%d}; "
+            f"it cannot be traded on {ticket.trade_date:%Y-%m-%d}."
+        )
+    return errors | shape_errors(ticket)
 
 
 def _price_of(ticket: TradeTicket) -> Decimal:
@@ -150,11 +160,18 @@ def _fx_of(instrument: Instrument, day: date) -> Decimal:
 
 
 @transaction.atomic
-def record_trade(ticket: TradeTicket, *, by: User, proposal: Any = None) -> Trade:
+def record_trade(
+    ticket: TradeTicket,
+    *,
+    by: User,
+    proposal: Any = None,
+    pretrade: dict[str, Any] | None = None,
+) -> Trade:
     """Record a fill and update its position in the same transaction.
 
     `proposal` (any object with a `pk`) only names, in the journal entry, the proposal this
-    fill executes: the link itself is the proposals app's (`proposals.Execution`)."""
+    fill executes: the link itself is the proposals app's (`proposals.Execution`). `pretrade`
+    is the pre-trade verdict the booking passed (trading's), kept in the same entry."""
     _require_trader(by)
     errors = _validate(ticket)
     if errors:
@@ -190,7 +207,7 @@ def record_trade(ticket: TradeTicket, *, by: User, proposal: Any = None) -> Trad
         trade=trade,
         proposal=proposal,
         on_date=trade.trade_date,
-        snapshot=_trade_snapshot(trade),
+        snapshot=_trade_snapshot(trade) | ({"pretrade": pretrade} if pretrade else {}),
         note=trade.notes,
     )
     _journal_transition(position, before, by=by, trade=trade)
@@ -240,8 +257,11 @@ def _journal_transition(position: Position, before: Decimal, *, by: User, trade:
 
 
 @transaction.atomic
-def reverse_trade(trade: Trade, *, by: User, reason: str) -> Trade:
-    """Cancel a wrong trade with its exact opposite; both leave the position projection."""
+def reverse_trade(
+    trade: Trade, *, by: User, reason: str, pretrade: dict[str, Any] | None = None
+) -> Trade:
+    """Cancel a wrong trade with its exact opposite; both leave the position projection.
+    `pretrade` is the verdict reported for it (a reversal is never refused), journaled."""
     _require_trader(by)
     reason = reason.strip()
     if not reason:
@@ -279,7 +299,8 @@ def reverse_trade(trade: Trade, *, by: User, reason: str) -> Trade:
         position=original.position,
         trade=reversal,
         on_date=original.trade_date,
-        snapshot={"reverses": original.pk, **_trade_snapshot(reversal)},
+        snapshot={"reverses": original.pk, **_trade_snapshot(reversal)}
+        | ({"pretrade": pretrade} if pretrade else {}),
         note=reason,
     )
     _journal_transition(original.position, before, by=by, trade=reversal)

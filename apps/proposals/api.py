@@ -173,6 +173,9 @@ class ExecuteSerializer(serializers.Serializer):
     trade_date = serializers.DateField()
     fees = serializers.DecimalField(max_digits=20, decimal_places=2, required=False)
     broker = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    confirm_warnings = serializers.BooleanField(
+        required=False, default=False, help_text="Book despite the pre-trade check's warnings."
+    )
 
 
 class ProposalViewSet(
@@ -286,6 +289,7 @@ class ProposalViewSet(
             rate=data.get("rate"),
             fees=data.get("fees") or Decimal("0"),
             broker=data["broker"],
+            confirm_warnings=data["confirm_warnings"],
         )
         return Response(ExecutionSerializer(trade).data, status=status.HTTP_201_CREATED)
 

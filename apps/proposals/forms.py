@@ -216,6 +216,11 @@ class ExecuteForm(ServiceForm):
         max_digits=20, decimal_places=2, required=False, initial=Decimal("0"), label="Fees (R$)"
     )
     broker = forms.CharField(max_length=64, required=False)
+    confirm_warnings = forms.BooleanField(
+        required=False,
+        label="I confirm the pre-trade warnings",
+        help_text="Needed when the pre-trade check warns about this fill.",
+    )
 
     def __init__(self, *args: Any, proposal: Proposal, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -247,6 +252,7 @@ class ExecuteForm(ServiceForm):
             "rate": data.get("rate"),
             "fees": data.get("fees") or Decimal("0"),
             "broker": data.get("broker", ""),
+            "confirm_warnings": bool(data.get("confirm_warnings")),
         }
 
 

@@ -13,8 +13,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.permissions import DECIDERS, same_person, second_pair_of_eyes
 from apps.core.roles import Role, has_role
-from apps.journal.models import EntryKind
+from apps.journal.models import Entry, EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import is_business_day
 from apps.marketdata.models import Instrument
@@ -22,12 +23,12 @@ from apps.positions.models import Portfolio, Side, Strategy, Trade
 from apps.positions.services import TradeTicket
 from apps.proposals.models import Execution, Proposal, ProposalStatus
 from apps.risk.services import what_if
-from apps.trading.services import book_trade
+from apps.trading.pretrade import TradeRefused
+from apps.trading.services import Booked, Override, book_trade
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-DECIDERS = (Role.MANAGER, Role.APPROVER)
 PROPOSERS = (Role.MANAGER, Role.APPROVER)
 EXECUTORS = (Role.MANAGER, Role.BACK_OFFICE)
 # B3's regular session ends by 18:00 São Paulo; a proposal not decided by then expires.
@@ -120,20 +121,37 @@ def create_proposal(
     return proposal
 
 
+def four_eyes() -> bool:
+    return bool(getattr(settings, "PROPOSALS_FOUR_EYES", True))
+
+
 def proposed_by_self(proposal: Proposal, user: Any) -> bool:
     """Four eyes: `user` proposed it, so someone else must decide it (PROPOSALS_FOUR_EYES)."""
-    four_eyes = getattr(settings, "PROPOSALS_FOUR_EYES", True)
-    return (
-        bool(four_eyes and proposal.proposed_by_id is not None)
-        and proposal.proposed_by_id == user.pk
-    )
+    return same_person(user, maker_id=proposal.proposed_by_id, four_eyes=four_eyes())
+
+
+def taken_up_by_self(proposal: Proposal, user: Any) -> bool:
+    """Four eyes on a signal rule's proposal: nobody proposed it, so the person who took it
+    up (approved it) may not also execute it (PROPOSALS_FOUR_EYES)."""
+    if proposal.proposed_by_id is not None:
+        return False
+    return same_person(user, maker_id=proposal.decided_by_id, four_eyes=four_eyes())
 
 
 def may_decide(proposal: Proposal, user: Any) -> bool:
     """`user` may approve, reject or modify `proposal` now: the one rule the pages, the API
     and the decision services share (the services re-check it under a row lock)."""
+    return proposal.is_decidable and second_pair_of_eyes(
+        user, maker_id=proposal.proposed_by_id, four_eyes=four_eyes()
+    )
+
+
+def may_execute(proposal: Proposal, user: Any) -> bool:
+    """`user` may record this proposal's fill now (the pages' and the service's rule)."""
     return (
-        proposal.is_decidable and has_role(user, *DECIDERS) and not proposed_by_self(proposal, user)
+        proposal.is_executable
+        and has_role(user, *EXECUTORS)
+        and not taken_up_by_self(proposal, user)
     )
 
 
@@ -310,7 +328,6 @@ def modify_and_approve(
     return decided
 
 
-@transaction.atomic
 def execute_proposal(
     proposal: Proposal,
     *,
@@ -321,8 +338,35 @@ def execute_proposal(
     rate: Decimal | None = None,
     fees: Decimal = Decimal("0"),
     broker: str = "",
+    confirm_warnings: bool = False,
 ) -> Trade:
-    """Record the fill of an approved proposal as a trade, in one transaction."""
+    """Record the fill of an approved proposal as a trade, in one transaction, through the
+    pre-trade check: a hard breach passes only as the approval's override released it."""
+    refused: TradeRefused | None = None
+    with transaction.atomic():
+        locked = _lock_for_execution(proposal, by, quantity)
+        try:
+            booked = _book_fill(
+                locked,
+                by=by,
+                quantity=quantity,
+                trade_date=trade_date,
+                price=price,
+                rate=rate,
+                fees=fees,
+                broker=broker,
+                confirm_warnings=confirm_warnings,
+            )
+        except TradeRefused as error:
+            refused = error  # its journal entry commits with this transaction
+        else:
+            _mark_executed(locked, booked, by=by, trade_date=trade_date)
+    if refused is not None:
+        raise refused
+    return booked.trade
+
+
+def _lock_for_execution(proposal: Proposal, by: User, quantity: Decimal) -> Proposal:
     if not has_role(by, *EXECUTORS):
         raise PermissionDenied("Only a manager or back office may execute a proposal.")
     locked = Proposal.objects.select_for_update().get(pk=proposal.pk)
@@ -331,42 +375,65 @@ def execute_proposal(
             f"Proposal #{locked.pk} is {locked.get_status_display().lower()}: "
             "only an approved proposal can be executed."
         )
+    if taken_up_by_self(locked, by):
+        raise PermissionDenied(
+            "Four eyes: a signal rule proposed this trade and you approved it, so someone "
+            "else must execute it."
+        )
     if quantity is None or quantity <= 0 or quantity > locked.quantity:
         raise ValidationError(
             {"quantity": f"Executed quantity must be between 0 and {locked.quantity:f}."}
         )
+    return locked
+
+
+def _approval_override(proposal: Proposal) -> Override | None:
+    """The hard-limit override its approval gave (journaled then), if any."""
+    entry = (
+        Entry.objects.filter(kind=EntryKind.LIMIT_OVERRIDE, proposal_id=proposal.pk)
+        .select_related("actor")
+        .order_by("-seq")
+        .first()
+    )
+    if entry is None or entry.actor is None:
+        return None
+    return Override(by=entry.actor, note=entry.note, source=f"approval of proposal #{proposal.pk}")
+
+
+def _book_fill(proposal: Proposal, *, by: User, **fill: Any) -> Booked:
+    confirm = fill.pop("confirm_warnings")
     # A fill dated before the last marked day re-marks the book from that day on.
-    trade = book_trade(
+    return book_trade(
         TradeTicket(
-            portfolio=locked.portfolio,
-            strategy=locked.strategy,
-            instrument=locked.instrument,
-            side=locked.side,
-            quantity=quantity,
-            trade_date=trade_date,
-            price=price,
-            rate=rate,
-            fees=fees,
-            broker=broker,
-            notes=f"Execution of proposal #{locked.pk}",
+            portfolio=proposal.portfolio,
+            strategy=proposal.strategy,
+            instrument=proposal.instrument,
+            side=proposal.side,
+            notes=f"Execution of proposal #{proposal.pk}",
+            **fill,
         ),
         by=by,
-        proposal=locked,
+        proposal=proposal,
+        confirm_warnings=confirm,
+        override=_approval_override(proposal),
     )
-    Execution.objects.create(proposal=locked, trade=trade)
-    locked.status = ProposalStatus.EXECUTED
-    locked.executed_at = timezone.now()
-    locked.save(update_fields=["status", "executed_at", "updated_at"])
+
+
+def _mark_executed(proposal: Proposal, booked: Booked, *, by: User, trade_date: date) -> None:
+    trade = booked.trade
+    Execution.objects.create(proposal=proposal, trade=trade)
+    proposal.status = ProposalStatus.EXECUTED
+    proposal.executed_at = timezone.now()
+    proposal.save(update_fields=["status", "executed_at", "updated_at"])
     journal(
         kind=EntryKind.PROPOSAL_EXECUTED,
         actor=by,
-        portfolio=locked.portfolio,
-        proposal=locked,
+        portfolio=proposal.portfolio,
+        proposal=proposal,
         trade=trade,
         on_date=trade_date,
         snapshot={"price": trade.price, "quantity": trade.quantity, "rate": trade.rate},
     )
-    return trade
 
 
 @transaction.atomic

@@ -61,7 +61,7 @@ def _row(
     user = request.user
     own = services.proposed_by_self(proposal, user)
     can_decide = services.may_decide(proposal, user)
-    can_execute = proposal.is_executable and has_role(user, *services.EXECUTORS)
+    can_execute = services.may_execute(proposal, user)
     forms: dict[str, Form] = {}
     if can_decide:
 

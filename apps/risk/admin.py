@@ -23,7 +23,7 @@ from apps.core.actors import actor
 from apps.core.templatetags.pms_format import num, pct
 from apps.risk.forms import AcknowledgeForm, DefaultLimitsForm, LimitForm, StressScenarioForm
 from apps.risk.models import Alert, Limit, RiskSnapshot, StressScenario
-from apps.risk.services import acknowledge_alert, ensure_default_limits
+from apps.risk.services import acknowledge_alert, ensure_default_limits, save_limit
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -61,6 +61,11 @@ class LimitAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # alerts point at limits, and the history tells who changed what: deactivate
 
+    def save_model(self, request: HttpRequest, obj: Limit, form: Any, change: bool) -> None:
+        """Through the service: the change and its reason are journaled (old → new)."""
+        obj._history_user = request.user  # type: ignore[attr-defined]  # as SimpleHistoryAdmin
+        save_limit(obj, by=actor(request), reason=form.cleaned_data["reason"], old=form.old)
+
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view(self.default_limits_view)
         return [path("defaults/", view, name="risk_limit_defaults"), *super().get_urls()]
@@ -72,7 +77,7 @@ class LimitAdmin(SimpleHistoryAdmin):
         form = DefaultLimitsForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             portfolio = form.cleaned_data["portfolio"]
-            added = ensure_default_limits(portfolio)
+            added = ensure_default_limits(portfolio, by=actor(request))
             text = f"{portfolio}: {added} default limit{'s' if added != 1 else ''} added."
             if not added:
                 text = f"{portfolio} already has every default limit; nothing was changed."

@@ -134,6 +134,70 @@ def scenario_pnl(position: RiskPosition, history: FactorHistory) -> np.ndarray:
     return exposure * move
 
 
+Identity = tuple[Any, ...]
+
+
+def identity(position: RiskPosition) -> Identity:
+    """Everything a position's revaluation depends on besides the history and the shocks."""
+    return (
+        position.key,
+        position.strategy,
+        position.kind,
+        position.quantity,
+        position.price,
+        position.rate,
+        position.unit_value,
+        position.exposure,
+        position.du,
+        position.dc,
+        position.vna,
+    )
+
+
+class Revaluations:
+    """Each position's scenario and stress P&L, kept for the next report on the same history
+    and scenarios: a what-if's "after" book differs from its "before" by a few positions, and
+    the next ticket's "before" from this one's by the positions traded since, so only those
+    are revalued. `misses` counts the revaluations done (a kept one costs nothing)."""
+
+    def __init__(self) -> None:
+        self._scenarios: dict[Identity, np.ndarray] = {}
+        self._stress: dict[Identity, dict[str, Decimal]] = {}
+        self.misses = 0
+
+    def scenario_pnl(
+        self, position: RiskPosition, history: FactorHistory, key: Identity | None = None
+    ) -> np.ndarray:
+        key = key or identity(position)
+        if key not in self._scenarios:
+            self._scenarios[key] = scenario_pnl(position, history)
+            self.misses += 1
+        return self._scenarios[key]
+
+    def stress_row(
+        self,
+        position: RiskPosition,
+        scenarios: list[Any],
+        asof: date,
+        key: Identity | None = None,
+    ) -> dict[str, Decimal]:
+        """The position's P&L under each scenario, by scenario code."""
+        row = self._stress.setdefault(key or identity(position), {})
+        for scenario in scenarios:
+            if scenario.code not in row:
+                row[scenario.code] = stress_pnl(position, scenario.shocks, asof)
+                self.misses += 1
+        return row
+
+    def keep_only(self, positions: list[RiskPosition]) -> Revaluations:
+        """A copy holding only `positions`' revaluations (what is worth caching)."""
+        wanted = {identity(p) for p in positions}
+        kept = Revaluations()
+        kept._scenarios = {k: v for k, v in self._scenarios.items() if k in wanted}
+        kept._stress = {k: v for k, v in self._stress.items() if k in wanted}
+        return kept
+
+
 def analyse(
     positions: list[RiskPosition],
     history: FactorHistory,
@@ -143,22 +207,26 @@ def analyse(
     ptax: Decimal | None,
     scenarios: list[Any],
     warnings: list[str] | None = None,
+    memo: Revaluations | None = None,
 ) -> RiskReport:
-    """Every metric of the risk monitor for one book."""
+    """Every metric of the risk monitor for one book (`memo` reuses earlier revaluations)."""
+    memo = memo or Revaluations()
     navf = float(nav) or 1.0
     n = history.size
     total = np.zeros(n)
     by_strategy: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n))
     by_asset: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n))
-    for position in positions:
-        pnl = scenario_pnl(position, history)
+    keys = [identity(p) for p in positions]
+    for position, key in zip(positions, keys, strict=True):
+        pnl = memo.scenario_pnl(position, history, key)
         total += pnl
         by_strategy[position.strategy] += pnl
         by_asset[position.asset_class] += pnl
     var99 = calc.historical_var(total, 0.99)
     exposures = _exposures(positions, navf)
     dv01_ladder = _dv01_ladder(positions)
-    stress = [_stress(positions, s, asof, navf) for s in scenarios]
+    rows = [memo.stress_row(p, scenarios, asof, k) for p, k in zip(positions, keys, strict=True)]
+    stress = [_stress_of(positions, rows, s, navf) for s in scenarios]
     return RiskReport(
         asof=asof.isoformat(),
         nav=float(nav),
@@ -168,7 +236,7 @@ def analyse(
         net=exposures["total"]["net"],
         gross_pct=exposures["total"]["gross"] / navf,
         net_pct=exposures["total"]["net"] / navf,
-        fx_delta_usd=_fx_delta(positions, ptax),
+        fx_delta_usd=fx_delta(positions, ptax),
         var95=calc.historical_var(total, 0.95).var,
         var99=var99.var,
         es975=calc.expected_shortfall(total, 0.975),
@@ -204,7 +272,7 @@ def _exposures(positions: list[RiskPosition], nav: float) -> dict[str, dict[str,
     return dict(out)
 
 
-def _fx_delta(positions: list[RiskPosition], ptax: Decimal | None) -> float:
+def fx_delta(positions: list[RiskPosition], ptax: Decimal | None) -> float:
     """USD the book is long (+) or short: FX futures' notional and USD assets' value."""
     if not ptax:
         return 0.0
@@ -301,10 +369,26 @@ def _linear_shock(position: RiskPosition, shocks: dict[str, Any]) -> Decimal:
     return Decimal(0)
 
 
-def _stress(positions: list[RiskPosition], scenario: Any, asof: date, nav: float) -> StressResult:
+def _stress(
+    positions: list[RiskPosition],
+    scenario: Any,
+    asof: date,
+    nav: float,
+    memo: Revaluations | None = None,
+) -> StressResult:
+    memo = memo or Revaluations()
+    rows = [memo.stress_row(p, [scenario], asof) for p in positions]
+    return _stress_of(positions, rows, scenario, nav)
+
+
+def _stress_of(
+    positions: list[RiskPosition], rows: list[dict[str, Decimal]], scenario: Any, nav: float
+) -> StressResult:
+    """One scenario's result from each position's revaluation under it."""
     by_strategy: dict[str, Decimal] = defaultdict(Decimal)
-    for p in positions:
-        by_strategy[p.strategy] += stress_pnl(p, scenario.shocks, asof)
+    code = scenario.code
+    for p, row in zip(positions, rows, strict=True):
+        by_strategy[p.strategy] += row[code]
     total = float(sum(by_strategy.values(), Decimal(0)))
     source = ""
     if scenario.source_start:

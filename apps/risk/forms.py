@@ -19,6 +19,7 @@ from apps.core.inputs import FreeTextField, check_json
 from apps.marketdata.models import AssetClass
 from apps.positions.models import Portfolio
 from apps.risk.models import SHOCK_KEYS, Limit, Metric, Scope, StressScenario
+from apps.risk.services import LIMIT_FIELDS, setting_values
 
 # What `services.metric_values` measures below the fund level (anything else never fires).
 SCOPED_METRICS: dict[str, set[str]] = {
@@ -109,6 +110,17 @@ class DefaultLimitsForm(forms.Form):
 
 
 class LimitForm(forms.ModelForm):
+    reason = FreeTextField(
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why this limit is added or changed: journaled with the old and new values.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The values before this edit, for the journal (validation changes the instance).
+        self.old = setting_values(self.instance, LIMIT_FIELDS) if self.instance.pk else None
+
     class Meta:
         model = Limit
         fields = (

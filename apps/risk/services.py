@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from apps.core.cache import cache_get_many, cache_set, versions
 from apps.core.roles import Role, has_role
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
@@ -26,14 +28,18 @@ from apps.marketdata.valuation import (
     dv01_at,
 )
 from apps.positions.models import DailyMark, NavRecord, Portfolio, Position, Side
-from apps.risk.engine import RiskPosition, RiskReport, analyse
-from apps.risk.factors import build_history, factor_of
+from apps.risk.engine import Revaluations, RiskPosition, RiskReport, analyse, fx_delta
+from apps.risk.factors import FactorHistory, build_history, factor_of
 from apps.risk.models import Alert, Limit, Metric, RiskSnapshot, Scope, StressScenario
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 D = Decimal
+
+# The what-if's history and revaluations live until the market moves (a new version) or this
+# long: a safety net, as the read models' TTLs are.
+WHAT_IF_TTL = 3600
 
 DEFAULT_LIMITS: list[tuple[str, Decimal, Decimal]] = [
     (Metric.VAR_99, D("0.025"), D("0.035")),
@@ -45,19 +51,71 @@ DEFAULT_LIMITS: list[tuple[str, Decimal, Decimal]] = [
 ]
 
 
-def ensure_default_limits(portfolio: Portfolio) -> int:
-    """Portfolio-level limits a new fund starts with (edited in the admin afterwards)."""
+@transaction.atomic
+def ensure_default_limits(portfolio: Portfolio, *, by: User | None = None) -> int:
+    """Portfolio-level limits a new fund starts with (edited in the admin afterwards); each
+    one added is journaled as a limit change."""
     created = 0
     for metric, warning, hard in DEFAULT_LIMITS:
-        _, made = Limit.objects.get_or_create(
+        limit, made = Limit.objects.get_or_create(
             portfolio=portfolio,
             metric=metric,
             scope=Scope.PORTFOLIO,
             scope_value="",
             defaults={"warning_level": warning, "hard_level": hard},
         )
+        if made:
+            journal_setting_change(limit, old=None, by=by, reason="Default limits of a new fund.")
         created += made
     return created
+
+
+LIMIT_FIELDS = ("metric", "scope", "scope_value", "warning_level", "hard_level", "active")
+
+
+def setting_values(row: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    """A limit's (or a pre-trade rule's) values as the journal keeps them."""
+    return {name: getattr(row, name) for name in fields}
+
+
+def journal_setting_change(
+    row: Any,
+    *,
+    old: dict[str, Any] | None,
+    by: User | None,
+    reason: str,
+    fields: tuple[str, ...] = LIMIT_FIELDS,
+) -> None:
+    """Journal a limit or pre-trade rule created or changed: old → new, who, why."""
+    row.refresh_from_db(fields=fields)  # the values as stored (decimals to their places)
+    new = setting_values(row, fields)
+    changed = [k for k in fields if old is None or old.get(k) != new[k]]
+    journal(
+        kind=EntryKind.RULE_CHANGED,
+        actor=by,
+        portfolio=row.portfolio,
+        snapshot={
+            "model": row._meta.label,
+            "id": row.pk,
+            "label": str(row),
+            "old": old,
+            "new": new,
+            "changed": changed,
+        },
+        note=reason.strip(),
+    )
+
+
+@transaction.atomic
+def save_limit(limit: Limit, *, by: User, reason: str, old: dict[str, Any] | None) -> Limit:
+    """Create or change a limit (back office); the reason is mandatory and journaled."""
+    if not has_role(by, Role.BACK_OFFICE):
+        raise PermissionDenied("Only back office may change limits.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why: a limit change needs a reason."})
+    limit.save()
+    journal_setting_change(limit, old=old, by=by, reason=reason)
+    return limit
 
 
 def _bond_flows(
@@ -121,12 +179,26 @@ def _risk_position(
     )
 
 
+RISK_INSTRUMENT_FIELDS = ("ticker", "kind", "asset_class", "currency", "maturity")
+
+
 def book_positions(portfolio: Portfolio, day: date) -> tuple[list[RiskPosition], list[str]]:
     """The open positions as marked on `day`, and warnings for open ones without a mark."""
     marks = (
         DailyMark.objects.filter(portfolio=portfolio, date=day)
         .exclude(quantity=0)
         .select_related("position__instrument", "position__strategy")
+        # Only what the engine reads: a what-if builds this on every pre-trade check.
+        .only(
+            "position_id",
+            "quantity",
+            "price",
+            "rate",
+            "notional_brl",
+            "dv01_brl",
+            "position__strategy__code",
+            *(f"position__instrument__{name}" for name in RISK_INSTRUMENT_FIELDS),
+        )
     )
     vna = fixing_on(FixingIndex.VNA_NTNB, day)
     positions = []
@@ -148,15 +220,15 @@ def book_positions(portfolio: Portfolio, day: date) -> tuple[list[RiskPosition],
             )
         )
     marked = {int(p.key) for p in positions}
-    unmarked = (
+    held = (
         Position.objects.filter(portfolio=portfolio, opened_date__lte=day)
         .exclude(quantity=0)
-        .exclude(pk__in=marked)
-        .select_related("instrument")
+        .values_list("pk", "instrument__ticker")
     )
     warnings = [
-        f"{p.instrument.ticker} has no mark on {day:%Y-%m-%d}: excluded from risk."
-        for p in unmarked
+        f"{ticker} has no mark on {day:%Y-%m-%d}: excluded from risk."
+        for pk, ticker in held
+        if pk not in marked
     ]
     return positions, warnings
 
@@ -165,23 +237,56 @@ def latest_risk_date(portfolio: Portfolio) -> date | None:
     return NavRecord.objects.filter(portfolio=portfolio).aggregate(d=Max("date"))["d"]
 
 
-def compute_report(
-    portfolio: Portfolio, day: date, extra: list[RiskPosition] | None = None
-) -> RiskReport:
-    """The full risk report of the book marked on `day` (plus hypothetical positions)."""
+@dataclass
+class BookInputs:
+    """What a risk report of one fund and day is computed from, read once: a what-if values
+    the book before and after on the same inputs (and the same per-position revaluations)."""
+
+    portfolio: Portfolio
+    day: date
+    nav: Decimal
+    positions: list[RiskPosition]
+    warnings: list[str]
+    history: FactorHistory
+    ptax: Decimal | None
+    scenarios: list[StressScenario]
+    memo: Revaluations = field(default_factory=Revaluations)
+
+    def report(self, extra: list[RiskPosition] | None = None) -> RiskReport:
+        return analyse(
+            _net(self.positions, extra or []),
+            self.history,
+            nav=self.nav,
+            asof=self.day,
+            ptax=self.ptax,
+            scenarios=self.scenarios,
+            warnings=self.warnings,
+            memo=self.memo,
+        )
+
+
+def book_inputs(portfolio: Portfolio, day: date) -> BookInputs:
     nav_row = NavRecord.objects.filter(portfolio=portfolio, date=day).first()
     if nav_row is None:
         raise ValidationError(f"{portfolio} has no NAV on {day:%Y-%m-%d}: run the MTM first.")
     positions, warnings = book_positions(portfolio, day)
-    return analyse(
-        _net(positions, extra or []),
-        build_history(day),
+    return BookInputs(
+        portfolio=portfolio,
+        day=day,
         nav=nav_row.nav_close,
-        asof=day,
+        positions=positions,
+        warnings=warnings,
+        history=build_history(day),
         ptax=fixing_on(FixingIndex.PTAX_SELL, day),
         scenarios=list(StressScenario.objects.filter(active=True)),
-        warnings=warnings,
     )
+
+
+def compute_report(
+    portfolio: Portfolio, day: date, extra: list[RiskPosition] | None = None
+) -> RiskReport:
+    """The full risk report of the book marked on `day` (plus hypothetical positions)."""
+    return book_inputs(portfolio, day).report(extra)
 
 
 def _net(positions: list[RiskPosition], extra: list[RiskPosition]) -> list[RiskPosition]:
@@ -331,8 +436,9 @@ def acknowledge_alert(alert: Alert, *, by: User, note: str) -> Alert:
     return locked
 
 
-def hypothetical_position(proposal: Any, day: date) -> RiskPosition:
-    """The proposal as if filled at `day`'s settlement: what the what-if adds to the book."""
+def hypothetical_position(proposal: Any, day: date, key: str = "") -> RiskPosition:
+    """A proposal or a ticket as if filled at `day`'s settlement: what the what-if adds to the
+    book (any object with portfolio, strategy, instrument, side and quantity)."""
     instrument = proposal.instrument
     price_row = effective_prices(day, [instrument.pk]).get(instrument.pk)
     if price_row is None:
@@ -357,7 +463,7 @@ def hypothetical_position(proposal: Any, day: date) -> RiskPosition:
         per_unit = dv01_at(terms, price_row.rate, day)
         dv01 = (per_unit * signed * multiplier).quantize(D("0.01"))
     return _risk_position(
-        key=f"proposal:{proposal.pk}",
+        key=key or f"proposal:{getattr(proposal, 'pk', None)}",
         strategy=proposal.strategy.code,
         instrument=instrument,
         quantity=signed,
@@ -379,21 +485,74 @@ def _summary(report: RiskReport, checks: list[dict[str, Any]]) -> dict[str, Any]
         "net_pct": round(report.net_pct, 4),
         "dv01_total": round(report.dv01_total, 2),
         "dv01_ladder": report.dv01_ladder,
+        "fx_delta_usd": round(report.fx_delta_usd, 2),
+        "exposures": {
+            key: {k: round(v, 4) for k, v in values.items()}
+            for key, values in sorted(report.exposures.items())
+        },
         "worst_stress": {"name": worst.name, "pnl": round(worst.pnl, 2)} if worst else None,
         "limits": checks,
     }
 
 
-def what_if(proposal: Any, *, day: date | None = None) -> dict[str, Any]:
-    """Risk before and after a proposed trade (any object with its terms: portfolio, strategy,
-    instrument, side, quantity, limits, pk); hard breaches listed for approval. The caller
-    (proposals) stores it."""
-    portfolio = proposal.portfolio
+def book_before(portfolio: Portfolio, day: date) -> tuple[BookInputs, RiskReport]:
+    """The book's inputs and its report on `day` for a what-if, with what does not change
+    with a trade kept in the cache under the market's data version: the factor history, and
+    each position's revaluations (keyed by everything they depend on), so the pre-trade check
+    of the next ticket revalues only the positions that changed since. Built outside a
+    transaction only are stored (an uncommitted state is never shared)."""
+    nav_row = NavRecord.objects.filter(portfolio=portfolio, date=day).first()
+    if nav_row is None:
+        raise ValidationError(f"{portfolio} has no NAV on {day:%Y-%m-%d}: run the MTM first.")
+    scenarios = list(StressScenario.objects.filter(active=True))
+    stamp = max((s.updated_at for s in scenarios), default=None)
+    market, _ = versions(None)
+    shared = not transaction.get_connection().in_atomic_block
+    history_key = f"rm:whatif-history:m{market}:{day.isoformat()}"
+    memo_key = (
+        f"rm:whatif-memo:{portfolio.pk}:m{market}:{day.isoformat()}:"
+        f"s{len(scenarios)}:{stamp.isoformat() if stamp else '-'}"
+    )
+    found = cache_get_many([history_key, memo_key])
+    history = found.get(history_key)
+    if history is None:
+        history = build_history(day)
+        if shared:
+            cache_set(history_key, history, WHAT_IF_TTL)
+    positions, warnings = book_positions(portfolio, day)
+    inputs = BookInputs(
+        portfolio=portfolio,
+        day=day,
+        nav=nav_row.nav_close,
+        positions=positions,
+        warnings=warnings,
+        history=history,
+        ptax=fixing_on(FixingIndex.PTAX_SELL, day),
+        scenarios=scenarios,
+        memo=found.get(memo_key) or Revaluations(),
+    )
+    before = inputs.report()
+    if shared and inputs.memo.misses:
+        cache_set(memo_key, inputs.memo.keep_only(positions), WHAT_IF_TTL)
+    return inputs, before
+
+
+def what_if(trades: Any, *, day: date | None = None) -> dict[str, Any]:
+    """Risk before and after a proposed trade or a basket of them (any objects with their
+    terms: portfolio, strategy, instrument, side, quantity; a proposal, a ticket), all of one
+    fund; hard breaches listed for approval. The caller stores it, or not (the sandbox)."""
+    basket = list(trades) if isinstance(trades, Sequence) else [trades]
+    if not basket:
+        raise ValidationError("Nothing to measure: the basket is empty.")
+    portfolio = basket[0].portfolio
+    if any(t.portfolio.pk != portfolio.pk for t in basket):
+        raise ValidationError("A what-if measures one fund: every ticket must be in the same fund.")
     day = day or latest_risk_date(portfolio)
     if day is None:
         raise ValidationError(f"{portfolio} has no marked day to measure risk on.")
-    before = compute_report(portfolio, day)
-    after = compute_report(portfolio, day, extra=[hypothetical_position(proposal, day)])
+    inputs, before = book_before(portfolio, day)
+    added = [hypothetical_position(t, day, key=f"ticket:{i}") for i, t in enumerate(basket)]
+    after = inputs.report(added)
     checks_before, checks_after = check_limits(portfolio, before), check_limits(portfolio, after)
     # A new hard breach, or a hard breach the trade makes worse, needs an override note.
     before_use = {c["limit_id"]: c["utilisation"] for c in checks_before if c["level"] == "hard"}
@@ -403,14 +562,59 @@ def what_if(proposal: Any, *, day: date | None = None) -> dict[str, Any]:
         for c in checks_after
         if c["level"] == "hard" and c["utilisation"] > before_use.get(c["limit_id"], 0.0) + 1e-9
     ]
-    result = {
+    used_before = {c["limit_id"]: c["utilisation"] for c in checks_before}
+    for check in checks_after:
+        check["utilisation_before"] = used_before.get(check["limit_id"])
+    summary_before, summary_after = _summary(before, checks_before), _summary(after, checks_after)
+    return {
         "asof": day.isoformat(),
-        "before": _summary(before, checks_before),
-        "after": _summary(after, checks_after),
+        "nav": float(inputs.nav),
+        "before": summary_before,
+        "after": summary_after,
+        "changes": _changes(summary_before, summary_after),
         "hard_breaches": breaches,
+        "trades": [_added(p, inputs.ptax) for p in added],
         "computed_at": timezone.now().isoformat(),
     }
-    return result
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """DV01 by vertex and exposures by strategy and asset class, before → after, where either
+    is not zero (what the pages list)."""
+    dv01 = [
+        {"curve": curve, "du": du, "before": before["dv01_ladder"][curve].get(du, 0.0), "after": v}
+        for curve, vertices in after["dv01_ladder"].items()
+        for du, v in vertices.items()
+        if v or before["dv01_ladder"][curve].get(du, 0.0)
+    ]
+    zero = {"gross_pct": 0.0, "net_pct": 0.0}
+    keys = sorted((set(before["exposures"]) | set(after["exposures"])) - {"total"})
+    scopes = {"strategy": "Strategy", "asset": "Asset class"}
+    exposures = [
+        {
+            "key": key,
+            "label": f"{scopes.get(key.partition(':')[0], key)} {key.partition(':')[2]}",
+            "before": before["exposures"].get(key, zero)["net_pct"],
+            "after": after["exposures"].get(key, zero)["net_pct"],
+        }
+        for key in keys
+    ]
+    return {"dv01": dv01, "exposures": exposures}
+
+
+def _added(position: RiskPosition, ptax: Decimal | None) -> dict[str, Any]:
+    """What one hypothetical trade adds (the pre-trade fat-finger rules read these)."""
+    return {
+        "ticker": position.ticker,
+        "strategy": position.strategy,
+        "quantity": float(position.quantity),
+        "price": float(position.price),
+        "rate": None if position.rate is None else float(position.rate),
+        "exposure": float(position.exposure),
+        "dv01": float(position.dv01),
+        "fx_delta_usd": fx_delta([position], ptax),
+        "ptax": None if ptax is None else float(ptax),
+    }
 
 
 def stress_pnl_for(

@@ -7,9 +7,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -19,12 +20,15 @@ from rest_framework.routers import BaseRouter
 
 from apps.core.actors import actor
 from apps.core.inputs import FreeTextSerializerField
+from apps.core.permissions import DECIDERS, RolePermission
 from apps.marketdata.models import Instrument
 from apps.marketdata.validators import validate_quoted_rate
 from apps.positions.api import TradersWrite, _parse_date, money, price
 from apps.positions.models import Portfolio, Side, Strategy, Trade
 from apps.positions.services import TradeTicket
-from apps.trading import services
+from apps.trading import overrides, services
+from apps.trading.models import OverrideRequest
+from apps.trading.pretrade import TradeRefused
 
 
 class TradeSerializer(serializers.ModelSerializer):
@@ -38,7 +42,7 @@ class TradeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Trade
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "portfolio",
             "strategy",
@@ -87,6 +91,16 @@ class TradeInputSerializer(serializers.Serializer):
     fees = money(required=False, default=Decimal("0"))
     broker = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     notes = FreeTextSerializerField(required=False, allow_blank=True, default="")
+    dry_run = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Only run the pre-trade check: answer its verdict (200), write nothing.",
+    )
+    confirm_warnings = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Book despite the pre-trade check's warnings (journaled with the trade).",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         code = attrs["strategy"]
@@ -97,11 +111,120 @@ class TradeInputSerializer(serializers.Serializer):
         return attrs
 
     def ticket(self) -> TradeTicket:
-        return TradeTicket(**self.validated_data)
+        data = dict(self.validated_data)
+        for extra in ("dry_run", "confirm_warnings", "reason"):
+            data.pop(extra, None)
+        return TradeTicket(**data)
 
 
 class ReverseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
+
+
+class OverrideAskSerializer(TradeInputSerializer):
+    """A ticket refused for a hard-limit breach, and why an approver should release it."""
+
+    reason = FreeTextSerializerField(help_text="The booker's case for the override.")
+
+
+class OverrideRequestSerializer(serializers.ModelSerializer):
+    portfolio = serializers.CharField(source="portfolio.code", read_only=True)
+    strategy = serializers.CharField(source="strategy.code", read_only=True)
+    ticker = serializers.CharField(source="instrument.ticker", read_only=True)
+    requested_by = serializers.CharField(source="requested_by.username", read_only=True)
+    decided_by = serializers.CharField(
+        source="decided_by.username", read_only=True, allow_null=True
+    )
+    price = price()
+
+    class Meta:
+        model = OverrideRequest
+        fields = (
+            "id",
+            "status",
+            "portfolio",
+            "strategy",
+            "instrument",
+            "ticker",
+            "side",
+            "quantity",
+            "price",
+            "rate",
+            "trade_date",
+            "reason",
+            "verdict",
+            "requested_by",
+            "created_at",
+            "decided_by",
+            "decided_at",
+            "note",
+            "trade",
+        )
+
+
+class DecideOverrideSerializer(serializers.Serializer):
+    note = FreeTextSerializerField(required=False, allow_blank=True, default="")
+
+
+class Deciders(RolePermission):
+    write_roles = DECIDERS
+
+
+class RuleResultSerializer(serializers.Serializer):
+    rule = serializers.CharField()
+    # DRF's metaclass takes declared fields off the class: "label" shadows nothing at run time.
+    label = serializers.CharField()  # type: ignore[assignment]
+    status = serializers.ChoiceField(choices=["pass", "warn", "block", "n/a"])
+    message = serializers.CharField()
+    value = serializers.DecimalField(max_digits=40, decimal_places=8, allow_null=True)
+    warn = serializers.DecimalField(max_digits=40, decimal_places=8, allow_null=True)
+    block = serializers.DecimalField(max_digits=40, decimal_places=8, allow_null=True)
+    ticket = serializers.IntegerField()
+
+
+class VerdictSerializer(serializers.Serializer):
+    """The pre-trade check's verdict: every rule with its numbers, and the what-if."""
+
+    status = serializers.ChoiceField(choices=["pass", "warn", "block"])
+    reversal = serializers.BooleanField()
+    checked_at = serializers.CharField()
+    results = RuleResultSerializer(many=True)
+    what_if = serializers.JSONField(allow_null=True)
+
+
+class BookedSerializer(TradeSerializer):
+    """A recorded trade (or reversal) with the pre-trade verdict it was booked on."""
+
+    verdict = serializers.SerializerMethodField()
+
+    class Meta(TradeSerializer.Meta):
+        fields = (*TradeSerializer.Meta.fields, "verdict")
+
+    @extend_schema_field(VerdictSerializer)
+    def get_verdict(self, trade: Trade) -> dict[str, Any]:
+        return VerdictSerializer(self.context["verdict"].as_dict()).data
+
+
+class RefusalSerializer(serializers.Serializer):
+    """A refused ticket: the messages (by field) and the verdict that refused it."""
+
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
+    verdict = VerdictSerializer()
+
+
+def booked(result: services.Booked, status_code: int) -> Response:
+    data = BookedSerializer(result.trade, context={"verdict": result.verdict}).data
+    return Response(data, status=status_code)
+
+
+def refused(error: TradeRefused) -> Response:
+    """400 with the refusal's messages by field and the whole verdict."""
+    body: dict[str, Any] = {
+        ("non_field_errors" if name == NON_FIELD_ERRORS else name): messages
+        for name, messages in error.message_dict.items()
+    }
+    body["verdict"] = VerdictSerializer(error.verdict.as_dict()).data
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 
 class TradeViewSet(
@@ -142,26 +265,108 @@ class TradeViewSet(
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=TradeInputSerializer, responses={201: TradeSerializer})
+    @extend_schema(
+        request=TradeInputSerializer,
+        responses={201: BookedSerializer, 200: VerdictSerializer, 400: RefusalSerializer},
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Record a trade; a backdated one re-marks the book from its date (all or nothing)."""
+        """Check and record a trade (a backdated one re-marks the book, all or nothing).
+
+        The pre-trade check refuses a block (400, journaled) and a warning not confirmed
+        (400, `confirm_warnings: true` books it); `dry_run: true` answers the verdict only."""
         form = TradeInputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        trade = services.book_trade(form.ticket(), by=actor(request))
-        return Response(TradeSerializer(trade).data, status=status.HTTP_201_CREATED)
+        by, data = actor(request), form.validated_data
+        if data["dry_run"]:
+            verdict = services.dry_run(form.ticket(), by=by)
+            return Response(VerdictSerializer(verdict.as_dict()).data)
+        try:
+            result = services.book_trade(
+                form.ticket(), by=by, confirm_warnings=data["confirm_warnings"]
+            )
+        except TradeRefused as error:
+            return refused(error)
+        return booked(result, status.HTTP_201_CREATED)
 
-    @extend_schema(request=ReverseSerializer, responses={201: TradeSerializer})
+    @extend_schema(
+        request=OverrideAskSerializer,
+        responses={201: OverrideRequestSerializer, 400: RefusalSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="request-override")
+    def request_override(self, request: Request) -> Response:
+        """Ask an approver who is not you to release a ticket's hard-limit breach."""
+        form = OverrideAskSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        asked = overrides.request_override(
+            form.ticket(),
+            by=actor(request),
+            reason=form.validated_data["reason"],
+            confirm_warnings=form.validated_data["confirm_warnings"],
+        )
+        return Response(OverrideRequestSerializer(asked).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ReverseSerializer, responses={201: BookedSerializer})
     @action(detail=True, methods=["post"])
     def reverse(self, request: Request, pk: str | None = None) -> Response:
         """Reverse a trade (reason required) and re-mark from its date."""
         trade = self.get_object()
         form = ReverseSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        reversal = services.reverse_trade(
+        result = services.reverse_trade(
             trade, by=actor(request), reason=form.validated_data["reason"]
         )
-        return Response(TradeSerializer(reversal).data, status=status.HTTP_201_CREATED)
+        return booked(result, status.HTTP_201_CREATED)
+
+
+class OverrideRequestViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Hard-limit override requests: read by every role, decided by a manager or an approver
+    who is not the booker (a grant books the ticket)."""
+
+    serializer_class = OverrideRequestSerializer
+    permission_classes = [Deciders]
+
+    def get_queryset(self) -> QuerySet[OverrideRequest]:
+        rows = OverrideRequest.objects.select_related(
+            "portfolio", "strategy", "instrument", "requested_by", "decided_by"
+        )
+        if status_filter := self.request.query_params.get("status"):
+            rows = rows.filter(status=status_filter.upper())
+        return rows.order_by("-created_at", "-pk")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, description="PENDING, GRANTED, DECLINED.")]
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(request=DecideOverrideSerializer, responses={201: BookedSerializer})
+    @action(detail=True, methods=["post"])
+    def grant(self, request: Request, pk: str | None = None) -> Response:
+        """Release the breach with a note: the ticket is checked again and booked now."""
+        form = DecideOverrideSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            result = overrides.grant_override(
+                self.get_object(), by=actor(request), note=form.validated_data["note"]
+            )
+        except TradeRefused as error:
+            return refused(error)
+        return booked(result, status.HTTP_201_CREATED)
+
+    @extend_schema(request=DecideOverrideSerializer, responses=OverrideRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def decline(self, request: Request, pk: str | None = None) -> Response:
+        """Refuse to release the breach (a note is required); nothing is booked."""
+        form = DecideOverrideSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        declined = overrides.decline_override(
+            self.get_object(), by=actor(request), note=form.validated_data["note"]
+        )
+        return Response(OverrideRequestSerializer(declined).data)
 
 
 def register(router: BaseRouter) -> None:
     router.register("trades", TradeViewSet, basename="trade")
+    router.register("trade-overrides", OverrideRequestViewSet, basename="trade-override")

@@ -72,6 +72,20 @@ class TradeForm(forms.Form):
     )
     broker = forms.CharField(max_length=64, required=False)
     notes = FreeTextField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    confirm_warnings = forms.BooleanField(
+        required=False,
+        label="I confirm the pre-trade warnings",
+        help_text="Needed to book a ticket the pre-trade check warns about; blocks cannot be "
+        "confirmed.",
+    )
+    override_reason = FreeTextField(
+        required=False,
+        max_length=1000,
+        label="Override reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For a ticket refused for a hard-limit breach: why an approver should "
+        "release it.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -116,3 +130,64 @@ class TradeForm(forms.Form):
 
 class ReverseForm(forms.Form):
     reason = forms.CharField(max_length=500, strip=True)
+
+
+class DecideOverrideForm(forms.Form):
+    # Not `required`: the service says a note is needed, in one place for page and API.
+    note = FreeTextField(required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SandboxFundForm(forms.Form):
+    portfolio = forms.ModelChoiceField(Portfolio.objects.active(), empty_label=None)
+    trade_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["trade_date"].initial = timezone.localdate()
+
+
+class SandboxTicketForm(forms.Form):
+    """One line of the sandbox's basket; an empty line is skipped."""
+
+    strategy = forms.ModelChoiceField(Strategy.objects.filter(active=True), required=False)
+    instrument = forms.ModelChoiceField(Instrument.objects.active(), required=False)
+    side = forms.ChoiceField(choices=PRICE_SIDES, initial=Side.BUY)
+    quantity = forms.DecimalField(max_digits=20, decimal_places=4, required=False)
+    price = forms.DecimalField(max_digits=24, decimal_places=8, required=False, label="Price / PU")
+    rate = forms.DecimalField(
+        max_digits=12, decimal_places=6, required=False, label="Rate (% a.a.)"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["strategy"]).choices = [
+            ("", "---------"),
+            *strategy_choices(),
+        ]
+        cast(forms.ChoiceField, self.fields["instrument"]).choices = [
+            ("", "---------"),
+            *instrument_choices(),
+        ]
+
+    def clean_rate(self) -> Decimal | None:
+        typed: Decimal | None = self.cleaned_data.get("rate")
+        rate = None if typed is None else typed / HUNDRED
+        validate_quoted_rate(rate)
+        return rate
+
+    @property
+    def is_blank(self) -> bool:
+        data = getattr(self, "cleaned_data", {})
+        return not data.get("instrument") and not data.get("quantity")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.is_blank:
+            return data
+        for name in ("strategy", "instrument", "quantity"):
+            if not data.get(name):
+                self.add_error(name, "Needed for a ticket.")
+        return data
+
+
+SandboxBasket = forms.formset_factory(SandboxTicketForm, extra=4, max_num=20, absolute_max=20)

@@ -31,6 +31,7 @@ MODULES = [
     "scripts.bench.marketdata",
     "scripts.bench.positions",
     "scripts.bench.risk",
+    "scripts.bench.trading",
     "scripts.bench.attribution",
     "scripts.bench.briefings",
     "scripts.bench.journal",

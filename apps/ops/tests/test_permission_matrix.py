@@ -57,12 +57,14 @@ from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_pipeline
 from apps.ops.tests.support import run_of
 from apps.positions.models import DailyMark, Position, Trade
+from apps.positions.services import TradeTicket
 from apps.positions.tests.factories import PortfolioFactory, StrategyFactory
 from apps.proposals.models import Proposal
 from apps.proposals.services import Terms, approve_proposal, create_proposal
 from apps.risk.models import Alert, Limit, Metric, RiskSnapshot
 from apps.tokens.models import ApiToken
 from apps.tokens.services import issue_token
+from apps.trading.overrides import request_override
 from tests.support import Book, make_user
 
 pytestmark = pytest.mark.django_db
@@ -136,6 +138,12 @@ def _build_world() -> World:
     approve_proposal(approved, by=users["approver"], override_note="Limit test fund.")
     alert = Alert.objects.open().order_by("pk").first()
     assert alert is not None, "the EOD run should have opened an alert"
+    # A ticket refused for the breached gross limit, waiting for an approver (not its booker).
+    override = request_override(
+        TradeTicket(portfolio, strategy, wdo, "BUY", Decimal("1"), D2, price=Decimal("5575.65")),
+        by=proposer,
+        reason="Matrix test: the fund's gross limit is set to be breached.",
+    )
     ids = {
         "portfolio": portfolio.code,
         "portfolio_pk": portfolio.pk,
@@ -147,6 +155,7 @@ def _build_world() -> World:
         "pending": pending.pk,
         "approved": approved.pk,
         "alert": alert.pk,
+        "override": override.pk,
         "run": run_of(outcome).pk,
         "entry": Entry.objects.order_by("seq").values_list("seq", flat=True).first(),
         "price": SettlementPrice.objects.order_by("pk").values_list("pk", flat=True).first(),
@@ -274,7 +283,9 @@ TABLE: list[Row] = [
             "portfolio": i["portfolio_pk"],
             "strategy": i["strategy_pk"],
             "instrument": i["instrument"],
-            "side": "BUY",
+            # Selling part of the long reduces the (breached) gross: the pre-trade check
+            # lets it through, so the row tests who may book, not the limits.
+            "side": "SELL",
             "quantity": "2",
             "price": "5570.00",
             "trade_date": i["d2"],
@@ -290,6 +301,24 @@ TABLE: list[Row] = [
         lambda i: {"reason": "Booked in the wrong fund."},
         "trades",
     ),
+    page("override requests", "/book/overrides/", "200 200 200 403 403 login"),
+    page("override grant by GET", "/book/overrides/{override}/grant/", NOT_GET),
+    post(
+        "override grant",
+        "/book/overrides/{override}/grant/",
+        "A302 A302 R403 R403 R403 Rlogin",
+        lambda i: {"note": "Released for the test fund."},
+        "trades",
+    ),
+    page("override decline by GET", "/book/overrides/{override}/decline/", NOT_GET),
+    post(
+        "override decline",
+        "/book/overrides/{override}/decline/",
+        "A302 A302 R403 R403 R403 Rlogin",
+        lambda i: {"note": "Too big for the test fund."},
+        "entries",
+    ),
+    page("sandbox", "/book/sandbox/", "200 200 200 403 403 login"),
     # --- market ----------------------------------------------------------------------------
     page("market", "/market/", EVERYONE),
     # --- blotter ---------------------------------------------------------------------------
@@ -416,6 +445,8 @@ TABLE: list[Row] = [
     api("api position", "/api/positions/{position}/", ALL_ROLES),
     api("api trades", "/api/trades/", ALL_ROLES),
     api("api trade", "/api/trades/{trade}/", ALL_ROLES),
+    api("api trade overrides", "/api/trade-overrides/", ALL_ROLES),
+    api("api trade override", "/api/trade-overrides/{override}/", ALL_ROLES),
     api("api proposals", "/api/proposals/", ALL_ROLES),
     api("api proposal", "/api/proposals/{pending}/", ALL_ROLES),
     api("api journal", "/api/journal/", ALL_ROLES),
@@ -441,7 +472,7 @@ TABLE: list[Row] = [
             "portfolio": i["portfolio"],
             "strategy": i["strategy"],
             "instrument": i["instrument"],
-            "side": "BUY",
+            "side": "SELL",  # reduces the breached gross (see "trade entry")
             "quantity": "2",
             "price": "5570.00",
             "trade_date": i["d2"],
@@ -455,6 +486,39 @@ TABLE: list[Row] = [
         "A201 R403 A201 R403 R403",
         lambda i: {"reason": "Booked in the wrong fund."},
         "trades",
+    ),
+    api("api request override by GET", "/api/trades/request-override/", API_NOT_GET),
+    api_post(
+        "api request override",
+        "/api/trades/request-override/",
+        "A201 R403 A201 R403 R403",
+        lambda i: {
+            "portfolio": i["portfolio"],
+            "strategy": i["strategy"],
+            "instrument": i["instrument"],
+            "side": "BUY",  # adds to the breached gross: an override is needed
+            "quantity": "1",
+            "price": "5575.65",
+            "trade_date": i["d2"],
+            "reason": "The fund's gross limit is set to be breached.",
+        },
+        "entries",
+    ),
+    api("api override grant by GET", "/api/trade-overrides/{override}/grant/", API_NOT_GET),
+    api_post(
+        "api override grant",
+        "/api/trade-overrides/{override}/grant/",
+        "A201 A201 R403 R403 R403",
+        lambda i: {"note": "Released for the test fund."},
+        "trades",
+    ),
+    api("api override decline by GET", "/api/trade-overrides/{override}/decline/", API_NOT_GET),
+    api_post(
+        "api override decline",
+        "/api/trade-overrides/{override}/decline/",
+        "A200 A200 R403 R403 R403",
+        lambda i: {"note": "Too big for the test fund."},
+        "entries",
     ),
     api("api mtm by GET", "/api/mtm/", API_NOT_GET),
     api_post(

@@ -144,8 +144,8 @@ def test_approve_and_execute_writes_trade_position_and_journal(propose, cio_bob,
 def test_a_failed_execution_writes_nothing(propose, cio_bob, pm_alice) -> None:
     proposal = approve_proposal(propose(by=cio_bob), by=pm_alice)
     entries = Entry.objects.count()
-    with pytest.raises(ValidationError):
-        # A Saturday: the trade service refuses, and the whole execution rolls back.
+    with pytest.raises(ValidationError, match="2025-02-08"):
+        # A Saturday (in the future): the pre-trade check refuses, the execution rolls back.
         execute_proposal(
             proposal,
             by=pm_alice,
@@ -156,7 +156,10 @@ def test_a_failed_execution_writes_nothing(propose, cio_bob, pm_alice) -> None:
     proposal.refresh_from_db()
     assert proposal.status == ProposalStatus.APPROVED
     assert not Trade.objects.exists() and not Position.objects.exists()
-    assert Entry.objects.count() == entries
+    # Only the refusal is journaled (the rule: a refused booking is on record).
+    latest = Entry.objects.order_by("-seq").first()
+    assert Entry.objects.count() == entries + 1 and latest is not None
+    assert (latest.kind, latest.proposal_id) == (EntryKind.TRADE_REFUSED, proposal.pk)
 
 
 def test_only_an_approved_proposal_executes(propose, pm_alice) -> None:

@@ -28,6 +28,7 @@ def _limit_data(limit: Limit, **changes: Any) -> dict[str, Any]:
         "warning_level": str(limit.warning_level),
         "hard_level": str(limit.hard_level),
         "active": "on" if limit.active else "",
+        "reason": "Reviewed by the risk committee.",
     }
     return {**data, **changes}
 

@@ -203,16 +203,19 @@ def test_an_unknown_strategy_is_refused_by_the_api(client: Client, fund, pm_alic
 
 
 def test_a_backdated_trade_without_a_price_rolls_back(client: Client, fund, pm_alice) -> None:
-    """The re-mark of D2 needs DI1F28's settlement: MTM stops, naming it, and nothing stays."""
+    """The re-mark of D2 needs DI1F28's settlement: MTM stops, naming it, and nothing stays.
+    (Without a settlement the pre-trade check cannot measure risk and warns: confirmed.)"""
     InstrumentFactory.create(ticker="DI1F28")
     client.force_login(pm_alice)
+    confirmed = {"confirm_warnings": True}
     with nothing_written(fund):
         form = client.post(
-            "/book/trade/new/", _form(fund, "DI1F28", price="70000", trade_date="2025-02-03")
+            "/book/trade/new/",
+            _form(fund, "DI1F28", price="70000", trade_date="2025-02-03", **confirmed),
         )
         api = client.post(
             "/api/trades/",
-            _api(fund, "DI1F28", price="70000", trade_date="2025-02-03"),
+            _api(fund, "DI1F28", price="70000", trade_date="2025-02-03", **confirmed),
             content_type="application/json",
         )
     errors = " ".join(form.context["form"].non_field_errors())
