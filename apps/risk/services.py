@@ -27,7 +27,8 @@ from apps.marketdata.valuation import (
 )
 from apps.positions.models import DailyMark, NavRecord, Portfolio, Position, Side
 from apps.risk.engine import RiskPosition, RiskReport, analyse
-from apps.risk.factors import build_history, factor_of
+from apps.risk.factors import factor_of
+from apps.risk.history import shared_history
 from apps.risk.models import Alert, Limit, Metric, RiskSnapshot, Scope, StressScenario
 
 if TYPE_CHECKING:
@@ -175,7 +176,7 @@ def compute_report(
     positions, warnings = book_positions(portfolio, day)
     return analyse(
         _net(positions, extra or []),
-        build_history(day),
+        shared_history(day),
         nav=nav_row.nav_close,
         asof=day,
         ptax=fixing_on(FixingIndex.PTAX_SELL, day),
