@@ -161,16 +161,16 @@ def step_attribution(portfolio: Portfolio, day: date) -> str:
 
 
 def step_risk(portfolio: Portfolio, day: date) -> str:
-    from apps.risk.history import shared_history
+    from apps.risk.history import is_shared
     from apps.risk.services import run_risk
 
-    history = shared_history(day)  # what run_risk reads next (the process keeps it)
+    shared = is_shared(day)
     try:
         snapshot = run_risk(portfolio, day)
     except ValidationError as error:
         raise StepFailed("; ".join(error.messages)) from error
     breaches = [c for c in snapshot.report.get("limits", []) if c["level"] != "ok"]
-    origin = "the market step's" if history.source == "stored" else "built for this run"
+    origin = "the market step's" if shared else "built for this run"
     return (
         f"VaR99 {snapshot.report['var99']:,.0f}; {len(breaches)} limit(s) over a level; "
         f"factor history {origin}"

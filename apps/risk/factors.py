@@ -35,9 +35,6 @@ class FactorHistory:
     warnings: list[str] = field(default_factory=list)
     # Business days of the window missing prices: (date, tickers) or (date, ["all instruments"])
     gaps: list[tuple[date, list[str]]] = field(default_factory=list)
-    # "built" here, or "stored": the copy the market step of the pipelines built once for
-    # every fund of the day (apps.risk.history)
-    source: str = "built"
 
     @property
     def size(self) -> int:

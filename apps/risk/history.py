@@ -15,7 +15,6 @@ import io
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import replace
 from datetime import date, datetime
 
 import numpy as np
@@ -34,9 +33,16 @@ def market_version() -> int:
     return versions(None)[0]
 
 
+def is_shared(asof: date, days: int = HISTORY_DAYS) -> bool:
+    """True when the history of `asof` is stored and current (readers will not build it)."""
+    return StoredFactorHistory.objects.filter(
+        asof=asof, days=days, market_version=market_version()
+    ).exists()
+
+
 def shared_history(asof: date, days: int = HISTORY_DAYS) -> FactorHistory:
     """The history of `asof`: the stored one while the market has not changed since it was
-    built (`source` "stored"), else built here (`source` "built")."""
+    built, else built here (and not stored: only the market step stores)."""
     current = StoredFactorHistory.objects.filter(
         asof=asof, days=days, market_version=market_version()
     )
@@ -90,26 +96,31 @@ def store_history(asof: date, days: int = HISTORY_DAYS) -> tuple[FactorHistory, 
         unique_fields=["asof", "days"],
         update_fields=[*fields, "built_at"],
     )
-    stored = replace(history, source="stored")
+    _freeze(history)
     if row.pk is not None:  # the database returned the id (PostgreSQL, SQLite ≥ 3.35)
-        _remember((row.pk, row.built_at), stored)
-    return stored, True
+        _remember((row.pk, row.built_at), history)
+    return history, True
 
 
 def _load(row: StoredFactorHistory) -> FactorHistory:
     with np.load(io.BytesIO(bytes(row.arrays)), allow_pickle=False) as data:
         arrays = {name: data[name] for name in data.files}
-    for array in arrays.values():
-        array.flags.writeable = False  # shared by every fund in this process
-    return FactorHistory(
+    history = FactorHistory(
         dates=[date.fromisoformat(d) for d in row.dates],
         di=arrays["di"],
         dap=arrays["dap"],
         linear={name: arrays[f"linear{i}"] for i, name in enumerate(row.factors)},
         warnings=list(row.warnings),
         gaps=[(date.fromisoformat(d), list(tickers)) for d, tickers in row.gaps],
-        source="stored",
     )
+    _freeze(history)
+    return history
+
+
+def _freeze(history: FactorHistory) -> None:
+    """Read-only arrays: one copy serves every fund this process runs."""
+    for array in (history.di, history.dap, *history.linear.values()):
+        array.flags.writeable = False
 
 
 def _remember(key: Key, history: FactorHistory) -> None:
