@@ -28,6 +28,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from apps.core.cache import without_refresh
 from apps.journal.anchors import stamp as anchor_journal
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
@@ -424,7 +425,11 @@ def _execute(run: PipelineRun, lease: Lease, *, retries_left: int, progress: Pro
         step.attempts = 1
         clock = time.perf_counter()
         try:
-            step.detail = fn(portfolio, day)
+            # The run's writes ask for no write-through refresh: its last step warms the
+            # fund's read models once (a refresh task per write would rebuild them mid-run,
+            # on a worker the EOD needs). A run that stops early leaves them to the next read.
+            with without_refresh():
+                step.detail = fn(portfolio, day)
         except Exception as error:  # the run stops here: later steps never see stale inputs
             step.status, step.finished_at = StepRun.Status.FAILED, timezone.now()
             step.error = f"{type(error).__name__}: {error}"

@@ -37,6 +37,7 @@ MODULES = [
     "scripts.bench.ops",
     "scripts.bench.cache",
     "scripts.bench.warming",
+    "scripts.bench.canvas",  # real Celery workers on the 200-fund firm (issue 17 §3)
     "scripts.bench.backup",  # last: its restore replaces every table
 ]
 

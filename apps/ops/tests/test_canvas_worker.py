@@ -111,7 +111,7 @@ def test_a_killed_funds_task_is_taken_over_and_the_firm_step_names_the_failed_fu
         password=db["PASSWORD"] or None,
         dbname=db["NAME"],
     )
-    app = Celery("pms-test", broker=broker.url, backend=broker.url)
+    app = Celery("pms-test", broker=broker.url, backend=broker.url, set_as_current=False)
     try:
         holder.execute(
             "SELECT 1 FROM ops_dataversion WHERE scope = %s FOR UPDATE",

@@ -1,0 +1,192 @@
+"""Scale benchmark (issue 17 §3): one business day's EOD of 200 funds × 50 positions over 2,000
+instruments (`firm_data`: every fund marked through the day before, a year of settlements) as
+the Celery canvas on real workers, `--concurrency=1` and then `--concurrency=2`, side by side
+in one run. Targets: the 2-worker run ≤ 60 % of the 1-worker time, and ≤ 60 s.
+
+Each run is the whole canvas end to end: `pipelines.run_eod` sent to a throw-away
+redis-server (broker and result backend), the market step, the 200 funds' tasks, the firm
+step; timed from the send to the firm step's record. The workers (`celery -A pms_project
+worker --pool prefork`) run on the bench database; they are started and ready before the
+clock starts. Before each run the day's results are deleted, so both do the same work. Only
+the bench's funds are active while it measures; the others' flags are restored afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from scripts.bench import BenchOp, Scale, report
+from scripts.bench.firm_data import Firm, build_firm
+
+RATIO_TARGET = 0.60
+CONCURRENCY = (1, 2)
+TIMEOUT = 900.0  # seconds a canvas may take before the bench gives up on it
+BASE_DIR = Path(__file__).resolve().parents[2]
+_FIRMS: dict[str, Firm] = {}
+
+
+def _setup(scale: Scale) -> Firm:
+    if scale.name not in _FIRMS:
+        started = time.perf_counter()
+        _FIRMS[scale.name] = build_firm(scale)
+        seconds = time.perf_counter() - started
+        report("seed canvas", f"[built {_FIRMS[scale.name].label} in {seconds:.0f} s]")
+    return _FIRMS[scale.name]
+
+
+def _forget_the_day(firm: Firm) -> None:
+    """Delete what an EOD of the day wrote, so the next run does all of it again."""
+    from apps.attribution.models import PerformanceSnapshot
+    from apps.ops.models import CanvasRun, PipelineLease, PipelineRun, StepRun
+    from apps.positions.models import DailyMark, NavRecord
+    from apps.risk.models import Alert, RiskSnapshot, StoredFactorHistory
+
+    day, funds = firm.day, firm.funds
+    StepRun.objects.filter(run__business_date=day, run__portfolio__in=funds).delete()
+    PipelineRun.objects.filter(business_date=day, portfolio__in=funds).delete()
+    PipelineLease.objects.filter(portfolio__in=funds).update(holder="", expires_at=None, run=None)
+    CanvasRun.objects.filter(business_date=day).delete()
+    StoredFactorHistory.objects.filter(asof=day).delete()
+    for model in (DailyMark, NavRecord, RiskSnapshot, PerformanceSnapshot, Alert):
+        model.objects.filter(portfolio__in=funds, date=day).delete()
+
+
+@contextmanager
+def _only_active(funds: list[int]) -> Iterator[None]:
+    """Only `funds` active (queryset updates: no signal); the flags restored after."""
+    from apps.positions.models import Portfolio
+
+    was = list(Portfolio.objects.filter(active=True).values_list("pk", flat=True))
+    Portfolio.objects.exclude(pk__in=funds).update(active=False)
+    Portfolio.objects.filter(pk__in=funds).update(active=True)
+    try:
+        yield
+    finally:
+        Portfolio.objects.update(active=False)
+        Portfolio.objects.filter(pk__in=was).update(active=True)
+
+
+@contextmanager
+def _workers(concurrency: int) -> Iterator[tuple[str, Path]]:
+    """A private redis-server and `celery worker -c <concurrency>` on it, ready."""
+    from scripts.redis_server import RedisServer
+
+    workdir = Path(tempfile.mkdtemp(prefix="pms-bench-canvas-"))
+    server = RedisServer(workdir)
+    log = workdir / "worker.log"
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": server.url,
+        "CELERY_RESULT_BACKEND": server.url,
+        "DEBUG": "false",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only",
+        "DJANGO_SETTINGS_MODULE": "pms_project.settings",
+    }
+    celery = str(Path(sys.executable).with_name("celery"))
+    args = [celery, "-A", "pms_project", "worker", "--pool", "prefork"]
+    args += [
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "WARNING",
+        "-n",
+        f"bench{concurrency}@%h",
+    ]
+    args += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    with log.open("wb") as out:
+        worker = subprocess.Popen(args, cwd=BASE_DIR, env=env, stdout=out, stderr=out)
+    try:
+        _wait_ready(server.url, worker, log)
+        yield server.url, log
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=10)
+        server.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _wait_ready(url: str, worker: subprocess.Popen[bytes], log: Path) -> None:
+    """Until every pool process of the worker answers a ping."""
+    from celery import Celery
+
+    app = Celery("pms-bench", broker=url, backend=url, set_as_current=False)
+    deadline = time.monotonic() + 60
+    try:
+        while not app.control.ping(timeout=0.5):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{log.read_text()[-3000:]}")
+    finally:
+        app.close()
+
+
+def _one_run(firm: Firm, concurrency: int) -> tuple[float, Any]:
+    """The day's canvas on `concurrency` workers: (seconds, its CanvasRun)."""
+    from celery import Celery
+
+    from apps.ops.models import CanvasRun
+
+    _forget_the_day(firm)
+    with _workers(concurrency) as (url, log):
+        app = Celery("pms-bench", broker=url, backend=url, set_as_current=False)
+        started = time.perf_counter()
+        app.send_task("pipelines.run_eod", args=[firm.day.isoformat(), "bench"])
+        app.close()
+        canvas = CanvasRun.objects.filter(pipeline="eod", business_date=firm.day)
+        while not canvas.exclude(status="RUNNING").exists():
+            if time.perf_counter() - started > TIMEOUT:
+                raise RuntimeError(f"the canvas did not finish:\n{log.read_text()[-3000:]}")
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+    record = canvas.get()
+    if record.status != "SUCCESS":
+        raise RuntimeError(f"the canvas ended {record.status}: {record.error} {record.failed[:3]}")
+    return seconds, record
+
+
+def _stage_seconds(record: Any, stage: str) -> float:
+    return sum(float(s["seconds"]) for s in record.stage(stage))
+
+
+def _run(firm: Firm) -> float:
+    times: dict[int, float] = {}
+    details: list[str] = []
+    with _only_active(firm.funds):
+        for concurrency in CONCURRENCY:
+            seconds, record = _one_run(firm, concurrency)
+            times[concurrency] = seconds
+            details.append(
+                f"{concurrency} worker{'s' if concurrency > 1 else ''} {seconds:.1f} s "
+                f"(market step {_stage_seconds(record, 'market'):.1f} s, "
+                f"firm step {_stage_seconds(record, 'firm'):.1f} s)"
+            )
+    ratio = times[2] / times[1]
+    flag = "" if ratio <= RATIO_TARGET else f" > {RATIO_TARGET}: TARGET MISSED"
+    report(
+        "canvas",
+        f"[{firm.label}: {'; '.join(details)}; 2 workers / 1 = {ratio:.2f}{flag}]",
+    )
+    return times[2] * 1000
+
+
+OPERATIONS = [
+    BenchOp(
+        "EOD canvas of 200 funds × 50 positions, 2 workers (1 worker beside it, ratio printed)",
+        target_ms=60_000,
+        setup=_setup,
+        run=_run,
+        repeats=1,
+    ),
+]
