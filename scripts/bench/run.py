@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from scripts.bench import SCALES, BenchOp, Scale
+from scripts.bench import NOTES, SCALES, BenchOp, Scale
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 MODULES = [
@@ -159,6 +159,7 @@ def _operations() -> list[BenchOp]:
 def _measure(op: BenchOp, scale: Scale) -> dict[str, Any]:
     target = None if op.target_ms is None else op.target_ms * scale.fraction
     times: list[float] = []
+    NOTES.clear()
     print(f"  {op.name} …", end="", flush=True)
     try:
         for _ in range(op.repeats):
@@ -188,6 +189,7 @@ def _result(
         "median_ms": round(statistics.median(times), 1) if times else None,
         "target_ms": target,
         "status": status,
+        "notes": list(NOTES),
     }
 
 
