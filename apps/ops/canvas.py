@@ -29,7 +29,7 @@ from typing import Any
 from celery import chord
 from celery.canvas import Signature
 
-from apps.ops.models import CanvasRun, PipelineRun
+from apps.ops.models import CanvasRun
 from apps.ops.pipelines import Outcome, Progress, run_due, run_pipeline
 from apps.ops.stages import start_canvas
 from apps.positions.models import Portfolio
@@ -159,11 +159,3 @@ def run_in_process(
         result = signature(canvas, force=force).apply(throw=True).get()
     canvas.refresh_from_db()
     return CanvasResult(canvas, list(result.get("funds", [])) if isinstance(result, dict) else [])
-
-
-def fund_outcomes(pipeline: str, canvas: CanvasRun) -> dict[int, PipelineRun]:
-    """Each fund's run of the canvas's day (for the page and the command's summary)."""
-    runs = PipelineRun.objects.filter(
-        pipeline=pipeline, business_date=canvas.business_date, portfolio__in=canvas.funds
-    )
-    return {run.portfolio_id: run for run in runs}

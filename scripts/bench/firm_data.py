@@ -17,6 +17,8 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db.models import Field
+
 from scripts.bench import Scale
 
 SEED = 17
@@ -121,9 +123,8 @@ def _market(instruments: list[Any], days: list[date], rng: random.Random) -> Non
     SettlementPrice.objects.filter(
         instrument__in=instruments, date__gte=days[0], date__lte=days[-1]
     ).delete()
-    fields = [SettlementPrice._meta.get_field(n) for n in ("instrument", "date", "source")]
-    fields += [SettlementPrice._meta.get_field(n) for n in ("price", "rate", "reason")]
-    fields.append(SettlementPrice._meta.get_field("created_at"))
+    names = ("instrument", "date", "source", "price", "rate", "reason", "created_at")
+    fields = [f for n in names if isinstance(f := SettlementPrice._meta.get_field(n), Field)]
     stamp = datetime.combine(days[-1], time(19), tzinfo=SAO_PAULO)
     rows: list[tuple[Any, ...]] = []
     for instrument in instruments:

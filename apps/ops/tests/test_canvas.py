@@ -249,3 +249,33 @@ def test_the_pipelines_page_shows_the_canvas_and_names_the_failed_fund(
     charlie = PipelineRun.objects.get(portfolio=firm[2].portfolio, business_date=D2)
     assert f'<a href="#run-{charlie.pk}">CHARLIE</a>' in html
     assert "market step&#x27;s check" in html or "market step's check" in html
+
+
+def test_the_sweep_runs_the_firm_step_of_a_canvas_whose_chord_never_finished(
+    firm: list[Book], settings: Any
+) -> None:
+    """A worker host died with a fund's message: the sweep took the fund's run over, but the
+    chord waits for the message (the broker's visibility timeout). Once every fund of the
+    canvas has finished, the sweep runs the firm step itself."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.ops.pipelines import run_pipeline
+    from apps.ops.tasks import sweep_abandoned
+
+    funds = [f.portfolio.pk for f in firm[:2]]
+    canvas = stages.start_canvas("eod", D1, funds, triggered_by="beat")
+    assert stages.run_market(canvas, progress=print) == "ran"
+    run_pipeline("eod", firm[0].portfolio, D1)
+    assert stages.stalled_canvases() == []  # too young, and BRAVO has not run
+    CanvasRun.objects.filter(pk=canvas.pk).update(started_at=timezone.now() - timedelta(hours=1))
+    assert stages.stalled_canvases() == []  # BRAVO has not run
+    run_pipeline("eod", firm[1].portfolio, D1)
+    assert [c.pk for c in stages.stalled_canvases()] == [canvas.pk]
+    sweep_abandoned.delay().get()
+    canvas.refresh_from_db()
+    assert (canvas.status, canvas.succeeded) == ("SUCCESS", ["ALPHA", "BRAVO"])
+    entry = Entry.objects.filter(kind=EntryKind.PIPELINE_RUN).latest("seq")
+    assert entry.snapshot["by"] == "sweep" and canvas.journal_seq == entry.seq
+    assert stages.stalled_canvases() == []

@@ -100,7 +100,7 @@ def holder_pid(fund: Book) -> int:
 def test_a_killed_funds_task_is_taken_over_and_the_firm_step_names_the_failed_fund(
     funds: list[Book], broker: RedisServer, worker: Path
 ) -> None:
-    alpha, bravo, charlie = funds
+    alpha, bravo, _ = funds
     db = connection.settings_dict
     # A second session holds BRAVO's data-version row: BRAVO's MTM waits there (the others'
     # do not), so the kill lands mid-run however fast the machine is.

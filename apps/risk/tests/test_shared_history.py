@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from apps.marketdata.calendar import business_days, business_days_between
-from apps.marketdata.pricing import di1_pu
 from apps.marketdata.models import Instrument
+from apps.marketdata.pricing import di1_pu
 from apps.risk import history
 from apps.risk.factors import build_history
 from apps.risk.models import StoredFactorHistory
@@ -66,7 +66,7 @@ def test_the_stored_history_reads_back_exactly_what_was_built(market: Book) -> N
 
 def test_a_second_market_step_on_the_same_market_builds_nothing(market: Book) -> None:
     history.store_history(ASOF)
-    again, built = history.store_history(ASOF)
+    _, built = history.store_history(ASOF)
     assert not built and StoredFactorHistory.objects.count() == 1
     assert history.is_shared(ASOF)
 
@@ -78,8 +78,13 @@ def test_a_market_write_after_it_was_stored_makes_readers_build_their_own(
     market.price("WDOH25", DAYS[7], "6007")  # the hole filled: the market's version moves
     assert not history.is_shared(ASOF)
     builds: list[date] = []
-    monkeypatch.setattr(history, "build_history", lambda asof, days: builds.append(asof) or 0)
-    assert history.shared_history(ASOF) == 0 and builds == [ASOF]
+
+    def build(asof: date, days: int) -> str:
+        builds.append(asof)
+        return "built here"
+
+    monkeypatch.setattr(history, "build_history", build)
+    assert history.shared_history(ASOF) == "built here" and builds == [ASOF]
 
 
 def test_a_local_stock_moves_with_ibov_and_a_foreign_one_has_its_own_factor(
