@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.db.models import CharField, F, Value
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
@@ -17,6 +18,7 @@ from apps.ops.pipelines import unresolved_failed_runs
 from apps.ops.stages import unresolved_failed_canvases
 
 BANNER_ROLES = (Role.OPS, Role.MANAGER)
+MARKET_STEP = "every fund (market step)"  # a canvas whose market step failed: no fund ran
 SAFETY_TTL = 300  # seconds; the versions in the key invalidate, this is a safety net
 
 
@@ -71,16 +73,17 @@ def _banner_key(versions: dict[str, int]) -> str:
 
 
 def unresolved_failures() -> list[FailedRun]:
-    """Failed runs no later success of the same pipeline and fund has superseded, newest first,
-    after the canvases whose market step failed (no fund ran that day)."""
-    canvases = unresolved_failed_canvases().values_list("pk", "pipeline", "business_date", "error")
-    rows = unresolved_failed_runs().values_list(
-        "pk", "pipeline", "business_date", "portfolio__code", "error"
+    """Failed runs no later success of the same pipeline and fund has superseded, and the
+    canvases whose market step failed (no fund ran that day), newest first; one query."""
+    columns = ("pk", "pipeline", "business_date", "code", "error", "kind")
+    canvases = unresolved_failed_canvases().annotate(
+        code=Value(MARKET_STEP, output_field=CharField()), kind=Value("canvas")
     )
-    return [
-        *(
-            FailedRun(pk, p, d, "every fund (market step)", e, f"canvas-{pk}")
-            for pk, p, d, e in canvases
-        ),
-        *(FailedRun(*row, anchor=f"run-{row[0]}") for row in rows),
-    ]
+    runs = unresolved_failed_runs().annotate(code=F("portfolio__code"), kind=Value("run"))
+    rows = (
+        canvases.order_by()
+        .values_list(*columns)
+        .union(runs.order_by().values_list(*columns), all=True)
+        .order_by("-business_date", "kind", "pipeline", "code")
+    )
+    return [FailedRun(pk, p, d, code, e, f"{kind}-{pk}") for pk, p, d, code, e, kind in rows]
