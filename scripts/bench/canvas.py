@@ -80,7 +80,7 @@ def _only_active(funds: list[int]) -> Iterator[None]:
 
 
 @contextmanager
-def _workers(concurrency: int) -> Iterator[tuple[str, Path]]:
+def _workers(concurrency: int) -> Iterator[tuple[str, Path, int]]:
     """A private redis-server and `celery worker -c <concurrency>` on it, ready."""
     from scripts.redis_server import RedisServer
 
@@ -110,7 +110,7 @@ def _workers(concurrency: int) -> Iterator[tuple[str, Path]]:
         worker = subprocess.Popen(args, cwd=BASE_DIR, env=env, stdout=out, stderr=out)
     try:
         _wait_ready(server.url, worker, log)
-        yield server.url, log
+        yield server.url, log, worker.pid
     finally:
         worker.terminate()
         try:
@@ -143,8 +143,9 @@ def _one_run(firm: Firm, concurrency: int) -> tuple[float, Any]:
     from apps.ops.models import CanvasRun
 
     _forget_the_day(firm)
-    with _workers(concurrency) as (url, log):
+    with _workers(concurrency) as (url, log, pid):
         app = Celery("pms-bench", broker=url, backend=url, set_as_current=False)
+        before = _cpu(_tree(pid)) | _cpu(_backends())
         started = time.perf_counter()
         app.send_task("pipelines.run_eod", args=[firm.day.isoformat(), "bench"])
         app.close()
@@ -154,10 +155,62 @@ def _one_run(firm: Firm, concurrency: int) -> tuple[float, Any]:
                 raise RuntimeError(f"the canvas did not finish:\n{log.read_text()[-3000:]}")
             time.sleep(0.05)
         seconds = time.perf_counter() - started
+        # Backends born during the run (the pool processes connect at their first task)
+        # count from 0.
+        spent = [
+            sum(v - before.get(k, 0.0) for k, v in now.items())
+            for now in (_cpu(_tree(pid)), _cpu(_backends()))
+        ]
+        CPU.append((spent[0], spent[1]))
     record = canvas.get()
     if record.status != "SUCCESS":
         raise RuntimeError(f"the canvas ended {record.status}: {record.error} {record.failed[:3]}")
     return seconds, record
+
+
+# --- CPU seconds, from /proc (Linux): what the workers and PostgreSQL each spent ----------------
+
+CPU: list[tuple[float, float]] = []  # per run: (workers' CPU seconds, PostgreSQL's)
+
+
+def _cpu(pids: list[int]) -> dict[int, float]:
+    """pid → user + system CPU seconds so far (those /proc does not know are left out)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    seconds = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return seconds
+
+
+def _tree(pid: int) -> list[int]:
+    """The worker and its pool processes."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == pid:
+                children.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return [pid, *children]
+
+
+def _backends() -> list[int]:
+    """The PostgreSQL backends serving the bench database (this process's excepted): the
+    workers' connections, which they keep (CONN_MAX_AGE)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _stage_seconds(record: Any, stage: str) -> float:
@@ -166,6 +219,7 @@ def _stage_seconds(record: Any, stage: str) -> float:
 
 
 def _run(firm: Firm) -> float:
+    CPU.clear()
     times: dict[int, list[float]] = {1: [], 2: []}
     market: list[float] = []
     with _only_active(firm.funds):
@@ -175,6 +229,9 @@ def _run(firm: Firm) -> float:
             market.append(_stage_seconds(record, "market"))
     best = {n: min(runs) for n, runs in times.items()}
     ratio = best[2] / best[1]
+    funds = len(firm.funds)
+    workers_ms = 1000 * min(c[0] for c in CPU) / funds
+    postgres_ms = 1000 * min(c[1] for c in CPU) / funds
     flag = "" if ratio <= RATIO_TARGET else f" > {RATIO_TARGET}: TARGET MISSED"
     runs = "; ".join(
         f"{n} worker{'s' if n > 1 else ''} {', '.join(f'{t:.1f}' for t in times[n])} s"
@@ -184,6 +241,7 @@ def _run(firm: Firm) -> float:
         "canvas",
         f"[{firm.label}, run 1-2-2-1: {runs} (market step {min(market):.1f}–{max(market):.1f} s);"
         f" best 2 workers / best 1 = {best[2]:.1f} / {best[1]:.1f} s = {ratio:.2f}{flag};"
+        f" CPU per fund: workers {workers_ms:.0f} ms, PostgreSQL {postgres_ms:.0f} ms;"
         f" load average {os.getloadavg()[1]:.1f} on {os.cpu_count()} cores]",
     )
     return best[2] * 1000
