@@ -22,6 +22,7 @@ from apps.ops import stages
 from apps.ops.canvas import run_in_process
 from apps.ops.models import CanvasRun, PipelineRun
 from apps.ops.tests.support import D1, D2, another_fund, long_wdo
+from apps.ops.verify import FAIL, run_checks
 from apps.positions.models import NavRecord
 from apps.risk import history
 from apps.risk.models import StoredFactorHistory
@@ -122,6 +123,8 @@ def test_without_the_days_cdi_the_market_step_fails_alone_and_no_fund_runs(
     client.force_login(ops_erin)
     html = client.get("/ops/pipelines/").content.decode()
     assert "every fund (market step)" in html and f'href="#canvas-{canvas.pk}"' in html
+    check = next(r for r in run_checks("pipelines") if r.check == "last EOD and pre-open")
+    assert check.status == FAIL and "eod 2025-02-04 no fund ran: market step" in check.detail
 
 
 def test_a_market_write_after_the_market_step_makes_each_fund_check_for_itself(
