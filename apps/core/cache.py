@@ -37,7 +37,7 @@ __all__ += ["cache_available"]
 __all__ += ["cache_get"]
 __all__ += ["cache_get_many", "cache_set", "key_for", "read", "stats", "versions"]
 __all__ += ["publish_refresh", "schedule_refresh", "shows_change"]
-__all__ += ["warm", "warmer", "without_refresh"]
+__all__ += ["firm_warmer", "warm", "warm_firm", "warmer", "without_refresh"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -303,5 +303,28 @@ def warm(portfolio: Any) -> list[str]:
     done = []
     for name, fn in WARMERS.items():
         fn(portfolio)
+        done.append(name)
+    return done
+
+
+FIRM_WARMERS: dict[str, Callable[[list[Any]], None]] = {}
+
+
+def firm_warmer(name: str) -> Callable[[Callable[[list[Any]], None]], Callable[[list[Any]], None]]:
+    """Register how to warm a read model that spans funds (the firm view), given the funds
+    whose pipeline succeeded: the pipelines' firm step calls it after every fund is done."""
+
+    def register(fn: Callable[[list[Any]], None]) -> Callable[[list[Any]], None]:
+        FIRM_WARMERS[name] = fn
+        return fn
+
+    return register
+
+
+def warm_firm(portfolios: list[Any]) -> list[str]:
+    """Build every registered firm-level read model over `portfolios` into the cache."""
+    done = []
+    for name, fn in FIRM_WARMERS.items():
+        fn(portfolios)
         done.append(name)
     return done

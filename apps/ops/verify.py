@@ -192,8 +192,9 @@ def _beat() -> tuple[str, str]:
 
 @check("pipelines", "last EOD and pre-open")
 def _pipelines() -> tuple[str, str]:
-    from apps.ops.models import PipelineRun
+    from apps.ops.models import CanvasRun, PipelineRun
     from apps.ops.pipelines import stale_runs
+    from apps.ops.stages import unresolved_failed_canvases
     from apps.positions.models import Portfolio
 
     expected_eod = _previous_business_day()
@@ -218,6 +219,21 @@ def _pipelines() -> tuple[str, str]:
                 FAIL,
                 f"{slow.portfolio.code} {slow.pipeline} {slow.business_date} RUNNING but overdue: "
                 f"started {slow.started_at:%Y-%m-%d %H:%M:%S}, past the task time limit",
+            )
+        )
+    # The firm's canvases: a market step that failed (no fund ran that day) until a later
+    # canvas succeeds, and a firm step that never came.
+    for canvas in unresolved_failed_canvases():
+        problems.append(
+            (FAIL, f"{canvas.pipeline} {canvas.business_date} no fund ran: {canvas.error[:160]}")
+        )
+    stuck = CanvasRun.objects.filter(status=CanvasRun.Status.RUNNING, started_at__lt=too_long)
+    for canvas in stuck:
+        problems.append(
+            (
+                FAIL,
+                f"{canvas.pipeline} {canvas.business_date} firm run RUNNING past the task time "
+                f"limit: its firm step never ran (started {canvas.started_at:%Y-%m-%d %H:%M:%S})",
             )
         )
     abandoned = PipelineRun.objects.filter(status=PipelineRun.Status.ABANDONED)

@@ -26,12 +26,14 @@ from django_prometheus.exports import ExportToDjangoView
 
 from apps.core.navigation import items_for
 from apps.core.roles import Role, has_role
+from apps.marketdata.calendar import is_business_day
 from apps.ops.context_processors import unresolved_failures
-from apps.ops.models import PipelineRun, StepRun
+from apps.ops.models import CanvasRun, PipelineRun, StepRun
 
 log = logging.getLogger(__name__)
 PIPELINE_ROLES = (Role.OPS, Role.MANAGER)
 RUNS_PER_PAGE = 50
+CANVASES_SHOWN = 6  # the firm's last EODs and pre-opens: about three business days
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -134,6 +136,7 @@ def pipelines(request: HttpRequest) -> HttpResponse:
         .order_by("-started_at", "-pk")
     )
     context = {
+        "canvases": CanvasRun.objects.order_by("-business_date", "pipeline")[:CANVASES_SHOWN],
         "runs": Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page")),
         "failures": unresolved_failures(),
         "pipelines": PipelineRun.Pipeline.choices,
@@ -174,7 +177,8 @@ def pipeline_rerun(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def pipeline_run_now(request: HttpRequest) -> HttpResponse:
     """Run (or queue) the EOD or the pre-open of every active fund for a date, catching up."""
-    from apps.ops.pipelines import eod_refusal, run_due
+    from apps.ops.canvas import run_in_process
+    from apps.ops.pipelines import eod_refusal
     from apps.ops.tasks import run_eod, run_preopen
 
     _require_pipeline_role(request)
@@ -193,16 +197,34 @@ def pipeline_run_now(request: HttpRequest) -> HttpResponse:
         return redirect("ops:pipelines")
     if _queued():
         (run_eod if pipeline == PipelineRun.Pipeline.EOD else run_preopen).delay(day.isoformat())
-        messages.info(request, f"{label} queued for the workers (one task per fund).")
+        messages.info(
+            request,
+            f"{label} queued for the workers: the market step, one task per fund, the firm step.",
+        )
         return redirect("ops:pipelines")
-    outcomes = run_due(pipeline, day, triggered_by=request.user.get_username())
-    if not outcomes:
-        messages.info(request, f"{label}: nothing to run (not a business day, or already done).")
-    for outcome in outcomes:
-        run = outcome.run
-        where = f"{label}, {run.portfolio.code} {run.business_date:%d/%m/%Y}" if run else label
-        _report(request, where, outcome.status, run)
+    if not is_business_day(day):
+        messages.info(request, f"{label}: nothing to run ({day:%d/%m/%Y} is not a business day).")
+        return redirect("ops:pipelines")
+    result = run_in_process(pipeline, day, triggered_by=request.user.get_username())
+    for fund in result.funds:
+        if not fund["runs"]:
+            messages.info(request, f"{label}, {fund['code']}: nothing to run (already done).")
+        for when, status in fund["runs"]:
+            run = PipelineRun.objects.filter(
+                pipeline=pipeline, portfolio_id=fund["portfolio"], business_date=when
+            ).first()
+            where = f"{label}, {fund['code']} {date.fromisoformat(when):%d/%m/%Y}"
+            _report(request, where, status, run)
+    _report_canvas(request, label, result.canvas)
     return redirect("ops:pipelines")
+
+
+def _report_canvas(request: HttpRequest, label: str, canvas: CanvasRun) -> None:
+    if canvas.status == CanvasRun.Status.FAILED:
+        messages.error(request, f"{label}: no fund ran. {canvas.error}")
+    elif canvas.failed:
+        named = ", ".join(f["code"] for f in canvas.failed)
+        messages.warning(request, f"{label}: the firm step ran without {named} (failed).")
 
 
 def _report(request: HttpRequest, label: str, status: str, run: PipelineRun | None) -> None:

@@ -63,6 +63,18 @@ def long_wdo(book_at: BookAt, through: date) -> Book:
     return book
 
 
+def another_fund(first: Book, code: str, *, ticker: str = "WDOH25", qty: str = "4") -> Book:
+    """A fund beside `first` (same market, same manager), short `qty` of `ticker` since its
+    inception on 3 Feb 2025; `ticker` must exist (priced or not)."""
+    from apps.positions.tests.factories import PortfolioFactory, StrategyFactory
+
+    portfolio = PortfolioFactory.create(code=code, inception_date=D1)
+    strategy = StrategyFactory.create(portfolio=portfolio, code="fx", name="FX")
+    book = Book(portfolio, strategy, first.user)
+    book.trade(ticker, "SELL", qty, D1, price="5529.50")
+    return book
+
+
 def run_of(outcome: Outcome) -> PipelineRun:
     """The run an outcome reports (every outcome but "not-business-day" has one)."""
     assert outcome.run is not None
