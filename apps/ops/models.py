@@ -109,3 +109,21 @@ class PipelineLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pipeline} {self.portfolio_id}: {self.holder or 'free'}"
+
+
+class CheckResult(models.Model):
+    """The last result of a check that runs in the background, for /metrics and the alerts:
+    one row per check, overwritten each time (the journal's hash chain, which is too long to
+    recompute at every scrape)."""
+
+    class Name(models.TextChoices):
+        JOURNAL_CHAIN = "journal_chain", "Journal hash chain"
+
+    name = models.CharField(max_length=32, choices=Name.choices, unique=True)
+    ok = models.BooleanField()
+    detail = models.TextField(blank=True)
+    checked_at = models.DateTimeField()
+    seconds = models.FloatField(default=0.0, help_text="How long the check took.")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {'ok' if self.ok else 'FAILED'} at {self.checked_at:%Y-%m-%d %H:%M}"
