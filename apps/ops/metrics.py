@@ -96,10 +96,10 @@ def _compute() -> list[Metric]:
     )
     database = _database_up()
     families.append(_gauge("pms_database_up", "1 when PostgreSQL answers.", float(database)))
-    sections: dict[str, Section] = {"redis": _redis, "celery": _celery, "backups": _backups}
+    sections: dict[str, Section] = {"redis": _redis, "celery": _celery}
     if database:  # without it every query would wait for its connection timeout
         sections |= {"pipelines": _pipelines, "limits": _limits, "market data": _market_data}
-        sections |= {"journal": _journal}
+        sections |= {"journal": _journal, "backups": _backups}
     for name, section in sections.items():
         try:
             families += list(section())
@@ -269,12 +269,11 @@ def _journal() -> Iterator[Metric]:
 
 
 def _backups() -> Iterator[Metric]:
-    newest = monitoring.newest_backup()
     yield _gauge(
         "pms_backup_last_success_timestamp_seconds",
-        "When the newest complete scripts/backup.sh folder in PMS_BACKUP_DIR was written "
-        "(Unix time); 0: none.",
-        monitoring.backup_finished_at(newest) if newest else 0.0,
+        "When the newest backup completed (Unix time): the one scripts/backup.sh recorded in the "
+        "database, or the newest complete folder in PMS_BACKUP_DIR here; 0: none.",
+        monitoring.last_backup_at() or 0.0,
     )
 
 

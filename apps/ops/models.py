@@ -112,12 +112,14 @@ class PipelineLease(models.Model):
 
 
 class CheckResult(models.Model):
-    """The last result of a check that runs in the background, for /metrics and the alerts:
-    one row per check, overwritten each time (the journal's hash chain, which is too long to
-    recompute at every scrape)."""
+    """The last result of work done outside the web process, for /metrics and the alerts: one
+    row per name, overwritten each time. The journal's hash chain (too long to recompute at
+    every scrape: a beat task does it) and the last backup (scripts/backup.sh writes the row,
+    from wherever the backups live)."""
 
     class Name(models.TextChoices):
         JOURNAL_CHAIN = "journal_chain", "Journal hash chain"
+        BACKUP = "backup", "Backup (scripts/backup.sh)"
 
     name = models.CharField(max_length=32, choices=Name.choices, unique=True)
     ok = models.BooleanField()

@@ -253,6 +253,17 @@ def newest_backup() -> Path | None:
     return folders[-1] if folders else None
 
 
+def last_backup_at() -> float | None:
+    """When the newest backup completed (Unix time): the latest of the one scripts/backup.sh
+    recorded in the database (it runs where the backups live, often not here) and the newest
+    folder in PMS_BACKUP_DIR; None when there is neither."""
+    recorded = CheckResult.objects.filter(name=CheckResult.Name.BACKUP, ok=True).first()
+    folder = newest_backup()
+    times = [recorded.checked_at.timestamp()] if recorded else []
+    times += [backup_finished_at(folder)] if folder else []
+    return max(times, default=None)
+
+
 def backup_finished_at(folder: Path) -> float:
     """When the backup completed (Unix time): the folder's last change, the manifest written
     last into it before it got its final name."""

@@ -209,6 +209,21 @@ def test_the_newest_backup_s_time(alice: Client, settings: Any, tmp_path: Path) 
     assert sample(scrape(alice), "pms_backup_last_success_timestamp_seconds") == newest
 
 
+def test_a_backup_recorded_by_backup_sh_on_another_host_counts(
+    alice: Client, settings: Any, tmp_path: Path
+) -> None:
+    """backup.sh writes its row; the backups themselves are not visible to the web process."""
+    settings.BACKUP_DIR = tmp_path / "not-mounted-here"
+    with connection.cursor() as cursor:  # what scripts/backup.sh runs once the folder is complete
+        cursor.execute(
+            "INSERT INTO ops_checkresult (name, ok, detail, checked_at, seconds) "
+            "VALUES ('backup', true, '/srv/backups/pms-20250205-220000', %s, 12)",
+            [timezone.now()],
+        )
+    recorded = CheckResult.objects.get(name="backup").checked_at.timestamp()
+    assert sample(scrape(alice), "pms_backup_last_success_timestamp_seconds") == recorded
+
+
 # --- Redis, the breaker, the workers -----------------------------------------------------------
 
 
@@ -309,6 +324,7 @@ def test_with_the_database_down_the_counters_still_answer(
     text = scrape(client)
     assert time.perf_counter() - started < 10
     assert sample(text, "pms_database_up") == 0
-    assert sample(text, "pms_collector_errors", section="backups") == 0
+    assert sample(text, "pms_collector_errors", section="redis") == 0
+    assert sample(text, "pms_collector_errors", section="pipelines") is None  # not attempted
     assert sample(text, "pms_pipeline_overdue") is None  # not read: no database
     assert "django_http_requests_total_by_method_total" in text
