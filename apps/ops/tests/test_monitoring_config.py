@@ -286,6 +286,12 @@ def test_the_monitoring_profile_runs_prometheus_alertmanager_and_grafana() -> No
     assert "/etc/prometheus" in {v.split(":")[1] for v in services["prometheus"]["volumes"]}
 
 
+def test_the_proxy_does_not_publish_the_metrics() -> None:
+    caddyfile = (BASE / "deploy/Caddyfile").read_text()
+    assert "@metrics path /metrics /metrics/*" in caddyfile
+    assert "respond @metrics 404" in caddyfile
+
+
 def test_make_test_validates_the_monitoring_config_with_debian_s_tools() -> None:
     makefile = (BASE / "Makefile").read_text()
     assert re.search(r"^test:.*\bmonitoring-check\b", makefile, re.MULTILINE)
