@@ -55,8 +55,9 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # --- Prometheus: one set of metrics for all the workers -----------------------------------------
 # Each worker counts its own requests. With PROMETHEUS_MULTIPROC_DIR set before the workers
 # start, prometheus_client keeps each worker's values in a file there and /metrics (whichever
-# worker answers) sums the files of all of them, dead ones included, so a counter never goes
-# backwards when a worker is recycled (apps/ops/metrics.py). The folder is emptied when gunicorn
+# worker answers) sums the files of all of them, dead ones included (moved into archive files
+# when they exit), so a counter never goes backwards when a worker is recycled
+# (apps/ops/metrics.py, pms_project/metrics_files.py). The folder is emptied when gunicorn
 # starts (a restart starts the counters at zero, which Prometheus's rate() expects); without the
 # variable, a private folder is made (in /dev/shm when there is one) and removed on exit.
 _metrics_dirs_made: list[str] = []
@@ -79,11 +80,12 @@ def on_starting(server: object) -> None:
 
 
 def child_exit(server: object, worker: object) -> None:
-    """A worker ended: its live gauges (the circuit breakers' state) leave the sum; its
-    counters stay in it."""
-    from prometheus_client import multiprocess
+    """A worker ended (recycled, killed): its live gauges (the circuit breakers' state) leave
+    the sum; its counts stay in it, moved into the folder's archive files so the folder does
+    not grow with every recycled worker (pms_project/metrics_files.py)."""
+    from pms_project.metrics_files import retire
 
-    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
+    retire(os.environ["PROMETHEUS_MULTIPROC_DIR"], worker.pid)  # type: ignore[attr-defined]
 
 
 def on_exit(server: object) -> None:

@@ -5,7 +5,8 @@ Counters and histograms (django-prometheus's requests and latencies, apps.core.t
 cache lookups and breakers) are counted by the process that serves the request. Under gunicorn,
 prometheus_client's multiprocess mode keeps each worker's values in a file of
 PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py sets it up) and a scrape sums the files of every
-worker, living or dead, so whichever worker answers reports the whole server.
+worker, living or dead (a dead worker's counts are kept in archive files:
+pms_project.metrics_files), so whichever worker answers reports the whole server.
 
 The state (pipelines per fund, limits, market data, the journal's last verification, backups,
 Redis, Celery workers) is read from the database and the services by `StateCollector`, the
@@ -26,28 +27,35 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
-from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from apps.ops import monitoring
+from pms_project.metrics_files import reading
 
 log = logging.getLogger(__name__)
 Section = Callable[[], Iterator[Metric]]
 Valuer = Callable[[monitoring.PipelineHealth], float | None]
 
 
-def registry() -> CollectorRegistry:
-    """What a scrape exports: with PROMETHEUS_MULTIPROC_DIR (gunicorn), the sum of every
-    worker's files plus the state; otherwise this process's registry, where the state
+def exposition() -> bytes:
+    """The text a scrape gets. With PROMETHEUS_MULTIPROC_DIR (gunicorn): the sum of every
+    worker's files, read under the folder's lock (pms_project.metrics_files), then the state,
+    computed outside it (a slow database must not hold up gunicorn's master, which takes the
+    lock to retire a dead worker's files). Otherwise this process's registry, where the state
     collector is registered at start-up (OpsConfig.ready)."""
-    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        return REGISTRY
-    merged = CollectorRegistry()
-    MultiProcessCollector(merged)
-    merged.register(StateCollector())
-    return merged
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return generate_latest(REGISTRY)
+    state = CollectorRegistry()
+    state.register(StateCollector())
+    counted = CollectorRegistry()
+    MultiProcessCollector(counted, path=folder)
+    with reading(folder):
+        counters = generate_latest(counted)
+    return counters + generate_latest(state)
 
 
 class StateCollector(Collector):

@@ -23,12 +23,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from apps.core.navigation import items_for
 from apps.core.roles import Role, has_role
 from apps.ops.context_processors import unresolved_failures
-from apps.ops.metrics import registry as metrics_registry
+from apps.ops.metrics import exposition
 from apps.ops.models import PipelineRun, StepRun
 
 log = logging.getLogger(__name__)
@@ -112,8 +112,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
     sent = request.headers.get("Authorization", "").encode()
     if token and not hmac.compare_digest(sent, f"Bearer {token}".encode()):
         return HttpResponse("metrics need the bearer token\n", status=401)
-    page = generate_latest(metrics_registry())
-    return HttpResponse(page, content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
 # --- pipelines ------------------------------------------------------------------------------

@@ -61,7 +61,10 @@ class Server:
         """pid → book page lookups that worker counted, read from its own file."""
         counts: dict[int, float] = {}
         for path in self.metrics.glob("counter_*.db"):
-            pid = int(path.stem.split("_")[1])
+            suffix = path.stem.split("_")[1]
+            if not suffix.isdigit():
+                continue  # the archive of retired workers
+            pid = int(suffix)
             for metric in MultiProcessCollector.merge([str(path)], accumulate=True):
                 counts[pid] = counts.get(pid, 0.0) + sum(
                     s.value
@@ -181,22 +184,27 @@ def test_every_worker_s_counts_add_up_whichever_worker_answers(
         time.sleep(0.2)
     assert gone not in server.workers() and len(server.workers()) == 2
     assert not (server.metrics / f"gauge_livemax_{gone}.db").exists(), "child_exit"
+    # Its counts moved into the archive: the folder does not grow with recycled workers.
+    assert not (server.metrics / f"counter_{gone}.db").exists()
+    assert (server.metrics / "counter_archive.db").exists()
     text = _scrape(server)
     assert _page_lookups(text) == sent
     assert sample(text, "pms_circuit_breaker_open", breaker="redis") == 0
 
 
-def test_without_a_folder_given_gunicorn_makes_its_own_and_removes_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_without_a_folder_given_gunicorn_makes_its_own_and_removes_it() -> None:
     namespace: dict[str, Any] = {"__file__": str(BASE_DIR / "gunicorn.conf.py")}
     exec(
         compile((BASE_DIR / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace
     )
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
-    namespace["on_starting"](None)
-    made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])  # what the workers inherit
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")  # this process stays single-process
-    assert made.is_dir() and made.name.startswith("pms-metrics-")
-    namespace["on_exit"](None)
-    assert not made.exists()
+    saved = os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    try:
+        namespace["on_starting"](None)
+        made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])  # what the workers inherit
+        assert made.is_dir() and made.name.startswith("pms-metrics-")
+        namespace["on_exit"](None)
+        assert not made.exists()
+    finally:  # this process stays single-process
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        if saved is not None:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = saved
