@@ -41,21 +41,22 @@ Valuer = Callable[[monitoring.PipelineHealth], float | None]
 
 
 def exposition() -> bytes:
-    """The text a scrape gets. With PROMETHEUS_MULTIPROC_DIR (gunicorn): the sum of every
-    worker's files, read under the folder's lock (pms_project.metrics_files), then the state,
-    computed outside it (a slow database must not hold up gunicorn's master, which takes the
-    lock to retire a dead worker's files). Otherwise this process's registry, where the state
+    """The text a scrape gets. With PROMETHEUS_MULTIPROC_DIR (gunicorn): the state, computed
+    outside the folder's lock (a slow database must not hold up gunicorn's master, which takes
+    the lock to retire a dead worker's files), and the sum of every worker's files, read under
+    it (pms_project.metrics_files). Otherwise this process's registry, where the state
     collector is registered at start-up (OpsConfig.ready)."""
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not folder:
         return generate_latest(REGISTRY)
     state = CollectorRegistry()
     state.register(StateCollector())
+    computed = generate_latest(state)  # first: it brings this process's breaker gauges up to date
     counted = CollectorRegistry()
     MultiProcessCollector(counted, path=folder)
     with reading(folder):
         counters = generate_latest(counted)
-    return counters + generate_latest(state)
+    return counters + computed
 
 
 class StateCollector(Collector):
