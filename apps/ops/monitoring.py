@@ -132,18 +132,18 @@ def _problem_counts() -> dict[tuple[str, str], dict[str, int]]:
     """Failed, abandoned, stuck and running runs per (pipeline, fund code)."""
     counts: dict[tuple[str, str], dict[str, int]] = {}
 
-    def add(kind: str, pairs: list[tuple[str, str, int]]) -> None:
-        for pipeline, code, n in pairs:
-            counts.setdefault((pipeline, code), dict(_NO_PROBLEMS))[kind] += n
+    def add(kind: str, pairs: list[tuple[str, str | None, int]]) -> None:
+        for pipeline, code, n in pairs:  # a run of no fund (a firm-wide step) reads "-"
+            counts.setdefault((pipeline, code or "-"), dict(_NO_PROBLEMS))[kind] += n
 
-    def grouped(queryset: QuerySet[PipelineRun]) -> list[tuple[str, str, int]]:
+    def grouped(queryset: QuerySet[PipelineRun]) -> list[tuple[str, str | None, int]]:
         values = queryset.order_by().values("pipeline", "portfolio__code")
         return list(values.annotate(n=Count("pk")).values_list("pipeline", "portfolio__code", "n"))
 
     add("failed", grouped(unresolved_failed_runs()))
     add("abandoned", grouped(PipelineRun.objects.filter(status=PipelineRun.Status.ABANDONED)))
     add("running", grouped(PipelineRun.objects.filter(status=PipelineRun.Status.RUNNING)))
-    add("stuck", [(run.pipeline, run.portfolio.code, 1) for run in stuck_runs()])
+    add("stuck", [(run.pipeline, getattr(run.portfolio, "code", None), 1) for run in stuck_runs()])
     return counts
 
 
