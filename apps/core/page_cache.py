@@ -26,6 +26,7 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
 from apps.core.cache import MISSING, TTL, cache_get, cache_set
+from apps.core.telemetry import count_lookup
 from apps.core.versions import request_versions
 
 READABLE_PARAMS = 160  # longer query strings are hashed in the key
@@ -114,18 +115,19 @@ def cached_page(
     chosen = fragment if partial and fragment else template
     scope = None if bypass or connection.in_atomic_block else page_scope(request, code, funds)
     if scope is None or (history is not None and history(scope.portfolio_id)):
+        count_lookup("page", name, "bypass")
         context, _ = build()
         body = _render_body(chosen, context, title)
         return _tagged(_respond(request, body, partial), "bypass", "bypass", "bypass")
     key = page_key(name, scope, params, partial)
     body = cache_get(key)
-    page, data = "hit", "-"
+    page, data = ("miss" if body is MISSING else "hit"), "-"
+    count_lookup("page", name, page)
     if body is MISSING:
         context, data = build()
         body = _render_body(chosen, context, title)
         if data != "bypass":
             cache_set(key, body, TTL.get(name, 60))
-        page = "miss"
     status = "hit" if "hit" in (page, data) else data
     return _tagged(_respond(request, body, partial), status, page, data)
 

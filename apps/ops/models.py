@@ -168,3 +168,21 @@ class CanvasRun(JournalAnchored):
     def stage(self, name: str) -> list[dict[str, object]]:
         """The recorded steps of one stage ("market" or "firm"), in order."""
         return [s for s in self.steps if s.get("stage") == name]
+class CheckResult(models.Model):
+    """The last result of work done outside the web process, for /metrics and the alerts: one
+    row per name, overwritten each time. The journal's hash chain (too long to recompute at
+    every scrape: a beat task does it) and the last backup (scripts/backup.sh writes the row,
+    from wherever the backups live)."""
+
+    class Name(models.TextChoices):
+        JOURNAL_CHAIN = "journal_chain", "Journal hash chain"
+        BACKUP = "backup", "Backup (scripts/backup.sh)"
+
+    name = models.CharField(max_length=32, choices=Name.choices, unique=True)
+    ok = models.BooleanField()
+    detail = models.TextField(blank=True)
+    checked_at = models.DateTimeField()
+    seconds = models.FloatField(default=0.0, help_text="How long the check took.")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {'ok' if self.ok else 'FAILED'} at {self.checked_at:%Y-%m-%d %H:%M}"

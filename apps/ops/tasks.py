@@ -10,7 +10,7 @@ from celery import Task, shared_task
 from django.utils import timezone
 
 from apps.marketdata.calendar import is_business_day
-from apps.ops import canvas, stages, warming
+from apps.ops import canvas, monitoring, stages, warming
 from apps.ops.models import CanvasRun, PipelineRun
 from apps.ops.pipelines import (
     Outcome,
@@ -243,3 +243,10 @@ def refresh_read_models(self: Task, scope: str) -> list[str]:
 def sweep_refreshes() -> list[str]:
     """Every minute (beat): the refresh requests whose task never ran."""
     return warming.sweep()
+
+
+@shared_task(name="monitoring.verify_journal", ignore_result=True)
+def verify_journal() -> bool:
+    """Every JOURNAL_VERIFY_MINUTES (beat): recompute the journal's hash chain and keep the
+    result for /metrics (the alert on a broken chain)."""
+    return monitoring.verify_journal_chain().ok

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 import uuid
@@ -22,12 +23,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_prometheus.exports import ExportToDjangoView
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from apps.core.navigation import items_for
 from apps.core.roles import Role, has_role
 from apps.marketdata.calendar import is_business_day
 from apps.ops.context_processors import unresolved_failures
+from apps.ops.metrics import exposition
 from apps.ops.models import CanvasRun, PipelineRun, StepRun
 
 log = logging.getLogger(__name__)
@@ -106,11 +108,13 @@ PROBES: dict[str, Callable[[], None]] = {"database": _probe_database, "cache": _
 
 @login_not_required
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus metrics; with METRICS_TOKEN set, only for `Authorization: Bearer <token>`."""
+    """Prometheus metrics of every worker (apps.ops.metrics); with METRICS_TOKEN set, only for
+    `Authorization: Bearer <token>`."""
     token = settings.METRICS_TOKEN
-    if token and request.headers.get("Authorization") != f"Bearer {token}":
+    sent = request.headers.get("Authorization", "").encode()
+    if token and not hmac.compare_digest(sent, f"Bearer {token}".encode()):
         return HttpResponse("metrics need the bearer token\n", status=401)
-    return ExportToDjangoView(request)
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
 # --- pipelines ------------------------------------------------------------------------------
