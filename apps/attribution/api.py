@@ -28,8 +28,8 @@ from apps.attribution.models import PerformanceSnapshot
 from apps.attribution.queries import PERIODS, Attribution, Group, Period, build_attribution
 from apps.core.permissions import RolePermission
 from apps.positions.access import active_fund_or_404
-from apps.positions.scoped import scope_form
 from apps.positions.models import Portfolio
+from apps.positions.scoped import scope_form
 
 RETURN_PLACES, BP_PLACES, RATIO_PLACES = 8, 2, 4
 

@@ -17,9 +17,9 @@ from apps.core.page_cache import cached_page
 from apps.core.permissions import role_required
 from apps.core.roles import Role
 from apps.marketdata.calendar import previous_business_day
-from apps.positions.models import Portfolio
 from apps.positions import picker
 from apps.positions.access import has_any_fund
+from apps.positions.models import Portfolio
 from apps.positions.scoped import scope_form
 
 CHART_NAMES = 24  # longer strategy names are cut in the bar chart's axis

@@ -28,8 +28,8 @@ from apps.briefings.views import FIRST_YEAR, LAST_YEAR
 from apps.core.actors import actor
 from apps.core.permissions import RolePermission
 from apps.positions.access import active_fund_or_404
-from apps.positions.scoped import FundSlugRelatedField
 from apps.positions.models import Portfolio
+from apps.positions.scoped import FundSlugRelatedField
 
 PORTFOLIO = OpenApiParameter("portfolio", str, description="Portfolio code (default: first).")
 

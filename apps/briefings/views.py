@@ -32,9 +32,9 @@ from apps.core.page_cache import cached_page
 from apps.core.permissions import role_required
 from apps.core.roles import Role, has_role
 from apps.marketdata.calendar import is_business_day, next_business_day, previous_business_day
-from apps.positions.models import Portfolio
 from apps.positions import picker
 from apps.positions.access import has_any_fund, visible
+from apps.positions.models import Portfolio
 
 FIRST_YEAR, LAST_YEAR = 1990, 2200
 

@@ -28,6 +28,7 @@ from apps.core.navigation import items_for
 from apps.core.roles import Role, has_role
 from apps.ops.context_processors import unresolved_failures
 from apps.ops.models import PipelineRun, StepRun
+from apps.positions.access import visible
 
 log = logging.getLogger(__name__)
 PIPELINE_ROLES = (Role.OPS, Role.MANAGER)
@@ -129,7 +130,8 @@ def pipelines(request: HttpRequest) -> HttpResponse:
     _require_pipeline_role(request)
     steps = StepRun.objects.order_by("-run_attempt", "order")
     runs = (
-        PipelineRun.objects.select_related("portfolio")
+        visible(request.user, PipelineRun.objects, field="portfolio_id")
+        .select_related("portfolio")
         .prefetch_related(Prefetch("steps", queryset=steps))
         .order_by("-started_at", "-pk")
     )
@@ -150,7 +152,8 @@ def pipeline_rerun(request: HttpRequest, pk: int) -> HttpResponse:
     from apps.ops.tasks import rerun_pipeline
 
     _require_pipeline_role(request)
-    run = get_object_or_404(PipelineRun.objects.select_related("portfolio"), pk=pk)
+    rows = visible(request.user, PipelineRun.objects, field="portfolio_id")
+    run = get_object_or_404(rows.select_related("portfolio"), pk=pk)
     label = f"{run.get_pipeline_display()} of {run.portfolio.code} for {run.business_date:%d/%m/%Y}"
     by = request.user.get_username()
     refusal = eod_refusal(run.business_date) if run.pipeline == PipelineRun.Pipeline.EOD else None

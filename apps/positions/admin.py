@@ -19,9 +19,10 @@ from apps.positions.models import (
     Position,
     Strategy,
 )
+from apps.positions.scoped import FundScopedAdmin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(FundScopedAdmin):
     """Projections computed by the engine: visible, never typed in."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -41,7 +42,8 @@ class StrategyInline(admin.TabularInline):
 
 
 @admin.register(Portfolio)
-class PortfolioAdmin(admin.ModelAdmin):
+class PortfolioAdmin(FundScopedAdmin):
+    fund_field = "pk"
     list_display = ("code", "name", "inception_date", "initial_nav", "active")
     search_fields = ("code", "name")
     inlines = [StrategyInline]
@@ -51,7 +53,7 @@ class PortfolioAdmin(admin.ModelAdmin):
 
 
 @admin.register(CapitalFlow)
-class CapitalFlowAdmin(admin.ModelAdmin):
+class CapitalFlowAdmin(FundScopedAdmin):
     list_display = ("date", "portfolio", "kind", "amount", "note", "created_by")
     list_filter = ("portfolio", "kind")
     list_select_related = ("portfolio", "created_by")

@@ -23,10 +23,10 @@ from apps.core.actors import actor
 from apps.core.permissions import RolePermission
 from apps.core.roles import Role
 from apps.positions.access import active_fund_or_404, portfolio_or_404, visible
-from apps.positions.scoped import FundSlugRelatedField
 from apps.positions.models import Portfolio, Position
 from apps.positions.mtm import MtmError, run_mtm
 from apps.positions.queries import build_book
+from apps.positions.scoped import FundSlugRelatedField
 
 TRADERS = (Role.MANAGER, Role.BACK_OFFICE)
 MARKERS = (Role.MANAGER, Role.BACK_OFFICE, Role.OPS)

@@ -66,9 +66,11 @@ class FundScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     (superusers and "all funds" grants see every fund). `fund_field` names the row's fund."""
 
     fund_field = "portfolio_id"
+    fund_unscoped = False  # True: rows of no fund (a firm-wide rule) are everyone's
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return visible(request.user, super().get_queryset(request), field=self.fund_field)
+        rows = super().get_queryset(request)
+        return visible(request.user, rows, field=self.fund_field, unscoped=self.fund_unscoped)
 
     def formfield_for_foreignkey(
         self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any

@@ -117,7 +117,9 @@ def position(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.MANAGER)
 def position_plan(request: HttpRequest, pk: int) -> HttpResponse:
     """Save the manager's thesis, stop and target."""
-    position = get_object_or_404(visible(request.user, Position.objects, field="portfolio_id"), pk=pk)
+    position = get_object_or_404(
+        visible(request.user, Position.objects, field="portfolio_id"), pk=pk
+    )
     form = PositionPlanForm(request.POST)
     if form.is_valid():
         services.update_position_plan(position, by=actor(request), **form.cleaned_data)

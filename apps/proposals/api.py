@@ -25,8 +25,8 @@ from apps.core.permissions import AnyRole
 from apps.marketdata.models import Instrument
 from apps.marketdata.validators import validate_quoted_rate
 from apps.positions.access import portfolio_or_404
-from apps.positions.scoped import FundPrimaryKeyRelatedField, FundSlugRelatedField
 from apps.positions.models import Portfolio, Side, Strategy, Trade
+from apps.positions.scoped import FundPrimaryKeyRelatedField, FundSlugRelatedField
 from apps.proposals import services
 from apps.proposals.forms import default_business_date
 from apps.proposals.models import Conviction, Proposal, ProposalStatus

@@ -19,8 +19,8 @@ from apps.marketdata.calendar import is_business_day, next_business_day, previou
 from apps.marketdata.models import Instrument, InstrumentKind
 from apps.marketdata.validators import validate_quoted_rate
 from apps.positions.access import visible
-from apps.positions.scoped import scope_form
 from apps.positions.models import Portfolio, Side, Strategy
+from apps.positions.scoped import scope_form
 from apps.proposals.models import Conviction, Proposal
 from apps.proposals.services import TRADING_DAY_END, Terms
 

@@ -21,8 +21,8 @@ from apps.core.permissions import AnyRole
 from apps.journal import services
 from apps.journal.models import Entry, EntryKind
 from apps.positions.access import portfolio_or_404
-from apps.positions.scoped import FundPrimaryKeyRelatedField, FundSlugRelatedField
 from apps.positions.models import Portfolio, Position
+from apps.positions.scoped import FundPrimaryKeyRelatedField, FundSlugRelatedField
 from apps.proposals import journal_entries
 from apps.proposals.models import Proposal
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 from apps.core.inputs import FreeTextField
 from apps.journal.models import Entry, EntryKind
 from apps.positions.access import visible
-from apps.positions.scoped import scope_form
 from apps.positions.models import Portfolio, Position
+from apps.positions.scoped import scope_form
 from apps.proposals import journal_entries
 from apps.proposals.models import Proposal
 
@@ -125,7 +125,9 @@ class NoteForm(forms.Form):
         pk = self.cleaned_data.get("position")
         if pk is None:
             return None
-        rows = visible(self.user, Position.objects.select_related("portfolio"), field="portfolio_id")
+        rows = visible(
+            self.user, Position.objects.select_related("portfolio"), field="portfolio_id"
+        )
         found = rows.filter(pk=pk).first()
         if found is None:
             raise forms.ValidationError(f"There is no position #{pk}.")
@@ -135,7 +137,9 @@ class NoteForm(forms.Form):
         pk = self.cleaned_data.get("proposal")
         if pk is None:
             return None
-        found = Proposal.objects.visible_to(self.user).select_related("portfolio").filter(pk=pk).first()
+        found = (
+            Proposal.objects.visible_to(self.user).select_related("portfolio").filter(pk=pk).first()
+        )
         if found is None:
             raise forms.ValidationError(f"There is no proposal #{pk}.")
         return found

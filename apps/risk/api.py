@@ -28,8 +28,8 @@ from apps.core.actors import actor
 from apps.core.inputs import FreeTextSerializerField
 from apps.core.permissions import AnyRole, RolePermission
 from apps.positions.access import active_fund_or_404, portfolio_or_404, visible
-from apps.positions.scoped import FundSlugRelatedField
 from apps.positions.models import Portfolio
+from apps.positions.scoped import FundSlugRelatedField
 from apps.risk.models import Alert, RiskSnapshot
 from apps.risk.services import (
     acknowledge_alert,

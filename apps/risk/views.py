@@ -23,9 +23,9 @@ from apps.core.actors import actor
 from apps.core.page_cache import cached_page
 from apps.core.permissions import role_required
 from apps.core.roles import Role, has_role
-from apps.positions.models import Portfolio
 from apps.positions import picker
 from apps.positions.access import has_any_fund, visible
+from apps.positions.models import Portfolio
 from apps.positions.scoped import scope_form
 from apps.risk.forms import AcknowledgeForm, ComputeForm
 from apps.risk.models import Alert

@@ -23,10 +23,10 @@ from apps.core.inputs import FreeTextSerializerField
 from apps.core.permissions import DECIDERS, RolePermission
 from apps.marketdata.models import Instrument
 from apps.marketdata.validators import validate_quoted_rate
-from apps.positions.api import TradersWrite, _parse_date, money, price
 from apps.positions.access import portfolio_or_404, visible
-from apps.positions.scoped import FundSlugRelatedField
+from apps.positions.api import TradersWrite, _parse_date, money, price
 from apps.positions.models import Portfolio, Side, Strategy, Trade
+from apps.positions.scoped import FundSlugRelatedField
 from apps.positions.services import TradeTicket
 from apps.trading import overrides, services
 from apps.trading.models import OverrideRequest

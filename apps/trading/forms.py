@@ -12,8 +12,8 @@ from django.utils import timezone
 from apps.core.inputs import FreeTextField
 from apps.marketdata.models import Instrument, InstrumentKind
 from apps.marketdata.validators import validate_quoted_rate
-from apps.positions.models import Portfolio, Side, Strategy
 from apps.positions.access import visible
+from apps.positions.models import Portfolio, Side, Strategy
 from apps.positions.scoped import scope_form
 from apps.positions.services import TradeTicket
 
