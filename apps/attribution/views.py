@@ -34,7 +34,7 @@ class HtmxHttpRequest(HttpRequest):
 def page(request: HtmxHttpRequest) -> HttpResponse:
     """One fund over one period; htmx gets the body partial, `?format=csv&table=…` a table."""
     funds, code = picker.pick(request)
-    if not funds and not has_any_fund(request.user):
+    if not has_any_fund(request.user):
         return picker.no_fund(request, "Attribution")
     data = request.GET.copy()
     data["portfolio"] = code
@@ -62,7 +62,7 @@ def page(request: HtmxHttpRequest) -> HttpResponse:
         request,
         name="attribution",
         code=query["portfolio"],
-        funds=lambda: funds,
+        funds=funds,
         params={**query, "min_returns": settings.STATS_MIN_RETURNS},
         build=build,
         template="attribution/page.html",

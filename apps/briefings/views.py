@@ -111,7 +111,7 @@ def _render(
     request: HttpRequest, day: date, *, latest: bool = False, status: int = 200, error: str = ""
 ) -> HttpResponse:
     funds, code = picker.pick(request)
-    if not funds and not has_any_fund(request.user):
+    if not has_any_fund(request.user):
         return picker.no_fund(request, "Morning pack")
     version = request.GET.get("v", "")
     can_generate = has_role(request.user, *GENERATORS)
@@ -130,7 +130,7 @@ def _render(
         request,
         name="morning",
         code=code,
-        funds=lambda: funds,
+        funds=funds,
         params={
             "portfolio": code,
             "view": "latest" if latest else day,

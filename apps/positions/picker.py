@@ -8,6 +8,9 @@ A code the user may not see (or that names no active fund) is a 404."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -47,10 +50,14 @@ def chosen_code(request: HttpRequest, funds: list[tuple[int, str]]) -> str:
     return kept if isinstance(kept, str) and kept in codes else ""
 
 
-def pick(request: HttpRequest) -> tuple[list[tuple[int, str]], str]:
-    """The user's active funds and the code of the one to show ("" for the first)."""
-    funds = directory(request)
-    return funds, chosen_code(request, funds)
+def pick(request: HttpRequest) -> tuple[Callable[[], list[tuple[int, str]]], str]:
+    """The user's active funds (read when first asked: a page built in a transaction, which
+    the page cache bypasses, lists them itself) and the code of the one to show ("" for the
+    first); 404 for a code the user may not see."""
+    funds = cache(lambda: directory(request))
+    if not request.GET.get("portfolio") and not request.session.get(SESSION_KEY):
+        return funds, ""
+    return funds, chosen_code(request, funds())
 
 
 def no_fund(request: HttpRequest, title: str) -> HttpResponse:

@@ -46,7 +46,7 @@ def _parse_day(raw: str) -> tuple[date, str]:
 def book(request: HtmxHttpRequest) -> HttpResponse:
     """The book as of a date; an htmx request gets only the `_book_table.html` fragment."""
     funds, code = picker.pick(request)
-    if not funds and not has_any_fund(request.user):
+    if not has_any_fund(request.user):
         return picker.no_fund(request, "Book")
     raw_day = request.GET.get("date", "")
     day, error = _parse_day(raw_day)
@@ -76,7 +76,7 @@ def book(request: HtmxHttpRequest) -> HttpResponse:
         request,
         name="book",
         code=code,
-        funds=lambda: funds,
+        funds=funds,
         params={"portfolio": code, "date": raw_day, "day": day, **filters, "trader": can_trade},
         build=build,
         template="positions/book.html",

@@ -128,7 +128,7 @@ def _blotter(
 def blotter(request: HtmxHttpRequest) -> HttpResponse:
     """Pending proposals of a portfolio with inline decisions, the decided history below."""
     portfolios, portfolio = _portfolio(request)
-    if not portfolios and not has_any_fund(request.user):
+    if not has_any_fund(request.user):
         return picker.no_fund(request, "Blotter")
     context = {"portfolios": portfolios, **_blotter(request, portfolio)}
     partial = request.htmx and not request.htmx.history_restore_request

@@ -46,7 +46,7 @@ class HtmxHttpRequest(HttpRequest):
 def monitor(request: HttpRequest) -> HttpResponse:
     """One fund's risk on a date from its stored snapshot (the latest one by default)."""
     funds, code = picker.pick(request)
-    if not funds and not has_any_fund(request.user):
+    if not has_any_fund(request.user):
         return picker.no_fund(request, "Risk")
     raw_day = request.GET.get("date", "")
     day, error = _parse_day(raw_day)
@@ -74,7 +74,7 @@ def monitor(request: HttpRequest) -> HttpResponse:
         request,
         name="risk",
         code=code,
-        funds=lambda: funds,
+        funds=funds,
         params={"portfolio": code, "date": raw_day, "runner": runner},
         build=build,
         template="risk/monitor.html",
