@@ -72,6 +72,13 @@ class FundScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         rows = super().get_queryset(request)
         return visible(request.user, rows, field=self.fund_field, unscoped=self.fund_unscoped)
 
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        """A filter by fund lists only the funds of the rows the user sees."""
+        return [
+            (f, admin.RelatedOnlyFieldListFilter) if f == "portfolio" else f
+            for f in super().get_list_filter(request)
+        ]
+
     def formfield_for_foreignkey(
         self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> Any:
