@@ -49,7 +49,9 @@ def make_user(
     )
     for role in roles:
         user.groups.add(Group.objects.get(name=role))
-    if funds == "all":
+    if isinstance(funds, str):
+        if funds != "all":
+            raise ValueError(f'funds is "all" or a list of portfolios, not {funds!r}')
         FundAccess.objects.create(user=user, all_funds=True)
     else:
         for portfolio in funds:

@@ -130,7 +130,7 @@ def pipelines(request: HttpRequest) -> HttpResponse:
     _require_pipeline_role(request)
     steps = StepRun.objects.order_by("-run_attempt", "order")
     runs = (
-        visible(request.user, PipelineRun.objects, field="portfolio_id")
+        visible(request.user, PipelineRun.objects.all(), field="portfolio_id")
         .select_related("portfolio")
         .prefetch_related(Prefetch("steps", queryset=steps))
         .order_by("-started_at", "-pk")
@@ -152,7 +152,7 @@ def pipeline_rerun(request: HttpRequest, pk: int) -> HttpResponse:
     from apps.ops.tasks import rerun_pipeline
 
     _require_pipeline_role(request)
-    rows = visible(request.user, PipelineRun.objects, field="portfolio_id")
+    rows = visible(request.user, PipelineRun.objects.all(), field="portfolio_id")
     run = get_object_or_404(rows.select_related("portfolio"), pk=pk)
     label = f"{run.get_pipeline_display()} of {run.portfolio.code} for {run.business_date:%d/%m/%Y}"
     by = request.user.get_username()

@@ -22,10 +22,11 @@ if TYPE_CHECKING:
 
 def grant_values(grant: FundAccess) -> dict[str, Any]:
     """A grant as the journal keeps it: who, which fund (or all), the note."""
+    user, group, portfolio = grant.user, grant.group, grant.portfolio
     return {
-        "user": grant.user.get_username() if grant.user_id else None,
-        "group": grant.group.name if grant.group_id else None,
-        "portfolio": grant.portfolio.code if grant.portfolio_id else None,
+        "user": user.get_username() if user is not None else None,
+        "group": group.name if group is not None else None,
+        "portfolio": portfolio.code if portfolio is not None else None,
         "all_funds": grant.all_funds,
         "note": grant.note,
     }

@@ -37,7 +37,7 @@ def scoped(user: Any, queryset: QuerySet[Any]) -> QuerySet[Any]:
 def scope_form(form: forms.BaseForm, user: Any) -> None:
     """Narrow every model choice field of `form` whose rows belong to a fund to `user`'s."""
     for field in form.fields.values():
-        if isinstance(field, forms.ModelChoiceField):
+        if isinstance(field, forms.ModelChoiceField) and field.queryset is not None:
             field.queryset = scoped(user, field.queryset)
 
 
@@ -83,6 +83,6 @@ class FundScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         self, db_field: ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> Any:
         field = super().formfield_for_foreignkey(db_field, request, **kwargs)
-        if isinstance(field, forms.ModelChoiceField):
+        if isinstance(field, forms.ModelChoiceField) and field.queryset is not None:
             field.queryset = scoped(request.user, field.queryset)
         return field

@@ -118,7 +118,7 @@ def position(request: HttpRequest, pk: int) -> HttpResponse:
 def position_plan(request: HttpRequest, pk: int) -> HttpResponse:
     """Save the manager's thesis, stop and target."""
     position = get_object_or_404(
-        visible(request.user, Position.objects, field="portfolio_id"), pk=pk
+        visible(request.user, Position.objects.all(), field="portfolio_id"), pk=pk
     )
     form = PositionPlanForm(request.POST)
     if form.is_valid():

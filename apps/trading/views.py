@@ -88,7 +88,7 @@ def _trade_action(request: HttpRequest, action: str, form: TradeForm) -> HttpRes
 def _trade_initial(request: HttpRequest) -> dict[str, Any]:
     """Pre-fill from `?position=<id>` (the position page's "Trade" link)."""
     raw = request.GET.get("position", "")
-    rows = visible(request.user, Position.objects, field="portfolio_id")
+    rows = visible(request.user, Position.objects.all(), field="portfolio_id")
     position = rows.filter(pk=raw).first() if raw.isdigit() else None
     if position is None:
         return {}
@@ -166,7 +166,7 @@ def override_list(request: HttpRequest) -> HttpResponse:
 @role_required(Role.MANAGER, Role.APPROVER)
 def override_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     """Grant (the ticket is booked now) or decline an override request; a note is required."""
-    rows = visible(request.user, OverrideRequest.objects, field="portfolio_id")
+    rows = visible(request.user, OverrideRequest.objects.all(), field="portfolio_id")
     request_row = get_object_or_404(rows, pk=pk)
     form = DecideOverrideForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
