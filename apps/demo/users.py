@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from apps.core.roles import Role
+from apps.positions.models import FundAccess
 
 # Same default as the test suite's DEMO_PASSWORD (conftest.py); override with $DEMO_PASSWORD.
 DEFAULT_DEMO_PASSWORD = "correct-horse-battery-staple"
@@ -68,5 +69,9 @@ def ensure_demo_users(*, reset_passwords: bool = False) -> list[tuple[str, str, 
         # The role groups come from the ops migration; get_or_create covers a flushed database.
         group, _ = Group.objects.get_or_create(name=spec.role)
         user.groups.add(group)
+        # Until the demo grants each user their own funds, the cast sees every fund.
+        FundAccess.objects.get_or_create(
+            user=user, all_funds=True, defaults={"note": "Demo: every fund."}
+        )
         logins.append((spec.username, str(spec.role), shown))
     return logins

@@ -29,8 +29,6 @@ from apps.core.navigation import items_for
 from apps.core.roles import Role, has_role
 from apps.marketdata.calendar import is_business_day
 from apps.ops.context_processors import unresolved_failures
-from apps.ops.metrics import exposition
-from apps.ops.models import CanvasRun, PipelineRun, StepRun
 
 log = logging.getLogger(__name__)
 PIPELINE_ROLES = (Role.OPS, Role.MANAGER)
@@ -135,7 +133,8 @@ def pipelines(request: HttpRequest) -> HttpResponse:
     _require_pipeline_role(request)
     steps = StepRun.objects.order_by("-run_attempt", "order")
     runs = (
-        PipelineRun.objects.select_related("portfolio")
+        visible(request.user, PipelineRun.objects.all(), field="portfolio_id")
+        .select_related("portfolio")
         .prefetch_related(Prefetch("steps", queryset=steps))
         .order_by("-started_at", "-pk")
     )
@@ -157,7 +156,8 @@ def pipeline_rerun(request: HttpRequest, pk: int) -> HttpResponse:
     from apps.ops.tasks import rerun_pipeline
 
     _require_pipeline_role(request)
-    run = get_object_or_404(PipelineRun.objects.select_related("portfolio"), pk=pk)
+    rows = visible(request.user, PipelineRun.objects.all(), field="portfolio_id")
+    run = get_object_or_404(rows.select_related("portfolio"), pk=pk)
     label = f"{run.get_pipeline_display()} of {run.portfolio.code} for {run.business_date:%d/%m/%Y}"
     by = request.user.get_username()
     refusal = eod_refusal(run.business_date) if run.pipeline == PipelineRun.Pipeline.EOD else None
