@@ -56,6 +56,10 @@ class FundRisk:
     es975: float  # standalone
     dv01: float
     component_var99: float  # its contribution to the firm's (diversified) VaR 99
+    gross: float  # BRL
+    net: float
+    # Exposure by asset class: {"RATES": {"gross": …, "net": …}, …} (BRL)
+    assets: dict[str, dict[str, float]]
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,13 @@ def _compute(funds: list[Portfolio], day: date) -> FirmRisk:
                 es975=alone.es975,
                 dv01=alone.dv01_total,
                 component_var99=components.get(fund.code, 0.0),
+                gross=alone.gross,
+                net=alone.net,
+                assets={
+                    key.partition(":")[2]: {"gross": v["gross"], "net": v["net"]}
+                    for key, v in alone.exposures.items()
+                    if key.startswith("asset:")
+                },
             )
             for fund, alone in books
         ],
