@@ -16,7 +16,7 @@ from apps.positions.mtm import catch_up
 from apps.positions.tests.factories import PortfolioFactory, StrategyFactory
 from apps.risk.firm import consolidated_risk, firm_risk, latest_common_day
 from apps.risk.services import compute_report
-from apps.risk.tests.support import DAYS, LAST, RATES, build_macro_book
+from apps.risk.tests.support import DAYS, LAST, build_two_funds
 from tests.support import Book, BookAt
 
 CENT = 0.005  # "to the cent": float results within half a cent
@@ -24,21 +24,7 @@ CENT = 0.005  # "to the cent": float results within half a cent
 
 @pytest.fixture
 def two_funds(book_at: BookAt) -> tuple[Portfolio, Portfolio]:
-    """Fund A: the risk tests' macro book. Fund B: a smaller book that partly hedges A (pays
-    the DI1 A receives, sells the index A buys) and adds a position of its own."""
-    a = build_macro_book(book_at).portfolio
-    b = PortfolioFactory.create(
-        code="fund-b", inception_date=DAYS[0], initial_nav=Decimal("40000000.00")
-    )
-    rates = StrategyFactory.create(portfolio=b, code="rates-br", name="Rates BR")
-    relative = StrategyFactory.create(portfolio=b, code="relative", name="Relative value")
-    fund_b = Book(b, rates, a.trades.first().created_by)  # type: ignore[union-attr]
-    fund_b.trade("DI1F27", "SELL", "350", DAYS[0], rate=RATES["DI1F27"])
-    fund_b.trade("DI1F26", "BUY", "200", DAYS[0], rate=RATES["DI1F26"], strategy=relative)
-    fund_b.trade("INDJ25", "SELL", "40", DAYS[0], price="122000", strategy=relative)
-    fund_b.trade("WDOH25", "SELL", "60", DAYS[0], price="6100.0")
-    catch_up(b, LAST)
-    return a, b
+    return build_two_funds(book_at)
 
 
 def _one_portfolio(funds: tuple[Portfolio, ...]) -> tuple[Portfolio, dict[str, str]]:
