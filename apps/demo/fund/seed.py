@@ -62,7 +62,8 @@ def seed_one(fund: DemoFund, options: SeedOptions) -> str:
     if not window:
         return f"{fund.name}: no business day in {options.start} .. {options.end}, nothing to do."
     with transaction.atomic():
-        portfolio = _ensure_fund(fund, window[0])
+        launch = len(window) - fund.launch_days if fund.launch_days else 0
+        portfolio = _ensure_fund(fund, window[max(0, launch)])
         days = business_days_between(portfolio.inception_date, options.end)
         last = last_mark_date(portfolio)
         if not days or (last is not None and last >= days[-1]):

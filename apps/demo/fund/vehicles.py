@@ -1,7 +1,8 @@
 """The demo gestora's other vehicles: a smaller qualified-investor fund with its own
 strategies, and a managed account. Smaller books than the flagship's (a handful of slots, no
-tactical trading) so `seed_demo` stays quick; each is traded by the same planner over the same
-demo market and marked by the MTM engine like the flagship.
+tactical trading) and later launches (the qualified fund about six months, the managed account
+about three months before the demo's last day), so `seed_demo` stays quick; each is traded by
+the same planner over the same demo market and marked by the MTM engine like the flagship.
 
 Both overlap the flagship on purpose (the managed account receives the one-year DI1 the
 flagship receives; the qualified fund pays the five-year the flagship receives) so the firm
@@ -24,6 +25,8 @@ class DemoFund:
     name: str
     initial_nav: Decimal
     script: Script
+    # Launched this many business days before the demo's last day (None: on its first day).
+    launch_days: int | None = None
 
 
 QUALIFIED = Script(
@@ -73,10 +76,10 @@ QUALIFIED = Script(
             ("di1-5y", "SELL", 1),
             ("dol", "SELL", 1),
         ],
-        120: [("ntnb-mid", "add", 0.3)],
-        180: [("dol", "cut", 0.5)],
+        40: [("ntnb-mid", "add", 0.3)],
+        80: [("dol", "cut", 0.5)],
     },
-    flows={100: [("SUBSCRIPTION", "20000000.00", "Subscription: private bank platform")]},
+    flows={60: [("SUBSCRIPTION", "20000000.00", "Subscription: private bank platform")]},
     tactical={},
     stream=2,
 )
@@ -97,7 +100,7 @@ MANAGED_ACCOUNT = Script(
     ),
     events={
         0: [("di1-1y", "BUY", 1), ("ltn-short", "BUY", 1), ("ind", "BUY", 1)],
-        150: [("ind", "cut", 0.5)],
+        30: [("ind", "cut", 0.5)],
     },
     flows={},
     tactical={},
@@ -106,9 +109,9 @@ MANAGED_ACCOUNT = Script(
 
 FLAGSHIP_FUND = DemoFund("demo-macro", "Demo Macro FIM", Decimal("500000000.00"), FLAGSHIP)
 QUALIFIED_FUND = DemoFund(
-    "demo-qualified", "Demo Macro Qualificado FIM", Decimal("150000000.00"), QUALIFIED
+    "demo-qualified", "Demo Macro Qualificado FIM", Decimal("150000000.00"), QUALIFIED, 126
 )
 MANAGED_ACCOUNT_FUND = DemoFund(
-    "demo-account", "Demo Pension Managed Account", Decimal("80000000.00"), MANAGED_ACCOUNT
+    "demo-account", "Demo Pension Managed Account", Decimal("80000000.00"), MANAGED_ACCOUNT, 63
 )
 DEMO_FUNDS: tuple[DemoFund, ...] = (FLAGSHIP_FUND, QUALIFIED_FUND, MANAGED_ACCOUNT_FUND)
