@@ -52,7 +52,7 @@ def build_firm(funds: Sequence[Portfolio], day: date | None = None) -> dict[str,
         if day
         else set()
     )
-    included = [p for p in funds if p.pk in marked]
+    included = sorted((p for p in funds if p.pk in marked), key=lambda p: p.pk)
     left_out = [
         {"code": p.code, "name": p.name, "latest": latest.get(p.pk)}
         for p in funds

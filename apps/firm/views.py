@@ -24,8 +24,8 @@ def parse_day(raw: str) -> tuple[date | None, str]:
 
 
 def firm_funds(user: object) -> list[Portfolio]:
-    """The active funds `user` may see (the one access selector), in the pages' order."""
-    return list(visible(user, Portfolio.objects.active()))
+    """The active funds `user` may see (the one access selector), oldest first (the flagship)."""
+    return list(visible(user, Portfolio.objects.active()).order_by("pk"))
 
 
 @role_required(*Role.values)
