@@ -29,7 +29,7 @@ class DemoUser:
 
 
 ALL_FUNDS = ("*",)
-FLAGSHIP, QUALIFIED, ACCOUNT = "demo-macro", "demo-qualified", "demo-account"
+FLAGSHIP, QUALIFIED, ACCOUNT = "demo-macro", "demo-macro-qi", "demo-pension"
 
 
 DEMO_USERS: tuple[DemoUser, ...] = (

@@ -109,9 +109,9 @@ MANAGED_ACCOUNT = Script(
 
 FLAGSHIP_FUND = DemoFund("demo-macro", "Demo Macro FIM", Decimal("500000000.00"), FLAGSHIP)
 QUALIFIED_FUND = DemoFund(
-    "demo-qualified", "Demo Macro Qualificado FIM", Decimal("150000000.00"), QUALIFIED, 126
+    "demo-macro-qi", "Demo Macro Qualificado FIM", Decimal("150000000.00"), QUALIFIED, 126
 )
 MANAGED_ACCOUNT_FUND = DemoFund(
-    "demo-account", "Demo Pension Managed Account", Decimal("80000000.00"), MANAGED_ACCOUNT, 63
+    "demo-pension", "Demo Pension Managed Account", Decimal("80000000.00"), MANAGED_ACCOUNT, 63
 )
 DEMO_FUNDS: tuple[DemoFund, ...] = (FLAGSHIP_FUND, QUALIFIED_FUND, MANAGED_ACCOUNT_FUND)

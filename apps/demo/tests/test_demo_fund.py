@@ -152,7 +152,8 @@ def test_marks_cover_exactly_the_positions_held_or_traded_each_day(seeded: Seede
     ):
         marked[day][position] = quantity
     traded: dict[date, set[int]] = defaultdict(set)
-    for position, day in Trade.objects.values_list("position_id", "trade_date"):
+    trades = Trade.objects.filter(portfolio=seeded.portfolio)
+    for position, day in trades.values_list("position_id", "trade_date"):
         traded[day].add(position)
     held: set[int] = set()
     for day in seeded.days:
@@ -163,8 +164,9 @@ def test_marks_cover_exactly_the_positions_held_or_traded_each_day(seeded: Seede
 def test_the_engine_reproduces_a_day_it_already_marked(seeded: Seeded) -> None:
     fields = ("position_id", "quantity", "price", "pnl_brl", "cum_pnl_brl", "market_value_brl")
     day = seeded.days[-1]
-    marks = list(DailyMark.objects.filter(date=day).order_by("position_id").values_list(*fields))
-    nav = NavRecord.objects.get(date=day)
+    marks = DailyMark.objects.filter(portfolio=seeded.portfolio, date=day).order_by("position_id")
+    before = list(marks.values_list(*fields))
+    nav = NavRecord.objects.get(portfolio=seeded.portfolio, date=day)
 
     again = run_mtm(seeded.portfolio, day).nav
     assert (again.nav_close, again.pnl_brl, again.cash_brl) == (
@@ -172,10 +174,7 @@ def test_the_engine_reproduces_a_day_it_already_marked(seeded: Seeded) -> None:
         nav.pnl_brl,
         nav.cash_brl,
     )
-    assert (
-        list(DailyMark.objects.filter(date=day).order_by("position_id").values_list(*fields))
-        == marks
-    )
+    assert list(marks.values_list(*fields)) == before
 
 
 def test_positions_are_the_replay_of_the_trades(seeded: Seeded) -> None:
@@ -261,11 +260,11 @@ def test_the_cast_sees_the_funds_its_grants_name(seeded: Seeded) -> None:
         "cio_bob": ["demo-macro"],
         "bo_carol": every,
         "ops_erin": every,
-        "viewer_dan": ["demo-macro", "demo-qualified"],
-        "bo_mae": ["demo-account"],
+        "viewer_dan": ["demo-macro", "demo-macro-qi"],
+        "bo_mae": ["demo-pension"],
     }
     # A re-seed puts a changed grant back (and adds nothing else).
     bob = User.objects.get(username="cio_bob")
-    FundAccess.objects.create(user=bob, portfolio=Portfolio.objects.get(code="demo-account"))
+    FundAccess.objects.create(user=bob, portfolio=Portfolio.objects.get(code="demo-pension"))
     ensure_demo_grants()
     assert list(visible(bob).values_list("code", flat=True)) == ["demo-macro"]

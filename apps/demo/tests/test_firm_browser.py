@@ -36,7 +36,7 @@ def test_the_pm_reads_the_firm_and_drills_into_a_fund(
     page.screenshot(path=str(SHOTS / "firm.png"), full_page=True)
 
     table.get_by_role("link", name="Demo Macro Qualificado FIM").click()
-    page.wait_for_url("**/book/?portfolio=demo-qualified")
+    page.wait_for_url("**/book/?portfolio=demo-macro-qi")
     expect(page.get_by_test_id("book-table")).to_be_visible()
 
 
