@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "apps.trading",
     "apps.risk",
     "apps.attribution",
+    "apps.firm",
     "apps.briefings",
     "apps.tokens",
 ]

@@ -422,6 +422,7 @@ TABLE: list[Row] = [
     ),
     # --- risk ------------------------------------------------------------------------------
     page("risk monitor", "/risk/", EVERYONE),
+    page("firm", "/firm/", EVERYONE),
     page("risk compute by GET", "/risk/compute/", NOT_GET),
     post(
         "risk compute",
@@ -478,6 +479,7 @@ TABLE: list[Row] = [
     api("api risk history", "/api/risk/history/?portfolio={portfolio}", ALL_ROLES),
     api("api risk snapshot", "/api/risk/snapshot/?portfolio={portfolio}", ALL_ROLES),
     api("api alerts", "/api/risk/alerts/", ALL_ROLES),
+    api("api firm", "/api/firm/", ALL_ROLES),
     api("api alert", "/api/risk/alerts/{alert}/", ALL_ROLES),
     api("api returns", "/api/attribution/returns/?portfolio={portfolio}", ALL_ROLES),
     api("api contributions", "/api/attribution/contributions/?portfolio={portfolio}", ALL_ROLES),
