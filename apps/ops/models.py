@@ -168,6 +168,8 @@ class CanvasRun(JournalAnchored):
     def stage(self, name: str) -> list[dict[str, object]]:
         """The recorded steps of one stage ("market" or "firm"), in order."""
         return [s for s in self.steps if s.get("stage") == name]
+
+
 class CheckResult(models.Model):
     """The last result of work done outside the web process, for /metrics and the alerts: one
     row per name, overwritten each time. The journal's hash chain (too long to recompute at

@@ -29,6 +29,9 @@ from apps.core.navigation import items_for
 from apps.core.roles import Role, has_role
 from apps.marketdata.calendar import is_business_day
 from apps.ops.context_processors import unresolved_failures
+from apps.ops.metrics import exposition
+from apps.ops.models import CanvasRun, PipelineRun, StepRun
+from apps.positions.access import visible
 
 log = logging.getLogger(__name__)
 PIPELINE_ROLES = (Role.OPS, Role.MANAGER)

@@ -28,7 +28,7 @@ from django.test import Client
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from apps.ops.tests.support import D3, sample
-from apps.ops.tests.test_celery_worker import _database_url
+from apps.ops.tests.workers import database_url
 from tests.support import BookAt
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -81,7 +81,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     port, metrics = _free_port(), tmp_path / "metrics"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "CELERY_"))},
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "DEBUG": "false",
         "SECRET_KEY": settings.SECRET_KEY,  # the session made here must verify there
         "ALLOWED_HOSTS": "127.0.0.1",
