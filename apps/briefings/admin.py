@@ -10,11 +10,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from apps.briefings.models import CalendarEvent, MorningPack
-from apps.positions.scoped import FundScopedAdmin
 
 
 @admin.register(MorningPack)
-class MorningPackAdmin(FundScopedAdmin):
+class MorningPackAdmin(admin.ModelAdmin):
     """Every generation is kept as it was: nothing here adds, edits or deletes a pack."""
 
     list_display = (

@@ -21,13 +21,12 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from apps.core.actors import actor
 from apps.core.templatetags.pms_format import num, pct
-from apps.positions.scoped import FundScopedAdmin, scope_form
 from apps.risk.forms import AcknowledgeForm, DefaultLimitsForm, LimitForm, StressScenarioForm
 from apps.risk.models import Alert, Limit, RiskSnapshot, StressScenario
 from apps.risk.services import acknowledge_alert, ensure_default_limits, save_limit
 
 
-class ReadOnlyAdmin(FundScopedAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin):
     """Computed by the engine: visible, never typed in."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -41,7 +40,7 @@ class ReadOnlyAdmin(FundScopedAdmin):
 
 
 @admin.register(Limit)
-class LimitAdmin(FundScopedAdmin, SimpleHistoryAdmin):
+class LimitAdmin(SimpleHistoryAdmin):
     form = LimitForm
     list_display = (
         "portfolio",
@@ -76,7 +75,6 @@ class LimitAdmin(FundScopedAdmin, SimpleHistoryAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = DefaultLimitsForm(request.POST or None)
-        scope_form(form, request.user)
         if request.method == "POST" and form.is_valid():
             portfolio = form.cleaned_data["portfolio"]
             added = ensure_default_limits(portfolio, by=actor(request))

@@ -17,7 +17,6 @@ from django.http import HttpRequest
 from apps.core.actors import acting_user, actor
 from apps.core.inputs import FreeTextField
 from apps.positions.models import Trade
-from apps.positions.scoped import FundScopedAdmin
 from apps.positions.services import TradeTicket
 from apps.risk.services import setting_values
 from apps.trading import services
@@ -96,7 +95,7 @@ class TradeForm(forms.ModelForm):
 
 
 @admin.register(Trade)
-class TradeAdmin(FundScopedAdmin):
+class TradeAdmin(admin.ModelAdmin):
     form = TradeForm
     list_display = (
         "id",
@@ -179,7 +178,7 @@ class FatFingerRuleForm(forms.ModelForm):
 
 
 @admin.register(FatFingerRule)
-class FatFingerRuleAdmin(FundScopedAdmin):
+class FatFingerRuleAdmin(admin.ModelAdmin):
     form = FatFingerRuleForm
     list_display = (
         "portfolio",
@@ -204,7 +203,7 @@ class FatFingerRuleAdmin(FundScopedAdmin):
 
 
 @admin.register(OverrideRequest)
-class OverrideRequestAdmin(FundScopedAdmin):
+class OverrideRequestAdmin(admin.ModelAdmin):
     """Granted or declined on the overrides page (/book/overrides/), never edited here."""
 
     list_display = (

@@ -25,7 +25,6 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"marketdata"}),
     frozenset({"positions"}),
     frozenset({"risk", "attribution"}),
-    frozenset({"firm"}),
     frozenset({"compliance"}),
     frozenset({"trading"}),
     frozenset({"proposals"}),

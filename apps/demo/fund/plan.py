@@ -27,7 +27,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
-from apps.demo.fund.book import FLAGSHIP, Fade, Script, Slot
+from apps.demo.fund.book import (
+    EVENTS,
+    FLOWS,
+    SLOTS,
+    TACTICAL,
+    Fade,
+    Slot,
+)
 from apps.marketdata import pricing
 from apps.marketdata.calendar import business_days
 
@@ -133,9 +140,9 @@ class _Holding:
     weight: float  # signed multiple of the slot's full size
 
 
-def plan_fund(market: Market, *, seed: int, script: Script = FLAGSHIP) -> Iterator[DayPlan]:
-    """The fund's plan (`script`: Demo Macro FIM by default) for each of `market.days`."""
-    planner = _Planner(market, seed, script)
+def plan_fund(market: Market, *, seed: int) -> Iterator[DayPlan]:
+    """The fund's plan for each of `market.days`, in order."""
+    planner = _Planner(market, seed)
     for k, day in enumerate(market.days):
         yield planner.day(k, day)
 
@@ -150,26 +157,25 @@ def month_letter(ticker: str) -> str:
 
 
 class _Planner:
-    def __init__(self, market: Market, seed: int, script: Script) -> None:
-        self.market, self.seed, self.script = market, seed, script
+    def __init__(self, market: Market, seed: int) -> None:
+        self.market, self.seed = market, seed
         self.book: dict[str, _Holding] = {}
-        self.slots = {slot.name: slot for slot in script.slots}
+        self.slots = {slot.name: slot for slot in SLOTS}
 
     def day(self, k: int, day: date) -> DayPlan:
         self.k, self.today = k, day
         self.quotes = self.market.quotes[day]
-        stream = [_SLIPPAGE_STREAM, *([self.script.stream] if self.script.stream else [])]
-        self.rng = np.random.default_rng([self.seed, *stream, day.toordinal()])
+        self.rng = np.random.default_rng([self.seed, _SLIPPAGE_STREAM, day.toordinal()])
         self.plan = DayPlan(day)
-        for slot in self.script.slots:
+        for slot in SLOTS:
             if slot.name in self.book:
                 self._maybe_roll(slot)
-        for name, action, fraction in self.script.events.get(k, ()):
+        for name, action, fraction in EVENTS.get(k, ()):
             self._act(self.slots[name], action, fraction)
-        for kind, amount, note in self.script.flows.get(k, ()):
+        for kind, amount, note in FLOWS.get(k, ()):
             self.plan.flows.append(Flow(kind, Decimal(amount), note))
         if k >= 2 and k % _TACTICAL_EVERY == 2:
-            for name, signal in self.script.tactical.items():
+            for name, signal in TACTICAL.items():
                 self._fade(self.slots[name], signal)
         return self.plan
 
