@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SMOKE_DIR := var/smoke
 
-.PHONY: install lock run test lint typecheck pytest smoke image-build bench clean
+.PHONY: install lock run test lint typecheck pytest smoke image-build monitoring-check bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PY=/path/to/python3.11)")'
@@ -34,8 +34,8 @@ run: install
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-## test: lint, type-check, the image's build steps, the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set), then smoke the embedded default
-test: install lint typecheck image-build pytest smoke
+## test: lint, type-check, the image's build steps, the monitoring config, the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set), then smoke the embedded default
+test: install lint typecheck image-build monitoring-check pytest smoke
 
 lint: install
 	$(BIN)/ruff check .
@@ -63,6 +63,18 @@ smoke: install
 image-build: install
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 		env -u DATABASE_URL -u REDIS_URL STATIC_ROOT="$$tmp" PYTHON=$(BIN)/python deploy/image-build.sh
+
+## monitoring-check: Prometheus's config, alert rules and their unit tests, Alertmanager's config
+# (promtool and amtool: Debian's prometheus and prometheus-alertmanager, deploy/apt-ci.txt). The
+# config is checked for syntax only: the files it names exist in the containers (the secret
+# /run/secrets/metrics_token), and its rule file is checked on its own. The tests that every
+# metric the rules and the dashboard name is exported are in apps/ops/tests/test_monitoring_config.py.
+MONITORING := deploy/monitoring
+monitoring-check:
+	promtool check config --syntax-only $(MONITORING)/prometheus/prometheus.yml
+	promtool check rules $(MONITORING)/prometheus/alerts.yml
+	promtool test rules $(MONITORING)/prometheus/alerts_test.yml
+	amtool check-config $(MONITORING)/alertmanager/alertmanager.yml
 
 ## bench: performance targets of every issue; prints a table and writes var/bench.json
 bench: install

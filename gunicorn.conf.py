@@ -50,3 +50,46 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
 # sets "*" because gunicorn is reachable only on its internal network, behind Caddy. The client
 # IP used by the login lockout is Django's concern (PROXY_COUNT), not this setting.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+
+# --- Prometheus: one set of metrics for all the workers -----------------------------------------
+# Each worker counts its own requests. With PROMETHEUS_MULTIPROC_DIR set before the workers
+# start, prometheus_client keeps each worker's values in a file there and /metrics (whichever
+# worker answers) sums the files of all of them, dead ones included (moved into archive files
+# when they exit), so a counter never goes backwards when a worker is recycled
+# (apps/ops/metrics.py, pms_project/metrics_files.py). The folder is emptied when gunicorn
+# starts (a restart starts the counters at zero, which Prometheus's rate() expects); without the
+# variable, a private folder is made (in /dev/shm when there is one) and removed on exit.
+_metrics_dirs_made: list[str] = []
+
+
+def on_starting(server: object) -> None:
+    import glob
+    import tempfile
+
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if path:
+        os.makedirs(path, exist_ok=True)
+        for stale in glob.glob(os.path.join(path, "*.db")):
+            os.remove(stale)
+    else:
+        path = tempfile.mkdtemp(prefix="pms-metrics-", dir=worker_tmp_dir)
+        _metrics_dirs_made.append(path)
+    # Before any worker is forked and imports prometheus_client: the workers inherit it.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker ended (recycled, killed): its live gauges (the circuit breakers' state) leave
+    the sum; its counts stay in it, moved into the folder's archive files so the folder does
+    not grow with every recycled worker (pms_project/metrics_files.py)."""
+    from pms_project.metrics_files import retire
+
+    retire(os.environ["PROMETHEUS_MULTIPROC_DIR"], worker.pid)  # type: ignore[attr-defined]
+
+
+def on_exit(server: object) -> None:
+    import shutil
+
+    for path in _metrics_dirs_made:
+        shutil.rmtree(path, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import time
 from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -80,3 +81,14 @@ def env_choice(name: str, default: str, *, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}.")
     return value
+
+
+def env_time(name: str, default: str) -> time:
+    """A local time of day, HH:MM."""
+    raw = env_str(name, default)
+    try:
+        return time.fromisoformat(raw)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} must be a time of day, e.g. {default}."
+        ) from None

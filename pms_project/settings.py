@@ -8,7 +8,7 @@ the variable.
 from __future__ import annotations
 
 import os
-from datetime import time, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -24,6 +24,7 @@ from pms_project.env import (
     env_int,
     env_list,
     env_str,
+    env_time,
     env_url,
 )
 
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "apps.trading",
     "apps.risk",
     "apps.attribution",
+    "apps.firm",
     "apps.briefings",
     "apps.tokens",
 ]
@@ -204,10 +206,13 @@ REFRESH_PUBLISH_TIMEOUT = env_float("REFRESH_PUBLISH_TIMEOUT", 0.25)
 REFRESH_SWEEP_SECONDS = env_int("REFRESH_SWEEP_SECONDS", 60, minimum=10)
 # "Run EOD now" for today is refused before this local time (B3 publishes the settlements
 # after the close) and while no settlement of the day is loaded.
-try:
-    EOD_NOT_BEFORE = time.fromisoformat(env_str("EOD_NOT_BEFORE", "18:00"))
-except ValueError:
-    raise ImproperlyConfigured("EOD_NOT_BEFORE must be a time of day, e.g. 18:00.") from None
+EOD_NOT_BEFORE = env_time("EOD_NOT_BEFORE", "18:00")
+# Monitoring (apps/ops/metrics.py): a pipeline is overdue when the last ANBIMA business day's
+# run has not succeeded by these local times (the EOD runs at 18:00, the pre-open at 06:00).
+EOD_DEADLINE = env_time("EOD_DEADLINE", "20:00")
+PREOPEN_DEADLINE = env_time("PREOPEN_DEADLINE", "07:30")
+# How often a worker recomputes the journal's hash chain for the metrics (beat).
+JOURNAL_VERIFY_MINUTES = env_int("JOURNAL_VERIFY_MINUTES", 60, minimum=1)
 # The one schedule, in code; DatabaseScheduler syncs it to the database (visible in admin).
 # Both run Monday–Friday; the tasks themselves skip ANBIMA holidays.
 CELERY_BEAT_SCHEDULE = {
@@ -226,6 +231,10 @@ CELERY_BEAT_SCHEDULE = {
     "read-model-refresh-sweep": {
         "task": "cache.sweep_refreshes",
         "schedule": timedelta(seconds=REFRESH_SWEEP_SECONDS),
+    },
+    "journal-verify": {
+        "task": "monitoring.verify_journal",
+        "schedule": timedelta(minutes=JOURNAL_VERIFY_MINUTES),
     },
 }
 PIPELINE_RETRY_DELAYS = [2.0, 10.0, 30.0]
@@ -279,6 +288,9 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# /metrics computes its database-derived values (pipelines, limits, market data, backups,
+# workers) at most this often per process; 0: at every scrape.
+METRICS_CACHE_SECONDS = env_int("METRICS_CACHE_SECONDS", 30, minimum=0)
 # API tokens (apps.tokens) are valid this many days from issue unless issued for another term.
 API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=1)
 # Where scripts/backup.sh writes (verify_system checks the newest backup's age there).

@@ -8,6 +8,8 @@
 #                     of its last entry): an anchor outside the database that
 #                     `manage.py verify_journal --backup DIR` and verify_system check against
 #   manifest.sha256   sha256sum of every other file (check: cd DIR && sha256sum -c manifest.sha256)
+# Once complete, the backup is recorded in the database (ops_checkresult, name 'backup'), where
+# /metrics reads its time for the backup-age alert.
 # The dump, the CSV files and the counts are read from one snapshot, so they agree even while
 # the app writes. The folder is built under a hidden temporary name and renamed when complete;
 # older pms-* folders beyond the newest N are deleted only after that.
@@ -130,6 +132,18 @@ wait "$snapshot_pid" || die "the snapshot transaction ended with an error"
 sync -f "$tmp/pms.dump"
 mv -T -- "$tmp" "$final" || die "cannot rename $tmp to $final"
 tmp=""
+
+# Tell the app a backup completed (one row of ops_checkresult): /metrics exports its time and
+# the backup-age alert reads it wherever the backups live (another host, outside the web
+# container). Written after the snapshot, so it is not part of this backup; a database without
+# the table (not migrated yet) only warns: the backup itself is done.
+if ! printf '%s\n' "INSERT INTO ops_checkresult (name, ok, detail, checked_at, seconds)
+  VALUES ('backup', true, :'folder', now(), :seconds)
+  ON CONFLICT (name) DO UPDATE SET ok = EXCLUDED.ok, detail = EXCLUDED.detail,
+    checked_at = EXCLUDED.checked_at, seconds = EXCLUDED.seconds;" |
+  pms_psql -v folder="$final" -v seconds="$SECONDS" >/dev/null; then
+  say "warning: the backup is complete but could not be recorded in ops_checkresult (migrated?)"
+fi
 
 # Retention: the newest $keep complete backups stay (names sort by time).
 listing=$(find "$dir" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended \

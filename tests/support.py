@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, NoReturn
 
@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from apps.marketdata.models import Fixing, Instrument, SettlementPrice
-from apps.positions.models import Portfolio, Strategy, Trade
+from apps.positions.models import FundAccess, Portfolio, Strategy, Trade
 from apps.positions.services import TradeTicket, record_trade
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -35,12 +35,27 @@ def log_in(client: Client, username: str, password: str) -> bool:
     return "_auth_user_id" in client.session
 
 
-def make_user(username: str, *roles: str, staff: bool = False, **extra: Any) -> User:
+def make_user(
+    username: str,
+    *roles: str,
+    staff: bool = False,
+    funds: str | Sequence[Portfolio] = "all",
+    **extra: Any,
+) -> User:
+    """A user in `roles`, granted `funds`: "all" (every fund, the default of the tests that
+    predate per-fund access), a list of portfolios, or () for none."""
     user = User.objects.create_user(
         username=username, password=DEMO_PASSWORD, is_staff=staff, **extra
     )
     for role in roles:
         user.groups.add(Group.objects.get(name=role))
+    if isinstance(funds, str):
+        if funds != "all":
+            raise ValueError(f'funds is "all" or a list of portfolios, not {funds!r}')
+        FundAccess.objects.create(user=user, all_funds=True)
+    else:
+        for portfolio in funds:
+            FundAccess.objects.create(user=user, portfolio=portfolio)
     return user
 
 

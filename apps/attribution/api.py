@@ -27,7 +27,9 @@ from apps.attribution.forms import PeriodForm, SnapshotForm
 from apps.attribution.models import PerformanceSnapshot
 from apps.attribution.queries import PERIODS, Attribution, Group, Period, build_attribution
 from apps.core.permissions import RolePermission
+from apps.positions.access import active_fund_or_404
 from apps.positions.models import Portfolio
+from apps.positions.scoped import scope_form
 
 RETURN_PLACES, BP_PLACES, RATIO_PLACES = 8, 2, 4
 
@@ -303,7 +305,9 @@ def _invalid(form: Form) -> ValidationError:
 
 def _period_of(request: Request, **overrides: str) -> tuple[Portfolio, Period]:
     """The request's portfolio and checked period, or a 400 that says why."""
+    active_fund_or_404(request.user, request.query_params.get("portfolio"))
     form = PeriodForm({**request.query_params.dict(), **overrides})
+    scope_form(form, request.user)
     if not form.is_valid():
         raise _invalid(form)
     portfolio, period = form.cleaned_data["portfolio"], form.cleaned_data.get("resolved")
@@ -379,7 +383,9 @@ class AttributionViewSet(viewsets.ViewSet):
     @action(detail=False)
     def snapshot(self, request: Request) -> Response:
         """The performance stored by the EOD run (`run_attribution`) for a date."""
+        active_fund_or_404(request.user, request.query_params.get("portfolio"))
         form = SnapshotForm(request.query_params)
+        scope_form(form, request.user)
         if not form.is_valid():
             raise _invalid(form)
         portfolio, day = form.cleaned_data["portfolio"], form.cleaned_data["date"]

@@ -47,7 +47,7 @@ class PeriodForm(forms.Form):
         data = super().clean() or {}
         if self.errors:
             return data
-        portfolio = data.get("portfolio") or Portfolio.objects.active().first()
+        portfolio = data.get("portfolio") or self.funds().first()
         data["portfolio"] = portfolio
         if portfolio is None:
             return data
@@ -71,7 +71,11 @@ class PeriodForm(forms.Form):
         if isinstance(chosen, Portfolio):
             return chosen
         code = self.data.get("portfolio", "")
-        return Portfolio.objects.active().filter(code=code).first() if code else None
+        return self.funds().filter(code=code).first() if code else None
+
+    def funds(self) -> Any:
+        """The funds to choose from (the view narrows them to the user's: `scope_form`)."""
+        return self.fields["portfolio"].queryset  # type: ignore[attr-defined]
 
     def resolved(self) -> Period | None:
         """The period when the form is valid, else None."""
@@ -133,7 +137,8 @@ class SnapshotForm(forms.Form):
     date = IsoDateField(required=False)
 
     def clean_portfolio(self) -> Portfolio:
-        portfolio = self.cleaned_data.get("portfolio") or Portfolio.objects.active().first()
+        funds = self.fields["portfolio"].queryset  # type: ignore[attr-defined]
+        portfolio = self.cleaned_data.get("portfolio") or funds.first()
         if portfolio is None:
             raise ValidationError("No active portfolio yet.")
         return portfolio

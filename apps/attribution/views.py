@@ -17,8 +17,10 @@ from apps.core.page_cache import cached_page
 from apps.core.permissions import role_required
 from apps.core.roles import Role
 from apps.marketdata.calendar import previous_business_day
+from apps.positions import picker
+from apps.positions.access import has_any_fund
 from apps.positions.models import Portfolio
-from apps.positions.queries import active_funds
+from apps.positions.scoped import scope_form
 
 CHART_NAMES = 24  # longer strategy names are cut in the bar chart's axis
 TAB_LABELS = {"mtd": "MTD", "qtd": "QTD", "ytd": "YTD", "12m": "12M", "itd": "Since inception"}
@@ -31,25 +33,36 @@ class HtmxHttpRequest(HttpRequest):
 @role_required(*Role.values)
 def page(request: HtmxHttpRequest) -> HttpResponse:
     """One fund over one period; htmx gets the body partial, `?format=csv&table=…` a table."""
+    funds, code = picker.pick(request)
+    if not has_any_fund(request.user):
+        return picker.no_fund(request, "Attribution")
+    data = request.GET.copy()
+    data["portfolio"] = code
+
+    def form() -> PeriodForm:
+        made = PeriodForm(data)
+        scope_form(made, request.user)
+        return made
+
     if request.GET.get("format") == "csv":
-        form = PeriodForm(request.GET)
-        result, errors, _ = _attribute(form)
-        portfolio = form.chosen_portfolio or Portfolio.objects.active().first()
+        chosen = form()
+        result, errors, _ = _attribute(chosen)
+        portfolio = chosen.chosen_portfolio or chosen.funds().first()
         return _csv(request.GET.get("table", ""), portfolio, result, errors)
 
     def build() -> tuple[dict[str, Any], str]:
-        form = PeriodForm(request.GET)
-        result, errors, status = _attribute(form)
-        portfolio = form.chosen_portfolio or Portfolio.objects.active().first()
-        return _context(form, portfolio, result, errors), status
+        chosen = form()
+        result, errors, status = _attribute(chosen)
+        portfolio = chosen.chosen_portfolio or chosen.funds().first()
+        return _context(chosen, portfolio, result, errors), status
 
-    query = {k: request.GET.get(k, "") for k in ("portfolio", "period", "start", "end")}
+    query = {k: data.get(k, "") for k in ("portfolio", "period", "start", "end")}
     key = query["period"].strip().lower() or ("custom" if query["start"] or query["end"] else "")
     return cached_page(
         request,
         name="attribution",
         code=query["portfolio"],
-        funds=active_funds,
+        funds=funds,
         params={**query, "min_returns": settings.STATS_MIN_RETURNS},
         build=build,
         template="attribution/page.html",
@@ -90,7 +103,7 @@ def _context(
     first, last = marked_range(portfolio) if portfolio else (None, None)
     key = form.cleaned_data.get("period") if form.is_valid() else form.data.get("period")
     context: dict[str, Any] = {
-        "portfolios": list(Portfolio.objects.active()),
+        "portfolios": list(form.funds()),
         "portfolio": portfolio,
         "periods": [(k, label, PERIODS[k]) for k, label in TAB_LABELS.items()],
         "period_key": key,

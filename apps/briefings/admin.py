@@ -10,10 +10,11 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from apps.briefings.models import CalendarEvent, MorningPack
+from apps.positions.scoped import FundScopedAdmin
 
 
 @admin.register(MorningPack)
-class MorningPackAdmin(admin.ModelAdmin):
+class MorningPackAdmin(FundScopedAdmin):
     """Every generation is kept as it was: nothing here adds, edits or deletes a pack."""
 
     list_display = (

@@ -27,7 +27,9 @@ from apps.briefings.services import GENERATORS, generate_morning_pack
 from apps.briefings.views import FIRST_YEAR, LAST_YEAR
 from apps.core.actors import actor
 from apps.core.permissions import RolePermission
+from apps.positions.access import active_fund_or_404
 from apps.positions.models import Portfolio
+from apps.positions.scoped import FundSlugRelatedField
 
 PORTFOLIO = OpenApiParameter("portfolio", str, description="Portfolio code (default: first).")
 
@@ -68,7 +70,7 @@ class MorningPackSerializer(serializers.ModelSerializer):
 
 
 class GenerateSerializer(serializers.Serializer):
-    portfolio = serializers.SlugRelatedField(slug_field="code", queryset=Portfolio.objects.active())
+    portfolio = FundSlugRelatedField(slug_field="code", queryset=Portfolio.objects.active())
     date = serializers.DateField(help_text="The business date the pack prepares.")
     language = serializers.ChoiceField(
         choices=["pt-BR", "en"], required=False, help_text="Default: MORNING_PACK_LANGUAGE."
@@ -80,9 +82,9 @@ class GenerateSerializer(serializers.Serializer):
         return day
 
 
-def _portfolio(code: str | None) -> Portfolio:
-    rows = Portfolio.objects.active()
-    found = rows.filter(code=code).first() if code else rows.first()
+def _portfolio(request: Request, code: str | None) -> Portfolio:
+    """The user's active fund `code` names (404 if they may not see it), else their first."""
+    found = active_fund_or_404(request.user, code)
     if found is None:
         raise ValidationError({"portfolio": f"No active portfolio {code!r}." if code else "None."})
     return found
@@ -129,7 +131,7 @@ class MorningPackViewSet(viewsets.ViewSet):
     def list(self, request: Request) -> Response:
         """One day's pack: the given version, or the latest one of that day."""
         params = request.query_params
-        portfolio, day = _portfolio(params.get("portfolio")), _date(params.get("date"))
+        portfolio, day = _portfolio(request, params.get("portfolio")), _date(params.get("date"))
         version = _version(params.get("version"))
         packs = MorningPack.objects.filter(portfolio=portfolio, business_date=day)
         pack = (packs.filter(version=version) if version else packs).first()
@@ -142,7 +144,7 @@ class MorningPackViewSet(viewsets.ViewSet):
     @action(detail=False)
     def latest(self, request: Request) -> Response:
         """The newest pack of the portfolio (latest business date, then latest version)."""
-        portfolio = _portfolio(request.query_params.get("portfolio"))
+        portfolio = _portfolio(request, request.query_params.get("portfolio"))
         pack = MorningPack.objects.filter(portfolio=portfolio).first()
         if pack is None:
             raise NotFound(f"{portfolio.code} has no morning pack yet.")
@@ -152,7 +154,7 @@ class MorningPackViewSet(viewsets.ViewSet):
     @action(detail=False, methods=["post"])
     def generate(self, request: Request) -> Response:
         """Generate a new version of a day's pack (may call the LLM; template fallback)."""
-        form = GenerateSerializer(data=request.data)
+        form = GenerateSerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
         data = form.validated_data
         try:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -32,8 +32,9 @@ from apps.core.page_cache import cached_page
 from apps.core.permissions import role_required
 from apps.core.roles import Role, has_role
 from apps.marketdata.calendar import is_business_day, next_business_day, previous_business_day
+from apps.positions import picker
+from apps.positions.access import has_any_fund, visible
 from apps.positions.models import Portfolio
-from apps.positions.queries import active_funds
 
 FIRST_YEAR, LAST_YEAR = 1990, 2200
 
@@ -47,13 +48,15 @@ def _parse_day(raw: str) -> date | None:
     return day if day is not None and FIRST_YEAR <= day.year <= LAST_YEAR else None
 
 
-def _fund_code(request: HttpRequest) -> str:
-    return request.GET.get("portfolio") or request.POST.get("portfolio", "")
-
-
 def _portfolios(request: HttpRequest) -> tuple[Portfolio | None, list[Portfolio]]:
-    portfolios = list(Portfolio.objects.active())
-    code = _fund_code(request)
+    """The user's active funds and the one asked for (a posted or `?portfolio=` code, else
+    the remembered one, else the first); 404 for a fund the user may not see."""
+    portfolios = list(visible(request.user, Portfolio.objects.active()))
+    funds = [(p.pk, p.code) for p in portfolios]
+    posted = request.POST.get("portfolio", "") if request.method == "POST" else ""
+    if posted and posted not in {code for _, code in funds}:
+        raise Http404(f"No active portfolio {posted!r}.")
+    code = posted or picker.chosen_code(request, funds)
     chosen = next((p for p in portfolios if p.code == code), None)
     return chosen or (portfolios[0] if portfolios else None), portfolios
 
@@ -107,7 +110,10 @@ def _context(
 def _render(
     request: HttpRequest, day: date, *, latest: bool = False, status: int = 200, error: str = ""
 ) -> HttpResponse:
-    code, version = _fund_code(request), request.GET.get("v", "")
+    funds, code = picker.pick(request)
+    if not has_any_fund(request.user):
+        return picker.no_fund(request, "Morning pack")
+    version = request.GET.get("v", "")
     can_generate = has_role(request.user, *GENERATORS)
 
     def build() -> tuple[dict[str, Any], str]:
@@ -124,7 +130,7 @@ def _render(
         request,
         name="morning",
         code=code,
-        funds=active_funds,
+        funds=funds,
         params={
             "portfolio": code,
             "view": "latest" if latest else day,

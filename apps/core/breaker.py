@@ -18,38 +18,57 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django_redis.cache import RedisCache
 
+from apps.core.telemetry import BREAKER_OPEN, BREAKER_OPENINGS, CACHE_ERRORS
+
 log = logging.getLogger("apps.core.cache")
 T = TypeVar("T")
 
 
 class CircuitBreaker:
-    """Opens after `threshold` failures in a row; stays open `cooldown` seconds."""
+    """Opens after `threshold` failures in a row; stays open `cooldown` seconds. Its state is
+    the gauge `pms_circuit_breaker_open{breaker=name}` of this process."""
 
-    def __init__(self, threshold: int = 3, cooldown: float = 30.0) -> None:
-        self.threshold, self.cooldown = threshold, cooldown
+    def __init__(self, threshold: int = 3, cooldown: float = 30.0, *, name: str = "redis") -> None:
+        self.threshold, self.cooldown, self.name = threshold, cooldown, name
         self.failures, self.opened_at = 0, 0.0
         self._lock = threading.Lock()
+        self._shown = False
+        BREAKER_OPEN.labels(name).set(0)
 
     @property
     def is_open(self) -> bool:
-        return self.failures >= self.threshold and time.monotonic() - self.opened_at < self.cooldown
+        return self._state()
+
+    def _state(self) -> bool:
+        open_now = (
+            self.failures >= self.threshold and time.monotonic() - self.opened_at < self.cooldown
+        )
+        if open_now != self._shown:  # the gauge follows every change, closing by time included
+            self._shown = open_now
+            BREAKER_OPEN.labels(self.name).set(1 if open_now else 0)
+        return open_now
 
     def success(self) -> None:
         with self._lock:
             self.failures = 0
+        if self._shown:  # reset by hand (tests, a drill) while it showed open
+            self._state()
 
     def failure(self) -> None:
         with self._lock:
             self.failures += 1
-            if self.failures >= self.threshold:
+            opened = self.failures >= self.threshold
+            if opened:  # a call let through (closed, or after the cooldown) failed: (re)open
                 self.opened_at = time.monotonic()
+        if opened:
+            BREAKER_OPENINGS.labels(self.name).inc()
+        self._state()
 
 
 breaker = CircuitBreaker(
     threshold=getattr(settings, "CACHE_BREAKER_THRESHOLD", 3),
     cooldown=getattr(settings, "CACHE_BREAKER_COOLDOWN", 30.0),
 )
-stats = {"hit": 0, "miss": 0, "bypass": 0, "error": 0}
 
 
 def guarded(operation: Callable[[], T], fallback: T) -> T:
@@ -58,7 +77,7 @@ def guarded(operation: Callable[[], T], fallback: T) -> T:
     try:
         result = operation()
     except Exception as error:  # redis errors, timeouts, anything: the page must not break
-        stats["error"] += 1
+        CACHE_ERRORS.inc()
         breaker.failure()
         log.warning("cache unavailable (%s); serving uncached", type(error).__name__)
         return fallback

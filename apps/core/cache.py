@@ -28,16 +28,17 @@ from django.core.cache import caches
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from apps.core.breaker import CircuitBreaker, breaker, guarded, stats
+from apps.core.breaker import CircuitBreaker, breaker, guarded
 from apps.core.local_cache import holds, local
 from apps.core.models import DataVersion, RefreshRequest
+from apps.core.telemetry import count_lookup
 
 __all__ = ["MISSING", "TTL", "Cached", "breaker", "bump", "bump_pipelines", "bump_user"]
 __all__ += ["cache_available"]
 __all__ += ["cache_get"]
-__all__ += ["cache_get_many", "cache_set", "key_for", "read", "stats", "versions"]
+__all__ += ["cache_get_many", "cache_set", "key_for", "read", "versions"]
 __all__ += ["publish_refresh", "schedule_refresh", "shows_change"]
-__all__ += ["warm", "warmer", "without_refresh"]
+__all__ += ["firm_warmer", "warm", "warm_firm", "warmer", "without_refresh"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -194,7 +195,7 @@ def schedule_refresh(scope: str) -> None:
         return
 
 
-publisher_breaker = CircuitBreaker(threshold=1, cooldown=30.0)
+publisher_breaker = CircuitBreaker(threshold=1, cooldown=30.0, name="broker")
 
 
 def publish_refresh(scope: str) -> None:
@@ -271,17 +272,18 @@ def read(
     bypass: bool = False,
 ) -> Cached:
     """The read model from the cache, or built and stored; `bypass` for historical reads."""
+    model = name.split(":")[0]
     if bypass:
-        stats["bypass"] += 1
+        count_lookup("data", model, "bypass")
         return Cached(build(), "bypass")
     key = key_for(name, portfolio_id, params)
     value = cache_get(key)
     if value is not MISSING:
-        stats["hit"] += 1
+        count_lookup("data", model, "hit")
         return Cached(value, "hit")
-    stats["miss"] += 1
+    count_lookup("data", model, "miss")
     value = build()
-    cache_set(key, value, TTL.get(name.split(":")[0], 60))
+    cache_set(key, value, TTL.get(model, 60))
     return Cached(value, "miss")
 
 
@@ -303,5 +305,28 @@ def warm(portfolio: Any) -> list[str]:
     done = []
     for name, fn in WARMERS.items():
         fn(portfolio)
+        done.append(name)
+    return done
+
+
+FIRM_WARMERS: dict[str, Callable[[list[Any]], None]] = {}
+
+
+def firm_warmer(name: str) -> Callable[[Callable[[list[Any]], None]], Callable[[list[Any]], None]]:
+    """Register how to warm a read model that spans funds (the firm view), given the funds
+    whose pipeline succeeded: the pipelines' firm step calls it after every fund is done."""
+
+    def register(fn: Callable[[list[Any]], None]) -> Callable[[list[Any]], None]:
+        FIRM_WARMERS[name] = fn
+        return fn
+
+    return register
+
+
+def warm_firm(portfolios: list[Any]) -> list[str]:
+    """Build every registered firm-level read model over `portfolios` into the cache."""
+    done = []
+    for name, fn in FIRM_WARMERS.items():
+        fn(portfolios)
         done.append(name)
     return done

@@ -23,6 +23,7 @@ class NavItem:
 # Later apps append their pages here; an item whose URL does not resolve is not shown.
 NAV_ITEMS: list[NavItem] = [
     NavItem("Morning pack", "briefings:latest"),
+    NavItem("Firm", "firm:page"),
     NavItem("Book", "positions:book"),
     NavItem("Risk", "risk:monitor"),
     NavItem("Attribution", "attribution:page"),

@@ -26,12 +26,15 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
 from apps.core.cache import MISSING, TTL, cache_get, cache_set
+from apps.core.telemetry import count_lookup
 from apps.core.versions import request_versions
 
 READABLE_PARAMS = 160  # longer query strings are hashed in the key
-SAFETY_TTL = 300  # seconds; the versions in the keys invalidate, this is a safety net
 
-Funds = Callable[[], Sequence[tuple[int, str]]]  # the active funds' (id, code), in page order
+# The active funds the request's user may see, (id, code) in page order: the body's fund picker
+# lists them, so the body's key carries a digest of their ids (never one user's picker shown to
+# another with other grants).
+Funds = Callable[[], Sequence[tuple[int, str]]]
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class PageScope:
     market: int
     own: int
     pipelines: int
+    funds: str  # a digest of the ids of the funds the picker lists
 
 
 @dataclass(frozen=True)
@@ -59,26 +63,28 @@ BODY_SLOT = "<!--pms:body-->"
 
 
 def page_scope(request: HttpRequest, code: str, funds: Funds) -> PageScope | None:
-    """The active fund `code` names (else the first) and its data versions: the versions are
-    one query (shared with the frame's banner); the funds' directory is cached under the market
-    version (a portfolio's save bumps it) and asked of the app that owns it on a miss. None
-    without an active fund."""
+    """The fund `code` names among the user's `funds` (else the first) and its data versions:
+    the versions are one query (shared with the frame's banner); `funds` is the app's (which
+    keeps its directory cached). None without a fund."""
     versions = request_versions(request)
-    market = versions.get("market", 0)
-    key = f"rm:funds:m{market}"
-    directory = cache_get(key)
-    if directory is MISSING:
-        directory = tuple(funds())
-        cache_set(key, directory, SAFETY_TTL)
+    directory = tuple(funds())
     if not directory:
         return None
     pk = next((pk for pk, each in directory if each == code), directory[0][0])
-    return PageScope(pk, market, versions.get(f"portfolio:{pk}", 0), versions.get("pipelines", 0))
+    listed = hashlib.sha1(",".join(str(each) for each, _ in directory).encode()).hexdigest()
+    return PageScope(
+        pk,
+        versions.get("market", 0),
+        versions.get(f"portfolio:{pk}", 0),
+        versions.get("pipelines", 0),
+        listed[:12],
+    )
 
 
 def page_key(name: str, scope: PageScope, params: Mapping[str, Any], partial: bool) -> str:
     """rm:<page>:html:<portfolio>:m<market v>:p<portfolio v>:<page|htmx>:<sorted query>."""
-    query = urlencode(sorted((k, str(v)) for k, v in params.items()))
+    keyed = {**params, "funds": scope.funds}
+    query = urlencode(sorted((k, str(v)) for k, v in keyed.items()))
     if len(query) > READABLE_PARAMS:
         query = "sha1-" + hashlib.sha1(query.encode()).hexdigest()
     kind = "htmx" if partial else "page"
@@ -102,7 +108,7 @@ def cached_page(
     """A read-model page (or its htmx fragment): the body from the cache, else rendered and
     stored; the frame around it rendered for this request.
 
-    `code` names the fund (else the first active one of `funds`); `build` returns the body's
+    `code` names the fund (else the first of `funds`, the user's); `build` returns the body's
     context and the read model's cache status; `params` must name everything besides the data
     versions that changes the body (query, role flags, the day); `history(portfolio_id)` says
     whether the request reads the past (not cached). `X-Cache` is `hit` when nothing was built
@@ -114,18 +120,19 @@ def cached_page(
     chosen = fragment if partial and fragment else template
     scope = None if bypass or connection.in_atomic_block else page_scope(request, code, funds)
     if scope is None or (history is not None and history(scope.portfolio_id)):
+        count_lookup("page", name, "bypass")
         context, _ = build()
         body = _render_body(chosen, context, title)
         return _tagged(_respond(request, body, partial), "bypass", "bypass", "bypass")
     key = page_key(name, scope, params, partial)
     body = cache_get(key)
-    page, data = "hit", "-"
+    page, data = ("miss" if body is MISSING else "hit"), "-"
+    count_lookup("page", name, page)
     if body is MISSING:
         context, data = build()
         body = _render_body(chosen, context, title)
         if data != "bypass":
             cache_set(key, body, TTL.get(name, 60))
-        page = "miss"
     status = "hit" if "hit" in (page, data) else data
     return _tagged(_respond(request, body, partial), status, page, data)
 

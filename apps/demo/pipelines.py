@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from apps.demo.fund.seed import FUND_CODE
+from apps.demo.fund.vehicles import DEMO_FUNDS, FLAGSHIP_FUND
 from apps.demo.options import SeedOptions
 from apps.marketdata.calendar import next_business_day
 from apps.ops.models import PipelineRun
@@ -26,8 +26,11 @@ DEMO_RULES = (
 
 
 def _ensure_limits_and_rules(portfolio: Portfolio) -> None:
-    """The default portfolio limits and the demo's signal rules (only the missing ones)."""
+    """The default portfolio limits and, for the flagship, the demo's signal rules (only the
+    missing ones)."""
     ensure_default_limits(portfolio)
+    if portfolio.code != FLAGSHIP_FUND.code:
+        return
     strategies = {s.code: s for s in Strategy.objects.filter(portfolio=portfolio)}
     for name, code, size in DEMO_RULES:
         if code in strategies:
@@ -69,13 +72,15 @@ def _record_marked_days(portfolio: Portfolio, before: date) -> int:
 
 
 def seed_pipelines(options: SeedOptions) -> str:
-    """Give the demo fund its default limits and the demo signal rules, then run (once: a
-    second seed finds them done) the EOD of the last demo day and the pre-open of the business
-    day after, as Celery Beat would have."""
+    """Give each demo fund its default limits (and the flagship the demo signal rules), then
+    run (once: a second seed finds them done) the EOD of the last demo day and the pre-open of
+    the business day after, as Celery Beat would have."""
     lines = []
     session = next_business_day(options.end)
-    # Only the demo fund: other funds in the database (real or the bench's) are not the demo's.
-    for portfolio in Portfolio.objects.active().filter(code=FUND_CODE):
+    # Only the demo funds: other funds in the database (real or the bench's) are not the demo's.
+    codes = [fund.code for fund in DEMO_FUNDS]
+    funds = Portfolio.objects.active().filter(code__in=codes)
+    for portfolio in sorted(funds, key=lambda p: codes.index(p.code)):
         _ensure_limits_and_rules(portfolio)
         _record_marked_days(portfolio, options.end)
         eod = run_pipeline(PipelineRun.Pipeline.EOD, portfolio, options.end, triggered_by="seed")

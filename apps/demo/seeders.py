@@ -1,4 +1,5 @@
-"""The steps of `seed_demo`, in order: the cast, the market, the fund, its last pipelines."""
+"""The steps of `seed_demo`, in order: the cast, the market, the funds, the cast's fund grants,
+the funds' last pipelines."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from apps.demo.fund import seed_fund
 from apps.demo.market.store import seed_demo_market
 from apps.demo.options import SeedOptions, SeedStep
 from apps.demo.pipelines import seed_pipelines
-from apps.demo.users import ensure_demo_users
+from apps.demo.users import ensure_demo_grants, ensure_demo_users
 
 
 def seed_users(options: SeedOptions) -> str:
@@ -15,6 +16,11 @@ def seed_users(options: SeedOptions) -> str:
     lines = ["Demo logins:", f"  {'username':<{width}}  {'role':<11}  password"]
     lines += [f"  {user:<{width}}  {role:<11}  {password}" for user, role, password in logins]
     return "\n".join(lines)
+
+
+def seed_grants(options: SeedOptions) -> str:
+    grants = ensure_demo_grants()
+    return "Fund grants: " + "; ".join(f"{user} {funds}" for user, funds in grants) + "."
 
 
 def seed_market(options: SeedOptions) -> str:
@@ -35,4 +41,4 @@ def seed_market(options: SeedOptions) -> str:
     return summary + "."
 
 
-SEEDERS: list[SeedStep] = [seed_users, seed_market, seed_fund, seed_pipelines]
+SEEDERS: list[SeedStep] = [seed_users, seed_market, seed_fund, seed_grants, seed_pipelines]

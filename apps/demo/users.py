@@ -1,4 +1,5 @@
-"""The demo cast: one user per role, with a known password, for the embedded demo."""
+"""The demo cast: one user per role (and a managed account's back office), with a known
+password, for the embedded demo; and each one's fund grants."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 
 from apps.core.roles import Role
+from apps.positions.models import FundAccess, Portfolio
 
 # Same default as the test suite's DEMO_PASSWORD (conftest.py); override with $DEMO_PASSWORD.
 DEFAULT_DEMO_PASSWORD = "correct-horse-battery-staple"
@@ -22,14 +24,21 @@ class DemoUser:
     first_name: str
     last_name: str
     is_staff: bool = False
+    # The funds they may see (codes), or ALL_FUNDS (`positions.FundAccess`).
+    funds: tuple[str, ...] = ()
+
+
+ALL_FUNDS = ("*",)
+FLAGSHIP, QUALIFIED, ACCOUNT = "demo-macro", "demo-macro-qi", "demo-pension"
 
 
 DEMO_USERS: tuple[DemoUser, ...] = (
-    DemoUser("pm_alice", Role.MANAGER, "Alice", "Manager"),
-    DemoUser("cio_bob", Role.APPROVER, "Bob", "CIO"),
-    DemoUser("bo_carol", Role.BACK_OFFICE, "Carol", "Back office", is_staff=True),
-    DemoUser("ops_erin", Role.OPS, "Erin", "Ops", is_staff=True),
-    DemoUser("viewer_dan", Role.VIEWER, "Dan", "Viewer"),
+    DemoUser("pm_alice", Role.MANAGER, "Alice", "Manager", funds=ALL_FUNDS),
+    DemoUser("cio_bob", Role.APPROVER, "Bob", "CIO", funds=(FLAGSHIP,)),
+    DemoUser("bo_carol", Role.BACK_OFFICE, "Carol", "Back office", True, ALL_FUNDS),
+    DemoUser("ops_erin", Role.OPS, "Erin", "Ops", is_staff=True, funds=ALL_FUNDS),
+    DemoUser("viewer_dan", Role.VIEWER, "Dan", "Viewer", funds=(FLAGSHIP, QUALIFIED)),
+    DemoUser("bo_mae", Role.BACK_OFFICE, "Mae", "Account back office", True, (ACCOUNT,)),
 )
 
 
@@ -70,3 +79,31 @@ def ensure_demo_users(*, reset_passwords: bool = False) -> list[tuple[str, str, 
         user.groups.add(group)
         logins.append((spec.username, str(spec.role), shown))
     return logins
+
+
+@transaction.atomic
+def ensure_demo_grants() -> list[tuple[str, str]]:
+    """Give each demo user exactly the fund grants the cast lists (run after the funds exist;
+    idempotent: a re-seed puts back what was changed). Returns (username, funds) for each."""
+    funds = {p.code: p for p in Portfolio.objects.filter(code__in=(FLAGSHIP, QUALIFIED, ACCOUNT))}
+    shown = []
+    for spec in DEMO_USERS:
+        user = User.objects.filter(username=spec.username).first()
+        if user is None:
+            continue
+        wanted = [funds[code] for code in spec.funds if code in funds]
+        grants = FundAccess.objects.filter(user=user)
+        if spec.funds == ALL_FUNDS:
+            grants.exclude(all_funds=True).delete()
+            FundAccess.objects.get_or_create(
+                user=user, all_funds=True, defaults={"note": "Demo cast."}
+            )
+            shown.append((spec.username, "all funds"))
+            continue
+        grants.exclude(portfolio__in=wanted).delete()  # the "all funds" grant included
+        for portfolio in wanted:
+            FundAccess.objects.get_or_create(
+                user=user, portfolio=portfolio, defaults={"note": "Demo cast."}
+            )
+        shown.append((spec.username, ", ".join(p.code for p in wanted) or "none"))
+    return shown

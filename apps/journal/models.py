@@ -31,6 +31,7 @@ class EntryKind(models.TextChoices):
     OVERRIDE_REQUESTED = "OVERRIDE_REQUESTED", "Hard-limit override requested"
     OVERRIDE_DECLINED = "OVERRIDE_DECLINED", "Hard-limit override declined"
     RULE_CHANGED = "RULE_CHANGED", "Pre-trade rule or limit changed"
+    ACCESS_CHANGED = "ACCESS_CHANGED", "Fund access granted, changed or revoked"
     MORNING_PACK = "MORNING_PACK", "Morning pack generated"
     PIPELINE_RUN = "PIPELINE_RUN", "Pipeline run"
     NOTE = "NOTE", "Manual note"

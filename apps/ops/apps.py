@@ -19,18 +19,23 @@ class OpsConfig(AppConfig):
         signals.connect()
         register_probe("/health", views.health)
         register_probe("/ready", views.ready)
+        # Scraped on the internal network (compose: web:8000), so before the host check and the
+        # HTTPS redirect too; the bearer token (METRICS_TOKEN) guards it.
+        register_probe("/metrics", views.metrics)
 
         post_migrate.connect(load_reference_data, dispatch_uid="ops_load_reference_data")
         _register_metrics()
 
 
 def _register_metrics() -> None:
+    """The state collector in this process's registry (served when not under gunicorn's
+    multiprocess mode, which builds its own registry per scrape: apps.ops.metrics.registry)."""
     from prometheus_client import REGISTRY
 
-    from apps.ops.metrics import PmsCollector
+    from apps.ops.metrics import StateCollector
 
-    if not any(isinstance(c, PmsCollector) for c in list(REGISTRY._collector_to_names)):
-        REGISTRY.register(PmsCollector())
+    if not any(isinstance(c, StateCollector) for c in list(REGISTRY._collector_to_names)):
+        REGISTRY.register(StateCollector())
 
 
 def load_reference_data(sender: Any = None, **kwargs: Any) -> None:

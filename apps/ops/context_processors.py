@@ -6,16 +6,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.db.models import CharField, F, Value
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from apps.core.cache import MISSING, cache_get, cache_set
 from apps.core.roles import Role, has_role
-from apps.core.versions import request_versions
+from apps.core.versions import all_versions, request_versions
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import unresolved_failed_runs
+from apps.ops.stages import unresolved_failed_canvases
 
 BANNER_ROLES = (Role.OPS, Role.MANAGER)
+MARKET_STEP = "every fund (market step)"  # a canvas whose market step failed: no fund ran
 SAFETY_TTL = 300  # seconds; the versions in the key invalidate, this is a safety net
 
 
@@ -28,6 +31,7 @@ class FailedRun:
     business_date: date
     portfolio_code: str
     error: str
+    anchor: str = ""  # its row on the pipelines page: run-<pk>, or canvas-<pk> (market step)
 
     @property
     def pipeline_label(self) -> str:
@@ -46,8 +50,7 @@ def pipeline_banner(request: HttpRequest) -> dict[str, Any]:
 def cached_failures(request: HttpRequest) -> list[FailedRun]:
     """The banner's runs, cached under the `pipelines` version (a run's save bumps it) and the
     market's (they show the funds' codes): on a cached page they cost no query of their own."""
-    versions = request_versions(request)
-    key = f"rm:failures:m{versions.get('market', 0)}:q{versions.get('pipelines', 0)}"
+    key = _banner_key(request_versions(request))
     failures = cache_get(key)
     if failures is MISSING:
         failures = tuple(unresolved_failures())
@@ -55,9 +58,32 @@ def cached_failures(request: HttpRequest) -> list[FailedRun]:
     return list(failures)
 
 
+def warm_banner() -> bool:
+    """The banner's runs into the cache under the current versions (the pipelines' firm step,
+    after a canvas moved them); False when they were there already."""
+    key = _banner_key(all_versions())
+    if cache_get(key) is not MISSING:
+        return False
+    cache_set(key, tuple(unresolved_failures()), SAFETY_TTL)
+    return True
+
+
+def _banner_key(versions: dict[str, int]) -> str:
+    return f"rm:failures:m{versions.get('market', 0)}:q{versions.get('pipelines', 0)}"
+
+
 def unresolved_failures() -> list[FailedRun]:
-    """Failed runs no later success of the same pipeline and fund has superseded, newest first."""
-    rows = unresolved_failed_runs().values_list(
-        "pk", "pipeline", "business_date", "portfolio__code", "error"
+    """Failed runs no later success of the same pipeline and fund has superseded, and the
+    canvases whose market step failed (no fund ran that day), newest first; one query."""
+    columns = ("pk", "pipeline", "business_date", "code", "error", "kind")
+    canvases = unresolved_failed_canvases().annotate(
+        code=Value(MARKET_STEP, output_field=CharField()), kind=Value("canvas")
     )
-    return [FailedRun(*row) for row in rows]
+    runs = unresolved_failed_runs().annotate(code=F("portfolio__code"), kind=Value("run"))
+    rows = (
+        canvases.order_by()
+        .values_list(*columns)
+        .union(runs.order_by().values_list(*columns), all=True)
+        .order_by("-business_date", "kind", "pipeline", "code")
+    )
+    return [FailedRun(pk, p, d, code, e, f"{kind}-{pk}") for pk, p, d, code, e, kind in rows]

@@ -28,11 +28,12 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from apps.core.cache import without_refresh
 from apps.journal.anchors import stamp as anchor_journal
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import business_days_between, is_business_day, next_business_day
-from apps.ops.models import PipelineLease, PipelineRun, StepRun
+from apps.ops.models import CanvasRun, PipelineLease, PipelineRun, StepRun
 from apps.positions.models import Portfolio
 
 if TYPE_CHECKING:
@@ -55,13 +56,12 @@ class StepFailed(Exception):
 # --- steps ----------------------------------------------------------------------------------
 
 
-def held_on(portfolio: Portfolio, day: date) -> dict[int, Instrument]:
-    """The instruments `portfolio` held at the close of `day`, or traded that day (a closing
-    trade is marked at the day's settlement too): the replay of its effective trades, so a
-    historical day never asks for instruments bought later."""
-    from django.db.models import Case, DecimalField, F, Q, Sum, When
+def held_by(portfolio_ids: list[int], day: date) -> dict[int, set[int]]:
+    """Per portfolio, the instruments it held at the close of `day` or traded that day (a
+    closing trade is marked at the day's settlement too): the replay of its effective trades,
+    so a historical day never asks for instruments bought later. One query for any number."""
+    from django.db.models import Case, DecimalField, F, Sum, When
 
-    from apps.marketdata.models import Instrument
     from apps.positions.models import Side, Trade
 
     signed = Case(
@@ -71,13 +71,42 @@ def held_on(portfolio: Portfolio, day: date) -> dict[int, Instrument]:
     )
     rows = (
         Trade.objects.effective()
-        .filter(portfolio=portfolio, trade_date__lte=day)
-        .values("position_id", "instrument_id")
+        .filter(portfolio_id__in=portfolio_ids, trade_date__lte=day)
+        .values("portfolio_id", "position_id", "instrument_id")
         .annotate(net=Sum(signed), today=Sum(Case(When(trade_date=day, then=1), default=0)))
         .filter(~Q(net=0) | Q(today__gt=0))
     )
-    ids = {row["instrument_id"] for row in rows}
+    held: dict[int, set[int]] = {pk: set() for pk in portfolio_ids}
+    for row in rows:
+        held[row["portfolio_id"]].add(row["instrument_id"])
+    return held
+
+
+def held_on(portfolio: Portfolio, day: date) -> dict[int, Instrument]:
+    """The instruments `portfolio` held at the close of `day`, or traded that day."""
+    from apps.marketdata.models import Instrument
+
+    ids = held_by([portfolio.pk], day)[portfolio.pk]
     return {i.pk: i for i in Instrument.objects.filter(pk__in=ids)}
+
+
+def market_priced(day: date) -> set[int] | None:
+    """The instruments the EOD market step of `day` found priced, while the market data have
+    not changed since (else None: the caller checks for itself). The market step fails the
+    whole canvas without the day's CDI and PTAX, so a result here means they are present."""
+    from apps.core.cache import versions
+
+    priced = (
+        CanvasRun.objects.filter(
+            pipeline=PipelineRun.Pipeline.EOD,
+            business_date=day,
+            market_version=versions(None)[0],
+            priced__isnull=False,
+        )
+        .values_list("priced", flat=True)
+        .first()
+    )
+    return None if priced is None else set(priced)
 
 
 def step_check_prices(portfolio: Portfolio, day: date) -> str:
@@ -85,6 +114,12 @@ def step_check_prices(portfolio: Portfolio, day: date) -> str:
     from apps.marketdata.queries import effective_prices
 
     held = held_on(portfolio, day)
+    checked = market_priced(day)
+    if checked is not None:
+        missing = sorted(i.ticker for pk, i in held.items() if pk not in checked)
+        if missing:
+            raise StepFailed(f"Missing on {day:%Y-%m-%d}: {', '.join(missing)}.")
+        return f"{len(held)} instruments priced; CDI and PTAX present (the market step's check)."
     priced = effective_prices(day, held)
     missing = sorted(i.ticker for pk, i in held.items() if pk not in priced)
     fixings = set(
@@ -127,19 +162,30 @@ def step_attribution(portfolio: Portfolio, day: date) -> str:
 
 
 def step_risk(portfolio: Portfolio, day: date) -> str:
+    from apps.risk.history import is_shared
     from apps.risk.services import run_risk
 
+    shared = is_shared(day)
     try:
         snapshot = run_risk(portfolio, day)
     except ValidationError as error:
         raise StepFailed("; ".join(error.messages)) from error
     breaches = [c for c in snapshot.report.get("limits", []) if c["level"] != "ok"]
-    return f"VaR99 {snapshot.report['var99']:,.0f}; {len(breaches)} limit(s) over a level"
+    origin = "the market step's" if shared else "built for this run"
+    return (
+        f"VaR99 {snapshot.report['var99']:,.0f}; {len(breaches)} limit(s) over a level; "
+        f"factor history {origin}"
+    )
 
 
 def step_expire(portfolio: Portfolio, day: date) -> str:
     from apps.proposals.services import expire_proposals
 
+    done = CanvasRun.objects.filter(
+        pipeline=PipelineRun.Pipeline.PREOPEN, business_date=day, market_version__isnull=False
+    ).exists()
+    if done:  # expire_proposals covers every fund: the market step ran it once for all
+        return "done once for every fund by the market step"
     return f"{len(expire_proposals())} expired"
 
 
@@ -379,12 +425,16 @@ def _execute(run: PipelineRun, lease: Lease, *, retries_left: int, progress: Pro
         step.attempts = 1
         clock = time.perf_counter()
         try:
-            step.detail = fn(portfolio, day)
+            # The run's writes ask for no write-through refresh: its last step warms the
+            # fund's read models once (a refresh task per write would rebuild them mid-run,
+            # on a worker the EOD needs). A run that stops early leaves them to the next read.
+            with without_refresh():
+                step.detail = fn(portfolio, day)
         except Exception as error:  # the run stops here: later steps never see stale inputs
             step.status, step.finished_at = StepRun.Status.FAILED, timezone.now()
             step.error = f"{type(error).__name__}: {error}"
             step.save()
-            progress(_line(order, len(steps), name, "FAILED", clock, step.error))
+            progress(step_line(f"{order}/{len(steps)} {name}", "FAILED", clock, step.error))
             if isinstance(error, TRANSIENT) and retries_left > 0:
                 _fail_transient(run, step)
                 return Outcome("transient", run)
@@ -392,7 +442,7 @@ def _execute(run: PipelineRun, lease: Lease, *, retries_left: int, progress: Pro
             return Outcome("failed", run)
         step.status, step.finished_at = StepRun.Status.SUCCESS, timezone.now()
         step.save()
-        progress(_line(order, len(steps), name, "ok", clock, step.detail))
+        progress(step_line(f"{order}/{len(steps)} {name}", "ok", clock, step.detail))
     run.status, run.finished_at = PipelineRun.Status.SUCCESS, timezone.now()
     run.save(update_fields=["status", "finished_at"])
     with transaction.atomic():
@@ -406,8 +456,9 @@ def _execute(run: PipelineRun, lease: Lease, *, retries_left: int, progress: Pro
     return Outcome("ran", run)
 
 
-def _line(order: int, total: int, name: str, mark: str, clock: float, text: str) -> str:
-    return f"  {order}/{total} {name:<13} {mark:<6} {time.perf_counter() - clock:7.2f} s  {text}"
+def step_line(label: str, mark: str, clock: float, text: str) -> str:
+    """One progress line: the step (with its order), ok or FAILED, seconds since `clock`."""
+    return f"  {label:<17} {mark:<6} {time.perf_counter() - clock:7.2f} s  {text}"
 
 
 def _fail_transient(run: PipelineRun, step: StepRun) -> None:

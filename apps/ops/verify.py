@@ -173,6 +173,7 @@ def _beat() -> tuple[str, str]:
         "pipelines.run_preopen",
         "pipelines.sweep",
         "cache.sweep_refreshes",
+        "monitoring.verify_journal",
     }
     enabled = set(
         PeriodicTask.objects.filter(task__in=wanted, enabled=True).values_list("task", flat=True)
@@ -180,8 +181,9 @@ def _beat() -> tuple[str, str]:
     if enabled == wanted:
         every = settings.PIPELINE_SWEEP_MINUTES
         return PASS, (
-            f"EOD 18:00, pre-open 06:00, the dead-run sweep (every {every} min) and the "
-            f"read-model refresh sweep (every {settings.REFRESH_SWEEP_SECONDS} s)"
+            f"EOD 18:00, pre-open 06:00, the dead-run sweep (every {every} min), the "
+            f"read-model refresh sweep (every {settings.REFRESH_SWEEP_SECONDS} s) and the "
+            f"journal's verification (every {settings.JOURNAL_VERIFY_MINUTES} min)"
         )
     missing = ", ".join(sorted(wanted - enabled))
     return WARN, f"not in the beat database yet: {missing} (beat installs them when it starts)"
@@ -192,8 +194,9 @@ def _beat() -> tuple[str, str]:
 
 @check("pipelines", "last EOD and pre-open")
 def _pipelines() -> tuple[str, str]:
-    from apps.ops.models import PipelineRun
+    from apps.ops.models import CanvasRun, PipelineRun
     from apps.ops.pipelines import stale_runs
+    from apps.ops.stages import unresolved_failed_canvases
     from apps.positions.models import Portfolio
 
     expected_eod = _previous_business_day()
@@ -218,6 +221,21 @@ def _pipelines() -> tuple[str, str]:
                 FAIL,
                 f"{slow.portfolio.code} {slow.pipeline} {slow.business_date} RUNNING but overdue: "
                 f"started {slow.started_at:%Y-%m-%d %H:%M:%S}, past the task time limit",
+            )
+        )
+    # The firm's canvases: a market step that failed (no fund ran that day) until a later
+    # canvas succeeds, and a firm step that never came.
+    for canvas in unresolved_failed_canvases():
+        problems.append(
+            (FAIL, f"{canvas.pipeline} {canvas.business_date} no fund ran: {canvas.error[:160]}")
+        )
+    stuck = CanvasRun.objects.filter(status=CanvasRun.Status.RUNNING, started_at__lt=too_long)
+    for canvas in stuck:
+        problems.append(
+            (
+                FAIL,
+                f"{canvas.pipeline} {canvas.business_date} firm run RUNNING past the task time "
+                f"limit: its firm step never ran (started {canvas.started_at:%Y-%m-%d %H:%M:%S})",
             )
         )
     abandoned = PipelineRun.objects.filter(status=PipelineRun.Status.ABANDONED)
@@ -253,28 +271,14 @@ def _pipelines() -> tuple[str, str]:
 
 @check("market data", "settlement freshness")
 def _freshness() -> tuple[str, str]:
-    from apps.marketdata.models import Fixing, FixingIndex, Instrument
-    from apps.marketdata.queries import effective_prices
-    from apps.positions.models import Position
+    from apps.ops.monitoring import missing_market_data
 
-    day = _previous_business_day()
-    held = set(Position.objects.open().values_list("instrument_id", flat=True))
-    active = Instrument.objects.active().filter(pk__in=held) | Instrument.objects.active().exclude(
-        maturity__lt=day
-    ).filter(prices__date__gte=day - timedelta(days=10))
-    wanted = {i.pk: i.ticker for i in active.distinct()}
-    priced = effective_prices(day, wanted)
-    missing = sorted(t for pk, t in wanted.items() if pk not in priced)
-    fixings = set(
-        Fixing.objects.filter(
-            date=day, index__in=[FixingIndex.CDI, FixingIndex.PTAX_SELL]
-        ).values_list("index", flat=True)
-    )
-    missing += [f"{i} fixing" for i in sorted({"CDI", "PTAX_SELL"} - fixings)]
+    found = missing_market_data(_previous_business_day())
+    missing = found.prices + [f"{index} fixing" for index in found.fixings]
     if missing:
         listed = ", ".join(missing[:12]) + (" …" if len(missing) > 12 else "")
-        return FAIL, f"stale or missing on {day:%Y-%m-%d}: {listed}"
-    return PASS, f"{len(wanted)} instruments and CDI/PTAX priced for {day:%Y-%m-%d}"
+        return FAIL, f"stale or missing on {found.day:%Y-%m-%d}: {listed}"
+    return PASS, f"{found.wanted} instruments and CDI/PTAX priced for {found.day:%Y-%m-%d}"
 
 
 @check("market data", "history depth")
@@ -289,16 +293,11 @@ def _history() -> tuple[str, str]:
 
 @check("book", "journal chain", integrity=True)
 def _journal() -> tuple[str, str]:
-    from apps.journal.anchors import latest
-    from apps.journal.models import Entry
-    from apps.journal.services import verify
+    """Also kept for the metrics (the alert on a broken chain reads the latest result)."""
+    from apps.ops.monitoring import verify_journal_chain
 
-    broken = verify()
-    if broken is not None:
-        return FAIL, f"BROKEN at entry #{broken.seq}: {broken.reason}"
-    anchor = latest()
-    against = f"anchor #{anchor.seq} ({anchor.source}) holds" if anchor else "no anchor yet"
-    return PASS, f"{Entry.objects.count():,} entries verified; {against}"
+    result = verify_journal_chain()
+    return (PASS if result.ok else FAIL), result.detail
 
 
 @check("book", "positions = replay of trades", integrity=True)
@@ -364,11 +363,9 @@ def _llm() -> tuple[str, str]:
 
 
 def _newest_backup() -> Path | None:
-    root = Path(settings.BACKUP_DIR)
-    folders = sorted(
-        p for p in root.glob("pms-*") if p.is_dir() and (p / "manifest.sha256").exists()
-    )
-    return folders[-1] if folders else None
+    from apps.ops.monitoring import newest_backup
+
+    return newest_backup()
 
 
 @check("backups", "last backup age")
@@ -376,7 +373,9 @@ def _backup() -> tuple[str, str]:
     newest = _newest_backup()
     if newest is None:
         return WARN, f"no backup in {settings.BACKUP_DIR} (scripts/backup.sh)"
-    age = datetime.now().timestamp() - newest.stat().st_mtime
+    from apps.ops.monitoring import backup_finished_at
+
+    age = datetime.now().timestamp() - backup_finished_at(newest)
     hours = age / 3600
     if hours > 26:
         return WARN, f"newest backup {newest.name} is {hours:.0f} h old"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 import uuid
@@ -22,16 +23,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_prometheus.exports import ExportToDjangoView
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from apps.core.navigation import items_for
 from apps.core.roles import Role, has_role
+from apps.marketdata.calendar import is_business_day
 from apps.ops.context_processors import unresolved_failures
-from apps.ops.models import PipelineRun, StepRun
+from apps.ops.metrics import exposition
+from apps.ops.models import CanvasRun, PipelineRun, StepRun
+from apps.positions.access import visible
 
 log = logging.getLogger(__name__)
 PIPELINE_ROLES = (Role.OPS, Role.MANAGER)
 RUNS_PER_PAGE = 50
+CANVASES_SHOWN = 6  # the firm's last EODs and pre-opens: about three business days
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -104,11 +109,13 @@ PROBES: dict[str, Callable[[], None]] = {"database": _probe_database, "cache": _
 
 @login_not_required
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus metrics; with METRICS_TOKEN set, only for `Authorization: Bearer <token>`."""
+    """Prometheus metrics of every worker (apps.ops.metrics); with METRICS_TOKEN set, only for
+    `Authorization: Bearer <token>`."""
     token = settings.METRICS_TOKEN
-    if token and request.headers.get("Authorization") != f"Bearer {token}":
+    sent = request.headers.get("Authorization", "").encode()
+    if token and not hmac.compare_digest(sent, f"Bearer {token}".encode()):
         return HttpResponse("metrics need the bearer token\n", status=401)
-    return ExportToDjangoView(request)
+    return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
 
 
 # --- pipelines ------------------------------------------------------------------------------
@@ -129,11 +136,13 @@ def pipelines(request: HttpRequest) -> HttpResponse:
     _require_pipeline_role(request)
     steps = StepRun.objects.order_by("-run_attempt", "order")
     runs = (
-        PipelineRun.objects.select_related("portfolio")
+        visible(request.user, PipelineRun.objects.all(), field="portfolio_id")
+        .select_related("portfolio")
         .prefetch_related(Prefetch("steps", queryset=steps))
         .order_by("-started_at", "-pk")
     )
     context = {
+        "canvases": CanvasRun.objects.order_by("-business_date", "pipeline")[:CANVASES_SHOWN],
         "runs": Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page")),
         "failures": unresolved_failures(),
         "pipelines": PipelineRun.Pipeline.choices,
@@ -150,7 +159,8 @@ def pipeline_rerun(request: HttpRequest, pk: int) -> HttpResponse:
     from apps.ops.tasks import rerun_pipeline
 
     _require_pipeline_role(request)
-    run = get_object_or_404(PipelineRun.objects.select_related("portfolio"), pk=pk)
+    rows = visible(request.user, PipelineRun.objects.all(), field="portfolio_id")
+    run = get_object_or_404(rows.select_related("portfolio"), pk=pk)
     label = f"{run.get_pipeline_display()} of {run.portfolio.code} for {run.business_date:%d/%m/%Y}"
     by = request.user.get_username()
     refusal = eod_refusal(run.business_date) if run.pipeline == PipelineRun.Pipeline.EOD else None
@@ -174,7 +184,8 @@ def pipeline_rerun(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def pipeline_run_now(request: HttpRequest) -> HttpResponse:
     """Run (or queue) the EOD or the pre-open of every active fund for a date, catching up."""
-    from apps.ops.pipelines import eod_refusal, run_due
+    from apps.ops.canvas import run_in_process
+    from apps.ops.pipelines import eod_refusal
     from apps.ops.tasks import run_eod, run_preopen
 
     _require_pipeline_role(request)
@@ -193,16 +204,34 @@ def pipeline_run_now(request: HttpRequest) -> HttpResponse:
         return redirect("ops:pipelines")
     if _queued():
         (run_eod if pipeline == PipelineRun.Pipeline.EOD else run_preopen).delay(day.isoformat())
-        messages.info(request, f"{label} queued for the workers (one task per fund).")
+        messages.info(
+            request,
+            f"{label} queued for the workers: the market step, one task per fund, the firm step.",
+        )
         return redirect("ops:pipelines")
-    outcomes = run_due(pipeline, day, triggered_by=request.user.get_username())
-    if not outcomes:
-        messages.info(request, f"{label}: nothing to run (not a business day, or already done).")
-    for outcome in outcomes:
-        run = outcome.run
-        where = f"{label}, {run.portfolio.code} {run.business_date:%d/%m/%Y}" if run else label
-        _report(request, where, outcome.status, run)
+    if not is_business_day(day):
+        messages.info(request, f"{label}: nothing to run ({day:%d/%m/%Y} is not a business day).")
+        return redirect("ops:pipelines")
+    result = run_in_process(pipeline, day, triggered_by=request.user.get_username())
+    for fund in result.funds:
+        if not fund["runs"]:
+            messages.info(request, f"{label}, {fund['code']}: nothing to run (already done).")
+        for when, status in fund["runs"]:
+            run = PipelineRun.objects.filter(
+                pipeline=pipeline, portfolio_id=fund["portfolio"], business_date=when
+            ).first()
+            where = f"{label}, {fund['code']} {date.fromisoformat(when):%d/%m/%Y}"
+            _report(request, where, status, run)
+    _report_canvas(request, label, result.canvas)
     return redirect("ops:pipelines")
+
+
+def _report_canvas(request: HttpRequest, label: str, canvas: CanvasRun) -> None:
+    if canvas.status == CanvasRun.Status.FAILED:
+        messages.error(request, f"{label}: no fund ran. {canvas.error}")
+    elif canvas.failed:
+        named = ", ".join(f["code"] for f in canvas.failed)
+        messages.warning(request, f"{label}: the firm step ran without {named} (failed).")
 
 
 def _report(request: HttpRequest, label: str, status: str, run: PipelineRun | None) -> None:

@@ -41,12 +41,40 @@ def fund_ids(user: Any) -> str | frozenset[int]:
     return ALL if found == ALL else frozenset(found)
 
 
-def visible(user: Any, queryset: QuerySet[Any] | None = None, *, field: str = "pk") -> Any:
+def visible(
+    user: Any,
+    queryset: QuerySet[Any] | None = None,
+    *,
+    field: str = "pk",
+    unscoped: bool = False,
+) -> Any:
     """`queryset` (default: every portfolio) narrowed to the funds `user` may see; `field`
-    names the portfolio's id in it (e.g. "portfolio_id", "position__portfolio_id")."""
+    names the portfolio's id in it (e.g. "portfolio_id", "position__portfolio_id");
+    `unscoped` keeps the rows of no fund (a journal entry about the market)."""
     rows = Portfolio.objects.all() if queryset is None else queryset
     ids = fund_ids(user)
-    return rows if ids == ALL else rows.filter(**{f"{field}__in": ids})
+    if ids == ALL:
+        return rows
+    seen = Q(**{f"{field}__in": ids})
+    return rows.filter(seen | Q(**{f"{field}__isnull": True}) if unscoped else seen)
+
+
+def has_any_fund(user: Any) -> bool:
+    """Whether `user` is granted at least one fund (else the pages show an empty state)."""
+    return bool(fund_ids(user))
+
+
+def active_fund_or_404(user: Any, code: str | None) -> Portfolio | None:
+    """The active fund `code` names if `user` may see it (404 otherwise, as if it did not
+    exist); without a code, the user's first active fund (None when they have none)."""
+    rows = visible(user, Portfolio.objects.active())
+    if not code:
+        first: Portfolio | None = rows.first()
+        return first
+    found: Portfolio | None = rows.filter(code=code).first()
+    if found is None:
+        raise Http404(f"No active portfolio {code!r}.")
+    return found
 
 
 def may_see(user: Any, portfolio_id: int | None) -> bool:

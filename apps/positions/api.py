@@ -22,9 +22,11 @@ from rest_framework.routers import BaseRouter
 from apps.core.actors import actor
 from apps.core.permissions import RolePermission
 from apps.core.roles import Role
+from apps.positions.access import active_fund_or_404, portfolio_or_404, visible
 from apps.positions.models import Portfolio, Position
 from apps.positions.mtm import MtmError, run_mtm
 from apps.positions.queries import build_book
+from apps.positions.scoped import FundSlugRelatedField
 
 TRADERS = (Role.MANAGER, Role.BACK_OFFICE)
 MARKERS = (Role.MANAGER, Role.BACK_OFFICE, Role.OPS)
@@ -60,9 +62,9 @@ def _parse_date(raw: str | None, name: str = "date") -> date | None:
         raise ValidationError({name: f"{raw!r} is not a date (use YYYY-MM-DD)."}) from None
 
 
-def _portfolio(code: str | None) -> Portfolio:
-    rows = Portfolio.objects.active()
-    found = rows.filter(code=code).first() if code else rows.first()
+def _portfolio(request: Request, code: str | None) -> Portfolio:
+    """The user's active fund `code` names (404 if they may not see it), else their first."""
+    found = active_fund_or_404(request.user, code)
     if found is None:
         raise ValidationError({"portfolio": f"No active portfolio {code!r}." if code else "None."})
     return found
@@ -199,7 +201,7 @@ class BookViewSet(viewsets.ViewSet):
         """The book as marked on the latest marked date on or before `date`."""
         params = request.query_params
         book = build_book(
-            _portfolio(params.get("portfolio")),
+            _portfolio(request, params.get("portfolio")),
             _parse_date(params.get("date")) or timezone.localdate(),
             strategy=params.get("strategy") or None,
             asset_class=params.get("asset_class") or None,
@@ -253,9 +255,10 @@ class PositionViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Position]:
         rows = Position.objects.select_related("portfolio", "strategy", "instrument")
+        rows = visible(self.request.user, rows, field="portfolio_id")
         params = self.request.query_params
         if code := params.get("portfolio"):
-            rows = rows.filter(portfolio__code=code)
+            rows = rows.filter(portfolio=portfolio_or_404(self.request.user, code=code))
         flag = params.get("open", "").lower()
         if flag in ("true", "1"):
             rows = rows.open()
@@ -268,7 +271,7 @@ class PositionViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class MtmRequestSerializer(serializers.Serializer):
-    portfolio = serializers.SlugRelatedField(slug_field="code", queryset=Portfolio.objects.active())
+    portfolio = FundSlugRelatedField(slug_field="code", queryset=Portfolio.objects.active())
     date = serializers.DateField()
 
 
@@ -285,7 +288,7 @@ class MtmViewSet(viewsets.ViewSet):
     @extend_schema(request=MtmRequestSerializer, responses={201: MtmResultSerializer})
     def create(self, request: Request) -> Response:
         """Mark every position of a portfolio on a business date and close its NAV."""
-        form = MtmRequestSerializer(data=request.data)
+        form = MtmRequestSerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
         try:
             result = run_mtm(

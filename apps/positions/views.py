@@ -18,10 +18,11 @@ from apps.core.actors import actor
 from apps.core.page_cache import cached_page
 from apps.core.permissions import role_required
 from apps.core.roles import Role, has_role
-from apps.positions import services
+from apps.positions import picker, services
+from apps.positions.access import has_any_fund, visible
 from apps.positions.forms import PositionPlanForm
 from apps.positions.models import DailyMark, Portfolio, Position
-from apps.positions.queries import active_funds, cached_book, is_history, side_label
+from apps.positions.queries import cached_book, is_history, side_label
 
 TRADERS = (Role.MANAGER, Role.BACK_OFFICE)
 MARKS_PER_PAGE = 60
@@ -44,7 +45,10 @@ def _parse_day(raw: str) -> tuple[date, str]:
 @role_required(*Role.values)
 def book(request: HtmxHttpRequest) -> HttpResponse:
     """The book as of a date; an htmx request gets only the `_book_table.html` fragment."""
-    code, raw_day = request.GET.get("portfolio", ""), request.GET.get("date", "")
+    funds, code = picker.pick(request)
+    if not has_any_fund(request.user):
+        return picker.no_fund(request, "Book")
+    raw_day = request.GET.get("date", "")
     day, error = _parse_day(raw_day)
     filters: dict[str, Any] = {
         "strategy": request.GET.get("strategy") or None,
@@ -54,7 +58,7 @@ def book(request: HtmxHttpRequest) -> HttpResponse:
     can_trade = _trader(request)
 
     def build() -> tuple[dict[str, Any], str]:
-        portfolios = list(Portfolio.objects.active())
+        portfolios = list(visible(request.user, Portfolio.objects.active()))
         portfolio = next(
             (p for p in portfolios if p.code == code), portfolios[0] if portfolios else None
         )
@@ -72,7 +76,7 @@ def book(request: HtmxHttpRequest) -> HttpResponse:
         request,
         name="book",
         code=code,
-        funds=active_funds,
+        funds=funds,
         params={"portfolio": code, "date": raw_day, "day": day, **filters, "trader": can_trade},
         build=build,
         template="positions/book.html",
@@ -86,9 +90,8 @@ def book(request: HtmxHttpRequest) -> HttpResponse:
 @role_required(*Role.values)
 def position(request: HttpRequest, pk: int) -> HttpResponse:
     """One position: plan, P&L charts, trades with reversals, marks (paginated)."""
-    position = get_object_or_404(
-        Position.objects.select_related("portfolio", "strategy", "instrument"), pk=pk
-    )
+    rows = Position.objects.select_related("portfolio", "strategy", "instrument")
+    position = get_object_or_404(visible(request.user, rows, field="portfolio_id"), pk=pk)
     marks = DailyMark.objects.filter(position=position)
     page = Paginator(marks.order_by("-date"), MARKS_PER_PAGE).get_page(request.GET.get("page"))
     history = list(marks.order_by("date").values_list("date", "pnl_brl", "cum_pnl_brl"))
@@ -114,7 +117,9 @@ def position(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required(Role.MANAGER)
 def position_plan(request: HttpRequest, pk: int) -> HttpResponse:
     """Save the manager's thesis, stop and target."""
-    position = get_object_or_404(Position, pk=pk)
+    position = get_object_or_404(
+        visible(request.user, Position.objects.all(), field="portfolio_id"), pk=pk
+    )
     form = PositionPlanForm(request.POST)
     if form.is_valid():
         services.update_position_plan(position, by=actor(request), **form.cleaned_data)

@@ -19,6 +19,9 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from apps.core.actors import actor
+from apps.journal.admin import EntryAdmin
+from apps.journal.models import Entry
+from apps.positions.scoped import FundScopedAdmin
 from apps.proposals import services
 from apps.proposals.models import Proposal, SignalRule
 from apps.proposals.rules import rule_names
@@ -33,7 +36,7 @@ def _outcome(error: Exception) -> str:
 
 
 @admin.register(Proposal)
-class ProposalAdmin(admin.ModelAdmin):
+class ProposalAdmin(FundScopedAdmin):
     list_display = (
         "id",
         "business_date",
@@ -163,7 +166,7 @@ class SignalRuleForm(forms.ModelForm):
 
 
 @admin.register(SignalRule)
-class SignalRuleAdmin(admin.ModelAdmin):
+class SignalRuleAdmin(FundScopedAdmin):
     form = SignalRuleForm
     list_display = ("name", "portfolio", "strategy", "enabled", "size", "params", "updated_at")
     list_editable = ("enabled", "size")
@@ -187,3 +190,14 @@ class SignalRuleAdmin(admin.ModelAdmin):
             rule.save(update_fields=["enabled", "updated_at"])
         state = "enabled" if on else "disabled"
         self.message_user(request, f"{queryset.count()} rule(s) {state}.", messages.SUCCESS)
+
+
+# The journal's back-office list, narrowed to the user's funds (entries of no fund — the
+# market, the settings — stay everyone's). The journal's floor cannot see funds: its admin is
+# re-registered here, the lowest floor that does.
+admin.site.unregister(Entry)
+
+
+@admin.register(Entry)
+class FundEntryAdmin(FundScopedAdmin, EntryAdmin):
+    fund_unscoped = True

@@ -24,7 +24,9 @@ from apps.core.inputs import FreeTextSerializerField
 from apps.core.permissions import AnyRole
 from apps.marketdata.models import Instrument
 from apps.marketdata.validators import validate_quoted_rate
+from apps.positions.access import portfolio_or_404
 from apps.positions.models import Portfolio, Side, Strategy, Trade
+from apps.positions.scoped import FundPrimaryKeyRelatedField, FundSlugRelatedField
 from apps.proposals import services
 from apps.proposals.forms import default_business_date
 from apps.proposals.models import Conviction, Proposal, ProposalStatus
@@ -110,7 +112,7 @@ class ProposalSerializer(serializers.ModelSerializer):
 
 
 class ProposalInputSerializer(serializers.Serializer):
-    portfolio = serializers.SlugRelatedField(slug_field="code", queryset=Portfolio.objects.active())
+    portfolio = FundSlugRelatedField(slug_field="code", queryset=Portfolio.objects.active())
     strategy = serializers.CharField(help_text="Strategy code within the portfolio.")
     instrument = serializers.SlugRelatedField(
         slug_field="ticker", queryset=Instrument.objects.active()
@@ -197,7 +199,7 @@ class ProposalViewSet(
             return rows
         params = self.request.query_params
         if code := params.get("portfolio"):
-            rows = rows.filter(portfolio__code=code)
+            rows = rows.filter(portfolio=portfolio_or_404(self.request.user, code=code))
         if wanted := params.get("status"):
             if wanted.upper() not in ProposalStatus.values:
                 raise ValidationError(
@@ -218,7 +220,7 @@ class ProposalViewSet(
     @extend_schema(request=ProposalInputSerializer, responses={201: ProposalSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Propose a trade (manager or approver); it waits for a second pair of eyes."""
-        form = ProposalInputSerializer(data=request.data)
+        form = ProposalInputSerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
         data = form.validated_data
         proposal = services.create_proposal(
@@ -298,7 +300,7 @@ class ProposalViewSet(
 
 
 class WhatIfInputSerializer(serializers.Serializer):
-    proposal = serializers.PrimaryKeyRelatedField(queryset=Proposal.objects.all())
+    proposal = FundPrimaryKeyRelatedField(queryset=Proposal.objects.all())
     date = serializers.DateField(required=False, help_text="Default: the fund's last NAV date.")
 
     def validate_proposal(self, proposal: Proposal) -> Proposal:
@@ -336,7 +338,7 @@ class WhatIfViewSet(viewsets.ViewSet):
     @extend_schema(request=WhatIfInputSerializer, responses=WhatIfSerializer)
     def create(self, request: Request) -> Response:
         """Risk before and after a pending proposal (stored on it, as the blotter shows it)."""
-        form = WhatIfInputSerializer(data=request.data)
+        form = WhatIfInputSerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
         data = form.validated_data
         result = services.measure_what_if(data["proposal"], day=data.get("date"))

@@ -18,7 +18,9 @@ from apps.core.inputs import FreeTextField
 from apps.marketdata.calendar import is_business_day, next_business_day, previous_business_day
 from apps.marketdata.models import Instrument, InstrumentKind
 from apps.marketdata.validators import validate_quoted_rate
+from apps.positions.access import visible
 from apps.positions.models import Portfolio, Side, Strategy
+from apps.positions.scoped import scope_form
 from apps.proposals.models import Conviction, Proposal
 from apps.proposals.services import TRADING_DAY_END, Terms
 
@@ -117,10 +119,15 @@ class ProposalForm(ServiceForm):
     )
     rationale = FreeTextField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        scope_form(self, user)  # another fund's id: "not one of the available choices"
         self.fields["business_date"].initial = default_business_date()
-        strategies = Strategy.objects.filter(active=True, portfolio__active=True)
+        strategies = visible(
+            user,
+            Strategy.objects.filter(active=True, portfolio__active=True),
+            field="portfolio_id",
+        )
         grouped: dict[str, list[tuple[str, str]]] = {}
         for strategy in strategies.select_related("portfolio"):
             grouped.setdefault(strategy.portfolio.name, []).append(

@@ -20,7 +20,9 @@ from apps.core.inputs import FreeTextSerializerField
 from apps.core.permissions import AnyRole
 from apps.journal import services
 from apps.journal.models import Entry, EntryKind
+from apps.positions.access import portfolio_or_404
 from apps.positions.models import Portfolio, Position
+from apps.positions.scoped import FundPrimaryKeyRelatedField, FundSlugRelatedField
 from apps.proposals import journal_entries
 from apps.proposals.models import Proposal
 
@@ -55,13 +57,13 @@ class EntrySerializer(serializers.ModelSerializer):
 class NoteSerializer(serializers.Serializer):
     note = FreeTextSerializerField(allow_blank=True)
     on_date = serializers.DateField(required=False, allow_null=True, help_text="About a day.")
-    portfolio = serializers.SlugRelatedField(
+    portfolio = FundSlugRelatedField(
         slug_field="code", queryset=Portfolio.objects.active(), required=False, allow_null=True
     )
-    position = serializers.PrimaryKeyRelatedField(
+    position = FundPrimaryKeyRelatedField(
         queryset=Position.objects.select_related("portfolio"), required=False, allow_null=True
     )
-    proposal = serializers.PrimaryKeyRelatedField(
+    proposal = FundPrimaryKeyRelatedField(
         queryset=Proposal.objects.select_related("portfolio"), required=False, allow_null=True
     )
 
@@ -80,14 +82,14 @@ class EntryViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "seq"
 
     def get_queryset(self) -> QuerySet[Entry]:
-        rows = journal_entries.entries().order_by("-seq")
+        rows = journal_entries.entries(self.request.user).order_by("-seq")
         params = self.request.query_params
         if kind := params.get("kind"):
             if kind.upper() not in EntryKind.values:
                 raise ValidationError({"kind": f"{kind!r} is not a journal entry kind."})
             rows = rows.filter(kind=kind.upper())
         if code := params.get("portfolio"):
-            rows = journal_entries.in_portfolio(rows, code)
+            rows = rows.filter(portfolio_id=portfolio_or_404(self.request.user, code=code).pk)
         if proposal := _int(params.get("proposal"), "proposal"):
             rows = rows.filter(proposal_id=proposal)
         if position := _int(params.get("position"), "position"):
@@ -110,10 +112,10 @@ class EntryViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=False, methods=["post"])
     def notes(self, request: Request) -> Response:
         """A manager's or an approver's note about a day, a position or a proposal."""
-        form = NoteSerializer(data=request.data)
+        form = NoteSerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
         entry = services.add_note(by=actor(request), **form.validated_data)
-        entry = journal_entries.entries().get(pk=entry.pk)  # with its portfolio code
+        entry = journal_entries.entries(request.user).get(pk=entry.pk)  # with its portfolio code
         return Response(EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
 

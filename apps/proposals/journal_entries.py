@@ -5,16 +5,22 @@ above every model those ids name (portfolios, positions, trades, proposals)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from apps.journal.models import Entry
+from apps.positions.access import visible
 from apps.positions.models import Portfolio
 
 
-def entries() -> QuerySet[Entry]:
-    """Every entry with its actor and `portfolio_code` (one query)."""
+def entries(user: Any) -> QuerySet[Entry]:
+    """The entries `user` may read (their funds', and those of no fund: the market, the
+    settings) with their actor and `portfolio_code` (one query)."""
     code = Portfolio.objects.filter(pk=OuterRef("portfolio_id")).values("code")[:1]
-    return Entry.objects.select_related("actor").annotate(portfolio_code=Subquery(code))
+    rows = Entry.objects.select_related("actor").annotate(portfolio_code=Subquery(code))
+    scoped: QuerySet[Entry] = visible(user, rows, field="portfolio_id", unscoped=True)
+    return scoped
 
 
 def in_portfolio(rows: QuerySet[Entry], code: str) -> QuerySet[Entry]:

@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from apps.core.inputs import FreeTextField
 from apps.journal.models import Entry, EntryKind
+from apps.positions.access import visible
 from apps.positions.models import Portfolio, Position
+from apps.positions.scoped import scope_form
 from apps.proposals import journal_entries
 from apps.proposals.models import Proposal
 
@@ -55,9 +57,9 @@ class EntryFilterForm(forms.Form):
     position = _id_field("Position")
     proposal = _id_field("Proposal")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        codes = Portfolio.objects.order_by("code").values_list("code", "name")
+        codes = visible(user, Portfolio.objects.order_by("code")).values_list("code", "name")
         self._set_choices("portfolio", [("", "Any portfolio"), *codes])
         users = get_user_model().objects.order_by("username").values_list("username", flat=True)
         actors = [("", "Anyone"), (SYSTEM, "system"), *((u, u) for u in users)]
@@ -114,11 +116,19 @@ class NoteForm(forms.Form):
     position = _id_field("Position")
     proposal = _id_field("Proposal")
 
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        scope_form(self, user)  # another fund's position or proposal: "there is no …"
+
     def clean_position(self) -> Position | None:
         pk = self.cleaned_data.get("position")
         if pk is None:
             return None
-        found = Position.objects.select_related("portfolio").filter(pk=pk).first()
+        rows = visible(
+            self.user, Position.objects.select_related("portfolio"), field="portfolio_id"
+        )
+        found = rows.filter(pk=pk).first()
         if found is None:
             raise forms.ValidationError(f"There is no position #{pk}.")
         return found
@@ -127,7 +137,9 @@ class NoteForm(forms.Form):
         pk = self.cleaned_data.get("proposal")
         if pk is None:
             return None
-        found = Proposal.objects.select_related("portfolio").filter(pk=pk).first()
+        found = (
+            Proposal.objects.visible_to(self.user).select_related("portfolio").filter(pk=pk).first()
+        )
         if found is None:
             raise forms.ValidationError(f"There is no proposal #{pk}.")
         return found

@@ -20,6 +20,7 @@ from apps.core.actors import actor
 from apps.core.roles import Role, has_role
 from apps.journal import services
 from apps.journal.models import Entry
+from apps.positions.access import portfolio_or_404
 from apps.proposals import journal_entries
 from apps.proposals.journal_forms import EntryFilterForm, NoteForm
 
@@ -32,9 +33,12 @@ class HtmxHttpRequest(HttpRequest):
 
 
 def _entries(request: HttpRequest) -> dict[str, Any]:
-    """The filtered, paginated entries and the filter form (with its errors)."""
-    filters = EntryFilterForm(request.GET or None, auto_id="filter-%s")
-    entries: QuerySet[Entry] = journal_entries.entries()
+    """The filtered, paginated entries and the filter form (with its errors); a fund the user
+    may not see is a 404."""
+    if code := request.GET.get("portfolio"):
+        portfolio_or_404(request.user, code=code)
+    filters = EntryFilterForm(request.GET or None, auto_id="filter-%s", user=request.user)
+    entries: QuerySet[Entry] = journal_entries.entries(request.user)
     if filters.is_bound:
         filters.is_valid()
         entries = filters.apply(entries)
@@ -57,7 +61,7 @@ def entries(request: HtmxHttpRequest, note_form: NoteForm | None = None) -> Http
     context |= _entries(request)
     context |= {
         "can_write": has_role(request.user, *WRITERS),
-        "note_form": note_form or NoteForm(auto_id="note-%s"),
+        "note_form": note_form or NoteForm(auto_id="note-%s", user=request.user),
     }
     response = render(request, "journal/_table.html" if partial else "journal/list.html", context)
     patch_vary_headers(response, ["HX-Request"])
@@ -67,7 +71,7 @@ def entries(request: HtmxHttpRequest, note_form: NoteForm | None = None) -> Http
 @require_POST
 def add_note(request: HtmxHttpRequest) -> HttpResponse:
     """A note about a day, a position or a proposal."""
-    form = NoteForm(request.POST, auto_id="note-%s")
+    form = NoteForm(request.POST, auto_id="note-%s", user=request.user)
     if form.is_valid():
         try:
             entry = services.add_note(by=actor(request), **form.cleaned_data)

@@ -12,6 +12,7 @@ from django.db.models import Q
 from apps.core.models import TimeStampedModel
 from apps.core.roles import Role, has_role
 from apps.marketdata.models import Instrument
+from apps.positions.access import visible
 from apps.positions.models import Portfolio, Side, Strategy, Trade
 
 
@@ -44,7 +45,11 @@ class ProposalQuerySet(models.QuerySet["Proposal"]):
         return self.filter(portfolio=portfolio)
 
     def visible_to(self, user: Any) -> ProposalQuerySet:
-        return self if has_role(user, *Role.values) else self.none()
+        """The proposals of the funds `user` may see (none without a role)."""
+        if not has_role(user, *Role.values):
+            return self.none()
+        scoped: ProposalQuerySet = visible(user, self, field="portfolio_id")
+        return scoped
 
 
 class Proposal(TimeStampedModel):

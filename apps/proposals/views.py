@@ -20,6 +20,8 @@ from django_htmx.middleware import HtmxDetails
 from apps.core.actors import actor
 from apps.core.roles import has_role
 from apps.journal import services as journal
+from apps.positions import picker
+from apps.positions.access import has_any_fund, visible
 from apps.positions.models import Portfolio
 from apps.proposals import journal_entries, services
 from apps.proposals.forms import (
@@ -94,8 +96,10 @@ def _row(
 
 
 def _portfolio(request: HttpRequest) -> tuple[list[Portfolio], Portfolio | None]:
-    portfolios = list(Portfolio.objects.active())
-    code = request.GET.get("portfolio", "")
+    """The user's active funds and the one asked for (`?portfolio=`, remembered; else the
+    remembered one, else the first); 404 for a fund the user may not see."""
+    portfolios = list(visible(request.user, Portfolio.objects.active()))
+    code = picker.chosen_code(request, [(p.pk, p.code) for p in portfolios])
     chosen = next((p for p in portfolios if p.code == code), portfolios[0] if portfolios else None)
     return portfolios, chosen
 
@@ -109,7 +113,7 @@ def _blotter(
     page = history.get_page(request.GET.get("page"))
     can_propose = has_role(request.user, *services.PROPOSERS)
     if new_form is None and can_propose:
-        new_form = ProposalForm(initial={"portfolio": portfolio})
+        new_form = ProposalForm(initial={"portfolio": portfolio}, user=request.user)
     return {
         "portfolio": portfolio,
         "pending": [_row(request, p) for p in pending],
@@ -124,6 +128,8 @@ def _blotter(
 def blotter(request: HtmxHttpRequest) -> HttpResponse:
     """Pending proposals of a portfolio with inline decisions, the decided history below."""
     portfolios, portfolio = _portfolio(request)
+    if not has_any_fund(request.user):
+        return picker.no_fund(request, "Blotter")
     context = {"portfolios": portfolios, **_blotter(request, portfolio)}
     partial = request.htmx and not request.htmx.history_restore_request
     response = render(
@@ -136,7 +142,7 @@ def blotter(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def create(request: HttpRequest) -> HttpResponse:
     """A manual proposal; errors re-render the blotter with the form open."""
-    form = ProposalForm(request.POST)
+    form = ProposalForm(request.POST, user=request.user)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -156,7 +162,7 @@ def create(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Proposal #{proposal.pk} is pending a second pair of eyes.")
             return redirect(f"{reverse('proposals:blotter')}?portfolio={proposal.portfolio.code}")
     portfolio = form.cleaned_data.get("portfolio") or _portfolio(request)[1]
-    portfolios = list(Portfolio.objects.active())
+    portfolios = list(visible(request.user, Portfolio.objects.active()))
     context = {"portfolios": portfolios, **_blotter(request, portfolio, new_form=form)}
     return render(request, "proposals/blotter.html", context)
 
@@ -164,7 +170,7 @@ def create(request: HttpRequest) -> HttpResponse:
 def detail(request: HttpRequest, pk: int, note_form: NoteForm | None = None) -> HttpResponse:
     """One proposal: terms, decision, what-if, its trade and its journal entries."""
     proposal = get_object_or_404(_proposals(request), pk=pk)
-    entries = journal_entries.entries().filter(proposal_id=proposal.pk)
+    entries = journal_entries.entries(request.user).filter(proposal_id=proposal.pk)
     context = {
         "row": _row(request, proposal),
         "entries": entries.order_by("-seq"),

@@ -21,12 +21,13 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from apps.core.actors import actor
 from apps.core.templatetags.pms_format import num, pct
+from apps.positions.scoped import FundScopedAdmin, scope_form
 from apps.risk.forms import AcknowledgeForm, DefaultLimitsForm, LimitForm, StressScenarioForm
 from apps.risk.models import Alert, Limit, RiskSnapshot, StressScenario
 from apps.risk.services import acknowledge_alert, ensure_default_limits, save_limit
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(FundScopedAdmin):
     """Computed by the engine: visible, never typed in."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -40,7 +41,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Limit)
-class LimitAdmin(SimpleHistoryAdmin):
+class LimitAdmin(FundScopedAdmin, SimpleHistoryAdmin):
     form = LimitForm
     list_display = (
         "portfolio",
@@ -75,6 +76,7 @@ class LimitAdmin(SimpleHistoryAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = DefaultLimitsForm(request.POST or None)
+        scope_form(form, request.user)
         if request.method == "POST" and form.is_valid():
             portfolio = form.cleaned_data["portfolio"]
             added = ensure_default_limits(portfolio, by=actor(request))

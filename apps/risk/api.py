@@ -27,7 +27,9 @@ from rest_framework.routers import BaseRouter
 from apps.core.actors import actor
 from apps.core.inputs import FreeTextSerializerField
 from apps.core.permissions import AnyRole, RolePermission
+from apps.positions.access import active_fund_or_404, portfolio_or_404, visible
 from apps.positions.models import Portfolio
+from apps.positions.scoped import FundSlugRelatedField
 from apps.risk.models import Alert, RiskSnapshot
 from apps.risk.services import (
     acknowledge_alert,
@@ -71,8 +73,7 @@ def _date_param(request: Request, name: str) -> date | None:
 
 def _portfolio_param(request: Request) -> Portfolio:
     code = request.query_params.get("portfolio")
-    rows = Portfolio.objects.active()
-    found = rows.filter(code=code).first() if code else rows.order_by("code").first()
+    found = active_fund_or_404(request.user, code)  # 404 for a fund the user may not see
     if found is None:
         message = f"No active portfolio {code!r}." if code else "There is no active portfolio."
         raise ValidationError({"portfolio": [message]})
@@ -292,7 +293,7 @@ def _point(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class RunInputSerializer(serializers.Serializer):
-    portfolio = serializers.SlugRelatedField(slug_field="code", queryset=Portfolio.objects.active())
+    portfolio = FundSlugRelatedField(slug_field="code", queryset=Portfolio.objects.active())
     date = serializers.DateField(required=False, help_text="Default: the last NAV date.")
 
 
@@ -302,7 +303,7 @@ class RunViewSet(viewsets.ViewSet):
     @extend_schema(request=RunInputSerializer, responses={201: RiskSnapshotSerializer})
     def create(self, request: Request) -> Response:
         """Compute and store a snapshot (limits checked, alerts raised and journaled)."""
-        form = RunInputSerializer(data=request.data)
+        form = RunInputSerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
         portfolio = form.validated_data["portfolio"]
         day = form.validated_data.get("date") or latest_risk_date(portfolio)
@@ -355,11 +356,12 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def get_queryset(self) -> QuerySet[Alert]:
         rows = Alert.objects.select_related("portfolio", "limit", "acknowledged_by")
+        rows = visible(self.request.user, rows, field="portfolio_id")
         if self.action != "list":
             return rows
         params = self.request.query_params
         if code := params.get("portfolio"):
-            rows = rows.filter(portfolio__code=code)
+            rows = rows.filter(portfolio=portfolio_or_404(self.request.user, code=code))
         if wanted := params.get("status"):
             if wanted.upper() not in Alert.Status.values:
                 choices = ", ".join(s.lower() for s in Alert.Status.values)

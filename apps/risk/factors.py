@@ -81,6 +81,7 @@ def build_history(asof: date, days: int = HISTORY_DAYS) -> FactorHistory:
         "instrument__kind",
         "instrument__ticker",
         "instrument__maturity",
+        "instrument__currency",
         "date",
         "price",
         "rate",
@@ -89,9 +90,12 @@ def build_history(asof: date, days: int = HISTORY_DAYS) -> FactorHistory:
     # One price per instrument and date: the first by source priority is enough for risk.
     prices: dict[tuple[int, date], tuple[float, float | None]] = {}
     meta: dict[int, tuple[str, str, date | None]] = {}
-    for pk, kind, ticker, maturity, day, price, rate, _source in rows:
+    local: set[int] = set()  # BRL equities: they move with IBOV (factor_of), not a factor each
+    for pk, kind, ticker, maturity, currency, day, price, rate, _source in rows:
         prices.setdefault((pk, day), (float(price), None if rate is None else float(rate)))
         meta[pk] = (kind, ticker, maturity)
+        if currency == "BRL":
+            local.add(pk)
     ptax = dict(
         Fixing.objects.filter(index=FixingIndex.PTAX_SELL, date__in=dates).values_list(
             "date", "value"
@@ -122,7 +126,7 @@ def build_history(asof: date, days: int = HISTORY_DAYS) -> FactorHistory:
     scenario_dates, di_moves, dap_moves = [], [], []
     linear: dict[str, list[float]] = defaultdict(list)
     warnings: list[str] = []
-    roots = _linear_roots(meta)
+    roots = _linear_roots(meta, local)
     dropped = 0
     for i in range(1, len(dates)):
         before, day = dates[i - 1], dates[i]
@@ -236,14 +240,19 @@ def factor_of(kind: str, ticker: str, currency: str) -> str | None:
     return None
 
 
-def _linear_roots(meta: dict[int, tuple[str, str, date | None]]) -> dict[str, list[int]]:
+def _linear_roots(
+    meta: dict[int, tuple[str, str, date | None]], local: set[int]
+) -> dict[str, list[int]]:
+    """The instruments behind each linear factor `factor_of` names: a BRL equity moves with
+    IBOV, so only a foreign one has a factor of its own (a firm's thousand local stocks would
+    otherwise cost a thousand unused series)."""
     roots: dict[str, list[int]] = defaultdict(list)
     for pk, (kind, ticker, _maturity) in meta.items():
         if kind == InstrumentKind.IND:
             roots["IBOV"].append(pk)
         elif kind == InstrumentKind.OFFSHORE_FUTURE:
             roots[f"OFF:{ticker[:-3]}"].append(pk)
-        elif kind in (InstrumentKind.EQUITY, InstrumentKind.ETF):
+        elif kind in (InstrumentKind.EQUITY, InstrumentKind.ETF) and pk not in local:
             roots[f"EQ:{ticker}"].append(pk)
     return roots
 

@@ -186,3 +186,32 @@ class RiskSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"Risk {self.portfolio} {self.date}"
+
+
+class StoredFactorHistory(models.Model):
+    """The factor history of a risk date, built once by the pipelines' market step for every
+    fund of the day (`apps.risk.history`). Valid while the market's data version it was built
+    on stands: any price, fixing or instrument written since makes it stale, and readers build
+    their own. The arrays are a NumPy `.npz` (no pickle), the rest JSON."""
+
+    asof = models.DateField()
+    days = models.PositiveSmallIntegerField(help_text="Daily moves asked for (the VaR window).")
+    market_version = models.PositiveBigIntegerField(help_text="The market data version read.")
+    dates = models.JSONField(help_text="Scenario dates (ISO), one per row of the arrays.")
+    factors = models.JSONField(help_text="The linear factors' names, in the arrays' order.")
+    warnings = models.JSONField(default=list)
+    gaps = models.JSONField(default=list, help_text="[date, [tickers]] of the window's holes.")
+    arrays = models.BinaryField(help_text="di, dap and linear0 … as a NumPy .npz.")
+    seconds = models.FloatField(help_text="What building it cost.")
+    built_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "stored factor histories"
+        constraints = [
+            models.UniqueConstraint(fields=["asof", "days"], name="factor_history_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"factor history {self.asof} ({len(self.dates)} moves, market v{self.market_version})"
+        )

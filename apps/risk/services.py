@@ -29,7 +29,8 @@ from apps.marketdata.valuation import (
 )
 from apps.positions.models import DailyMark, NavRecord, Portfolio, Position, Side
 from apps.risk.engine import Revaluations, RiskPosition, RiskReport, analyse, fx_delta
-from apps.risk.factors import FactorHistory, build_history, factor_of
+from apps.risk.factors import FactorHistory, factor_of
+from apps.risk.history import shared_history
 from apps.risk.models import Alert, Limit, Metric, RiskSnapshot, Scope, StressScenario
 
 if TYPE_CHECKING:
@@ -276,7 +277,7 @@ def book_inputs(portfolio: Portfolio, day: date) -> BookInputs:
         nav=nav_row.nav_close,
         positions=positions,
         warnings=warnings,
-        history=build_history(day),
+        history=shared_history(day),
         ptax=fixing_on(FixingIndex.PTAX_SELL, day),
         scenarios=list(StressScenario.objects.filter(active=True)),
     )
@@ -516,7 +517,7 @@ def book_before(portfolio: Portfolio, day: date) -> tuple[BookInputs, RiskReport
     found = cache_get_many([history_key, memo_key])
     history = found.get(history_key)
     if history is None:
-        history = build_history(day)
+        history = shared_history(day)
         if shared:
             cache_set(history_key, history, WHAT_IF_TTL)
     positions, warnings = book_positions(portfolio, day)

@@ -23,8 +23,10 @@ from apps.core.actors import actor
 from apps.core.page_cache import cached_page
 from apps.core.permissions import role_required
 from apps.core.roles import Role, has_role
+from apps.positions import picker
+from apps.positions.access import has_any_fund, visible
 from apps.positions.models import Portfolio
-from apps.positions.queries import active_funds
+from apps.positions.scoped import scope_form
 from apps.risk.forms import AcknowledgeForm, ComputeForm
 from apps.risk.models import Alert
 from apps.risk.queries import cached_monitor, is_history, tenor
@@ -43,12 +45,15 @@ class HtmxHttpRequest(HttpRequest):
 @role_required(*Role.values)
 def monitor(request: HttpRequest) -> HttpResponse:
     """One fund's risk on a date from its stored snapshot (the latest one by default)."""
-    code, raw_day = request.GET.get("portfolio", ""), request.GET.get("date", "")
+    funds, code = picker.pick(request)
+    if not has_any_fund(request.user):
+        return picker.no_fund(request, "Risk")
+    raw_day = request.GET.get("date", "")
     day, error = _parse_day(raw_day)
     runner = has_role(request.user, *RUNNERS)
 
     def build() -> tuple[dict[str, Any], str]:
-        portfolios = list(Portfolio.objects.active())
+        portfolios = list(visible(request.user, Portfolio.objects.active()))
         portfolio = next((p for p in portfolios if p.code == code), None)
         portfolio = portfolio or (portfolios[0] if portfolios else None)
         context: dict[str, Any] = {
@@ -69,7 +74,7 @@ def monitor(request: HttpRequest) -> HttpResponse:
         request,
         name="risk",
         code=code,
-        funds=active_funds,
+        funds=funds,
         params={"portfolio": code, "date": raw_day, "runner": runner},
         build=build,
         template="risk/monitor.html",
@@ -84,6 +89,7 @@ def monitor(request: HttpRequest) -> HttpResponse:
 def compute(request: HttpRequest) -> HttpResponse:
     """Compute and store a fund's snapshot for a date now (what the EOD pipeline does)."""
     form = ComputeForm(request.POST)
+    scope_form(form, request.user)
     if not form.is_valid():
         messages.error(request, "Choose a fund and a date (YYYY-MM-DD) to compute.")
         return redirect("risk:monitor")
@@ -106,7 +112,8 @@ def compute(request: HttpRequest) -> HttpResponse:
 @role_required(*Role.values)
 def acknowledge(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Acknowledge an alert with a note; htmx gets the alert's row back, others a redirect."""
-    alert = get_object_or_404(Alert.objects.select_related("limit", "portfolio"), pk=pk)
+    rows = Alert.objects.select_related("limit", "portfolio")
+    alert = get_object_or_404(visible(request.user, rows, field="portfolio_id"), pk=pk)
     form = AcknowledgeForm(request.POST)
     error = "" if form.is_valid() else " ".join(str(m) for ms in form.errors.values() for m in ms)
     if not error:

@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from apps.core.actors import acting_user, actor
 from apps.core.inputs import FreeTextField
 from apps.positions.models import Trade
+from apps.positions.scoped import FundScopedAdmin
 from apps.positions.services import TradeTicket
 from apps.risk.services import setting_values
 from apps.trading import services
@@ -95,7 +96,7 @@ class TradeForm(forms.ModelForm):
 
 
 @admin.register(Trade)
-class TradeAdmin(admin.ModelAdmin):
+class TradeAdmin(FundScopedAdmin):
     form = TradeForm
     list_display = (
         "id",
@@ -178,7 +179,7 @@ class FatFingerRuleForm(forms.ModelForm):
 
 
 @admin.register(FatFingerRule)
-class FatFingerRuleAdmin(admin.ModelAdmin):
+class FatFingerRuleAdmin(FundScopedAdmin):
     form = FatFingerRuleForm
     list_display = (
         "portfolio",
@@ -203,7 +204,7 @@ class FatFingerRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(OverrideRequest)
-class OverrideRequestAdmin(admin.ModelAdmin):
+class OverrideRequestAdmin(FundScopedAdmin):
     """Granted or declined on the overrides page (/book/overrides/), never edited here."""
 
     list_display = (

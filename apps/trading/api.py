@@ -23,8 +23,10 @@ from apps.core.inputs import FreeTextSerializerField
 from apps.core.permissions import DECIDERS, RolePermission
 from apps.marketdata.models import Instrument
 from apps.marketdata.validators import validate_quoted_rate
+from apps.positions.access import portfolio_or_404, visible
 from apps.positions.api import TradersWrite, _parse_date, money, price
 from apps.positions.models import Portfolio, Side, Strategy, Trade
+from apps.positions.scoped import FundSlugRelatedField
 from apps.positions.services import TradeTicket
 from apps.trading import overrides, services
 from apps.trading.models import OverrideRequest
@@ -73,7 +75,7 @@ class TradeSerializer(serializers.ModelSerializer):
 class TradeInputSerializer(serializers.Serializer):
     """A trade ticket; `rate` is a decimal fraction (0.14901), `strategy` a code of the fund."""
 
-    portfolio = serializers.SlugRelatedField(slug_field="code", queryset=Portfolio.objects.active())
+    portfolio = FundSlugRelatedField(slug_field="code", queryset=Portfolio.objects.active())
     strategy = serializers.CharField(max_length=32)
     instrument = serializers.PrimaryKeyRelatedField(queryset=Instrument.objects.all())
     side = serializers.ChoiceField(choices=Side.choices)
@@ -246,9 +248,10 @@ class TradeViewSet(
         rows = Trade.objects.select_related(
             "portfolio", "strategy", "instrument", "created_by", "reversed_by"
         )
+        rows = visible(self.request.user, rows, field="portfolio_id")
         params = self.request.query_params
         if code := params.get("portfolio"):
-            rows = rows.filter(portfolio__code=code)
+            rows = rows.filter(portfolio=portfolio_or_404(self.request.user, code=code))
         if start := _parse_date(params.get("from"), "from"):
             rows = rows.filter(trade_date__gte=start)
         if end := _parse_date(params.get("to"), "to"):
@@ -274,7 +277,7 @@ class TradeViewSet(
 
         The pre-trade check refuses a block (400, journaled) and a warning not confirmed
         (400, `confirm_warnings: true` books it); `dry_run: true` answers the verdict only."""
-        form = TradeInputSerializer(data=request.data)
+        form = TradeInputSerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
         by, data = actor(request), form.validated_data
         if data["dry_run"]:
@@ -295,7 +298,7 @@ class TradeViewSet(
     @action(detail=False, methods=["post"], url_path="request-override")
     def request_override(self, request: Request) -> Response:
         """Ask an approver who is not you to release a ticket's hard-limit breach."""
-        form = OverrideAskSerializer(data=request.data)
+        form = OverrideAskSerializer(data=request.data, context={"request": request})
         form.is_valid(raise_exception=True)
         asked = overrides.request_override(
             form.ticket(),
@@ -331,6 +334,7 @@ class OverrideRequestViewSet(
         rows = OverrideRequest.objects.select_related(
             "portfolio", "strategy", "instrument", "requested_by", "decided_by"
         )
+        rows = visible(self.request.user, rows, field="portfolio_id")
         if status_filter := self.request.query_params.get("status"):
             rows = rows.filter(status=status_filter.upper())
         return rows.order_by("-created_at", "-pk")
@@ -345,11 +349,12 @@ class OverrideRequestViewSet(
     @action(detail=True, methods=["post"])
     def grant(self, request: Request, pk: str | None = None) -> Response:
         """Release the breach with a note: the ticket is checked again and booked now."""
+        asked = self.get_object()  # another fund's request: 404 before anything else
         form = DecideOverrideSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         try:
             result = overrides.grant_override(
-                self.get_object(), by=actor(request), note=form.validated_data["note"]
+                asked, by=actor(request), note=form.validated_data["note"]
             )
         except TradeRefused as error:
             return refused(error)
@@ -359,10 +364,11 @@ class OverrideRequestViewSet(
     @action(detail=True, methods=["post"])
     def decline(self, request: Request, pk: str | None = None) -> Response:
         """Refuse to release the breach (a note is required); nothing is booked."""
+        asked = self.get_object()
         form = DecideOverrideSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         declined = overrides.decline_override(
-            self.get_object(), by=actor(request), note=form.validated_data["note"]
+            asked, by=actor(request), note=form.validated_data["note"]
         )
         return Response(OverrideRequestSerializer(declined).data)
 

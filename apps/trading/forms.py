@@ -12,7 +12,9 @@ from django.utils import timezone
 from apps.core.inputs import FreeTextField
 from apps.marketdata.models import Instrument, InstrumentKind
 from apps.marketdata.validators import validate_quoted_rate
+from apps.positions.access import visible
 from apps.positions.models import Portfolio, Side, Strategy
+from apps.positions.scoped import scope_form
 from apps.positions.services import TradeTicket
 
 HUNDRED = Decimal("100")
@@ -38,12 +40,11 @@ def instrument_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     return list(groups.items())
 
 
-def strategy_choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    """Active strategies grouped by portfolio."""
+def strategy_choices(user: Any) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The active strategies of `user`'s active funds, grouped by portfolio."""
     groups: dict[str, list[tuple[str, str]]] = {}
-    for strategy in Strategy.objects.filter(active=True, portfolio__active=True).select_related(
-        "portfolio"
-    ):
+    rows = Strategy.objects.filter(active=True, portfolio__active=True).select_related("portfolio")
+    for strategy in visible(user, rows, field="portfolio_id"):
         groups.setdefault(strategy.portfolio.name, []).append((str(strategy.pk), strategy.name))
     return list(groups.items())
 
@@ -87,9 +88,10 @@ class TradeForm(forms.Form):
         "release it.",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._field("strategy").choices = [("", "---------"), *strategy_choices()]
+        scope_form(self, user)  # another fund's id: "not one of the available choices"
+        self._field("strategy").choices = [("", "---------"), *strategy_choices(user)]
         self._field("instrument").choices = [("", "---------"), *instrument_choices()]
         self.fields["trade_date"].initial = timezone.localdate()
         rate_ids = Instrument.objects.active().filter(quote_convention="RATE")
@@ -141,8 +143,9 @@ class SandboxFundForm(forms.Form):
     portfolio = forms.ModelChoiceField(Portfolio.objects.active(), empty_label=None)
     trade_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        scope_form(self, user)
         self.fields["trade_date"].initial = timezone.localdate()
 
 
@@ -158,11 +161,12 @@ class SandboxTicketForm(forms.Form):
         max_digits=12, decimal_places=6, required=False, label="Rate (% a.a.)"
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        scope_form(self, user)
         cast(forms.ChoiceField, self.fields["strategy"]).choices = [
             ("", "---------"),
-            *strategy_choices(),
+            *strategy_choices(user),
         ]
         cast(forms.ChoiceField, self.fields["instrument"]).choices = [
             ("", "---------"),

@@ -15,6 +15,7 @@ from apps.core.actors import actor
 from apps.core.permissions import role_required
 from apps.core.roles import Role
 from apps.core.templatetags.pms_format import num
+from apps.positions.access import visible
 from apps.positions.models import Position, Trade
 from apps.positions.mtm import last_mark_date
 from apps.positions.services import TradeTicket
@@ -38,7 +39,7 @@ TRIERS = (*TRADERS, Role.APPROVER)
 def trade_new(request: HttpRequest) -> HttpResponse:
     """Check and record a trade ("check" only shows the verdict; "request_override" asks an
     approver to release a hard-limit breach); a backdated trade re-marks the book."""
-    form = TradeForm(request.POST or None, initial=_trade_initial(request))
+    form = TradeForm(request.POST or None, initial=_trade_initial(request), user=request.user)
     verdict: Verdict | None = None
     if request.method == "POST" and form.is_valid():
         action = request.POST.get("action", "book")
@@ -87,7 +88,8 @@ def _trade_action(request: HttpRequest, action: str, form: TradeForm) -> HttpRes
 def _trade_initial(request: HttpRequest) -> dict[str, Any]:
     """Pre-fill from `?position=<id>` (the position page's "Trade" link)."""
     raw = request.GET.get("position", "")
-    position = Position.objects.filter(pk=raw).first() if raw.isdigit() else None
+    rows = visible(request.user, Position.objects.all(), field="portfolio_id")
+    position = rows.filter(pk=raw).first() if raw.isdigit() else None
     if position is None:
         return {}
     return {
@@ -122,7 +124,8 @@ def _warnings_kept(verdict: Verdict) -> str:
 def trade_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     """Reverse a trade (reason mandatory) and re-mark from its date; never refused by the
     pre-trade check, whose warnings are shown and journaled."""
-    trade = get_object_or_404(Trade.objects.select_related("portfolio"), pk=pk)
+    rows = visible(request.user, Trade.objects.select_related("portfolio"), field="portfolio_id")
+    trade = get_object_or_404(rows, pk=pk)
     form = ReverseForm(request.POST)
     if not form.is_valid():
         messages.error(request, "A reason is required to reverse a trade.")
@@ -149,6 +152,7 @@ def override_list(request: HttpRequest) -> HttpResponse:
     rows = OverrideRequest.objects.select_related(
         "portfolio", "strategy", "instrument", "requested_by", "decided_by", "trade"
     )
+    rows = visible(request.user, rows, field="portfolio_id")
     pending = rows.filter(status=OverrideStatus.PENDING).order_by("created_at")
     context = {
         "pending": [(r, overrides.may_grant(r, request.user)) for r in pending],
@@ -162,7 +166,8 @@ def override_list(request: HttpRequest) -> HttpResponse:
 @role_required(Role.MANAGER, Role.APPROVER)
 def override_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     """Grant (the ticket is booked now) or decline an override request; a note is required."""
-    request_row = get_object_or_404(OverrideRequest, pk=pk)
+    rows = visible(request.user, OverrideRequest.objects.all(), field="portfolio_id")
+    request_row = get_object_or_404(rows, pk=pk)
     form = DecideOverrideForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
     try:
@@ -184,8 +189,8 @@ def override_decide(request: HttpRequest, pk: int, decision: str) -> HttpRespons
 @role_required(*TRIERS)
 def sandbox(request: HttpRequest) -> HttpResponse:
     """Try a ticket or a basket: every pre-trade rule and the what-if, nothing written."""
-    fund = SandboxFundForm(request.POST or None)
-    basket = SandboxBasket(request.POST or None, prefix="t")
+    fund = SandboxFundForm(request.POST or None, user=request.user)
+    basket = SandboxBasket(request.POST or None, prefix="t", form_kwargs={"user": request.user})
     verdict, tickets = None, []
     if request.method == "POST" and fund.is_valid() and basket.is_valid():
         tickets = _tickets(fund.cleaned_data, basket)

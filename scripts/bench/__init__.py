@@ -39,13 +39,15 @@ class BenchOp:
 
 
 _REPORTED: set[str] = set()
+NOTES: list[str] = []  # what report() printed since the harness last took them (bench.json)
 
 
 def report(key: str, text: str) -> None:
     """A figure the harness has no column for, printed once (per `key`) beside the
-    operation's name."""
+    operation's name, and kept with the operation's result in var/bench.json."""
     if key not in _REPORTED:
         _REPORTED.add(key)
+        NOTES.append(text)
         print(f" {text}", end="", flush=True)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from scripts.bench import SCALES, BenchOp, Scale
+from scripts.bench import NOTES, SCALES, BenchOp, Scale
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 MODULES = [
@@ -38,6 +38,7 @@ MODULES = [
     "scripts.bench.ops",
     "scripts.bench.cache",
     "scripts.bench.warming",
+    "scripts.bench.canvas",  # real Celery workers on the 200-fund firm (issue 17 §3)
     "scripts.bench.backup",  # last: its restore replaces every table
 ]
 
@@ -159,6 +160,7 @@ def _operations() -> list[BenchOp]:
 def _measure(op: BenchOp, scale: Scale) -> dict[str, Any]:
     target = None if op.target_ms is None else op.target_ms * scale.fraction
     times: list[float] = []
+    NOTES.clear()
     print(f"  {op.name} …", end="", flush=True)
     try:
         for _ in range(op.repeats):
@@ -188,6 +190,7 @@ def _result(
         "median_ms": round(statistics.median(times), 1) if times else None,
         "target_ms": target,
         "status": status,
+        "notes": list(NOTES),
     }
 
 

@@ -110,12 +110,12 @@ def test_a_fund_without_marks_says_so_everywhere(client: Client, pm_alice) -> No
     assert csv.status_code == 400
 
 
-def test_an_unknown_portfolio_is_named(client: Client, fund, pm_alice) -> None:
+def test_an_unknown_portfolio_is_a_404_that_names_it(client: Client, fund, pm_alice) -> None:
+    """Unknown and not granted answer alike (issue 17): 404, never data."""
     client.force_login(pm_alice)
-    body = client.get("/attribution/?portfolio=nope").content.decode()
-    assert "No active portfolio &#x27;nope&#x27;." in body
+    assert client.get("/attribution/?portfolio=nope").status_code == 404
     api = client.get("/api/attribution/returns/?portfolio=nope")
-    assert api.status_code == 400 and api.json() == {"portfolio": ["No active portfolio 'nope'."]}
+    assert api.status_code == 404 and api.json()["detail"] == "No active portfolio 'nope'."
 
 
 def test_a_named_period_ignores_stray_dates(client: Client, fund, pm_alice) -> None:

@@ -25,6 +25,7 @@ FLOORS: tuple[frozenset[str], ...] = (
     frozenset({"marketdata"}),
     frozenset({"positions"}),
     frozenset({"risk", "attribution"}),
+    frozenset({"firm"}),
     frozenset({"compliance"}),
     frozenset({"trading"}),
     frozenset({"proposals"}),

@@ -55,6 +55,19 @@ class Fade:
     threshold: float  # relative move
 
 
+@dataclass(frozen=True)
+class Script:
+    """One demo fund's book: its strategies, slots, dated events, flows and tactical slots;
+    `stream` keeps its slippage draws apart from the other funds'."""
+
+    strategies: tuple[tuple[str, str], ...]
+    slots: tuple[Slot, ...]
+    events: dict[int, list[tuple[str, str, float]]]
+    flows: dict[int, list[tuple[str, str, str]]]
+    tactical: dict[str, Fade]
+    stream: int = 0
+
+
 STRATEGIES = (
     ("rates-br", "Rates BR"),
     ("inflation", "Inflation"),
@@ -233,3 +246,5 @@ TACTICAL: dict[str, Fade] = {
     "wdo-tactical": Fade("PTAX", lookback=20, threshold=0.015),
     "win-tactical": Fade("BOVA11", lookback=20, threshold=0.02),
 }
+
+FLAGSHIP = Script(STRATEGIES, SLOTS, EVENTS, FLOWS, TACTICAL)

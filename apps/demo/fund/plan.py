@@ -27,14 +27,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
-from apps.demo.fund.book import (
-    EVENTS,
-    FLOWS,
-    SLOTS,
-    TACTICAL,
-    Fade,
-    Slot,
-)
+from apps.demo.fund.book import FLAGSHIP, Fade, Script, Slot
 from apps.marketdata import pricing
 from apps.marketdata.calendar import business_days
 
@@ -140,9 +133,9 @@ class _Holding:
     weight: float  # signed multiple of the slot's full size
 
 
-def plan_fund(market: Market, *, seed: int) -> Iterator[DayPlan]:
-    """The fund's plan for each of `market.days`, in order."""
-    planner = _Planner(market, seed)
+def plan_fund(market: Market, *, seed: int, script: Script = FLAGSHIP) -> Iterator[DayPlan]:
+    """The fund's plan (`script`: Demo Macro FIM by default) for each of `market.days`."""
+    planner = _Planner(market, seed, script)
     for k, day in enumerate(market.days):
         yield planner.day(k, day)
 
@@ -157,25 +150,26 @@ def month_letter(ticker: str) -> str:
 
 
 class _Planner:
-    def __init__(self, market: Market, seed: int) -> None:
-        self.market, self.seed = market, seed
+    def __init__(self, market: Market, seed: int, script: Script) -> None:
+        self.market, self.seed, self.script = market, seed, script
         self.book: dict[str, _Holding] = {}
-        self.slots = {slot.name: slot for slot in SLOTS}
+        self.slots = {slot.name: slot for slot in script.slots}
 
     def day(self, k: int, day: date) -> DayPlan:
         self.k, self.today = k, day
         self.quotes = self.market.quotes[day]
-        self.rng = np.random.default_rng([self.seed, _SLIPPAGE_STREAM, day.toordinal()])
+        stream = [_SLIPPAGE_STREAM, *([self.script.stream] if self.script.stream else [])]
+        self.rng = np.random.default_rng([self.seed, *stream, day.toordinal()])
         self.plan = DayPlan(day)
-        for slot in SLOTS:
+        for slot in self.script.slots:
             if slot.name in self.book:
                 self._maybe_roll(slot)
-        for name, action, fraction in EVENTS.get(k, ()):
+        for name, action, fraction in self.script.events.get(k, ()):
             self._act(self.slots[name], action, fraction)
-        for kind, amount, note in FLOWS.get(k, ()):
+        for kind, amount, note in self.script.flows.get(k, ()):
             self.plan.flows.append(Flow(kind, Decimal(amount), note))
         if k >= 2 and k % _TACTICAL_EVERY == 2:
-            for name, signal in TACTICAL.items():
+            for name, signal in self.script.tactical.items():
                 self._fade(self.slots[name], signal)
         return self.plan
 

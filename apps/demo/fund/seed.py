@@ -1,4 +1,5 @@
-"""`seed_demo` step: Demo Macro FIM, traded through the real services and marked by the engine.
+"""`seed_demo` step: the demo funds (Demo Macro FIM, the flagship; a qualified-investor fund; a
+managed account), traded through the real services and marked by the engine.
 
 Nothing financial is written here except through `record_trade`, `record_flow`,
 `update_position_plan` and `run_mtm`: the P&L and the NAV are whatever the MTM engine makes of
@@ -15,8 +16,8 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from apps.demo.fund.book import STRATEGIES
 from apps.demo.fund.plan import Contract, DayPlan, Market, Quote, plan_fund
+from apps.demo.fund.vehicles import DEMO_FUNDS, FLAGSHIP_FUND, DemoFund
 from apps.demo.options import SeedOptions
 from apps.marketdata import pricing
 from apps.marketdata.calendar import business_days_between
@@ -37,9 +38,9 @@ from apps.positions.services import (
     update_position_plan,
 )
 
-FUND_CODE = "demo-macro"
-FUND_NAME = "Demo Macro FIM"
-INITIAL_NAV = Decimal("500000000.00")
+FUND_CODE = FLAGSHIP_FUND.code
+FUND_NAME = FLAGSHIP_FUND.name
+INITIAL_NAV = FLAGSHIP_FUND.initial_nav
 MANAGER, BACK_OFFICE = "pm_alice", "bo_carol"
 _BROKERS = {"OFFSHORE_FUTURE": "Demo FCM (CME)"}
 _B3_BROKER = "Demo Corretora"
@@ -50,13 +51,19 @@ class DemoFundError(RuntimeError):
 
 
 def seed_fund(options: SeedOptions) -> str:
-    """Create Demo Macro FIM and trade and mark it through the last day of the demo market."""
+    """Create the demo funds and trade and mark each through the last day of the demo market."""
+    return "\n".join(seed_one(fund, options) for fund in DEMO_FUNDS)
+
+
+def seed_one(fund: DemoFund, options: SeedOptions) -> str:
+    """Create one demo fund and trade and mark it through the last day of the demo market."""
     manager, back_office = _user(MANAGER), _user(BACK_OFFICE)
     window = business_days_between(options.start, options.end)
     if not window:
-        return f"{FUND_NAME}: no business day in {options.start} .. {options.end}, nothing to do."
+        return f"{fund.name}: no business day in {options.start} .. {options.end}, nothing to do."
     with transaction.atomic():
-        portfolio = _ensure_fund(window[0])
+        launch = len(window) - fund.launch_days if fund.launch_days else 0
+        portfolio = _ensure_fund(fund, window[max(0, launch)])
         days = business_days_between(portfolio.inception_date, options.end)
         last = last_mark_date(portfolio)
         if not days or (last is not None and last >= days[-1]):
@@ -66,7 +73,7 @@ def seed_fund(options: SeedOptions) -> str:
         marked = 0
         # The plan always starts at inception (it is cheap and in memory); days already marked
         # were traded by an earlier run and are only replayed to rebuild the plan's state.
-        for plan in plan_fund(_load_market(days), seed=options.seed):
+        for plan in plan_fund(_load_market(days), seed=options.seed, script=fund.script):
             if last is not None and plan.day <= last:
                 continue
             recorder.record(plan)
@@ -85,12 +92,12 @@ def _user(username: str) -> User:
         raise DemoFundError(f"{username} does not exist: seed the demo users first.") from None
 
 
-def _ensure_fund(inception: date) -> Portfolio:
+def _ensure_fund(fund: DemoFund, inception: date) -> Portfolio:
     portfolio, _ = Portfolio.objects.get_or_create(
-        code=FUND_CODE,
-        defaults={"name": FUND_NAME, "inception_date": inception, "initial_nav": INITIAL_NAV},
+        code=fund.code,
+        defaults={"name": fund.name, "inception_date": inception, "initial_nav": fund.initial_nav},
     )
-    for code, name in STRATEGIES:
+    for code, name in fund.script.strategies:
         Strategy.objects.get_or_create(portfolio=portfolio, code=code, defaults={"name": name})
     return portfolio
 

@@ -31,6 +31,7 @@ from apps.demo.seeders import seed_market
 from apps.demo.users import ensure_demo_users
 from apps.journal.models import Entry
 from apps.journal.services import add_note, verify
+from apps.ops.models import CheckResult
 from apps.positions.models import Portfolio
 from apps.positions.services import replay
 from scripts.drills.backup_restore import (
@@ -133,6 +134,10 @@ def test_backup_then_restore_brings_back_every_row(
     folder = backup(env, tmp_path / "backups")
 
     assert FOLDER.match(folder.name) and folder.parent == tmp_path / "backups"
+    # Recorded for /metrics (the backup-age alert) after the snapshot, so not in the backup
+    # (meta.json's counts, below, are those from before it).
+    recorded = CheckResult.objects.get(name=CheckResult.Name.BACKUP)
+    assert recorded.ok and recorded.detail == str(folder)
     assert [p.name for p in (tmp_path / "backups").iterdir()] == [folder.name]  # no temp left
     assert {p.name for p in folder.iterdir()} == {"pms.dump", "csv", "meta.json", "manifest.sha256"}
     assert {p.stem for p in (folder / "csv").iterdir()} == pms_tables()

@@ -11,6 +11,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import transaction
 from django.test import override_settings
@@ -18,13 +19,17 @@ from django.test import override_settings
 from apps.demo.fund import seed_fund
 from apps.demo.fund.book import STRATEGIES
 from apps.demo.fund.seed import FUND_CODE, FUND_NAME, INITIAL_NAV
+from apps.demo.fund.vehicles import DEMO_FUNDS, MANAGED_ACCOUNT_FUND, QUALIFIED_FUND
 from apps.demo.options import SeedOptions
 from apps.demo.seeders import seed_market
+from apps.demo.users import DEMO_USERS, ensure_demo_grants
 from apps.journal.services import verify
 from apps.marketdata.calendar import business_days_between
+from apps.positions.access import visible
 from apps.positions.models import (
     CapitalFlow,
     DailyMark,
+    FundAccess,
     NavRecord,
     Portfolio,
     Position,
@@ -124,8 +129,8 @@ def test_it_creates_the_fund_and_its_five_strategies(seeded: Seeded) -> None:
     summary = next(line for line in seeded.output.splitlines() if line.startswith(FUND_NAME))
     nav = NavRecord.objects.get(portfolio=fund, date=END).nav_close
     assert f"NAV R$ {nav:,.2f} on {END}" in summary
-    assert f"{Trade.objects.count()} trades" in summary
-    assert f"{Position.objects.open().count()} open positions" in summary
+    assert f"{Trade.objects.filter(portfolio=fund).count()} trades" in summary
+    assert f"{Position.objects.for_portfolio(fund).open().count()} open positions" in summary
 
 
 def test_every_business_day_has_a_nav_whose_bridge_closes(seeded: Seeded) -> None:
@@ -147,7 +152,8 @@ def test_marks_cover_exactly_the_positions_held_or_traded_each_day(seeded: Seede
     ):
         marked[day][position] = quantity
     traded: dict[date, set[int]] = defaultdict(set)
-    for position, day in Trade.objects.values_list("position_id", "trade_date"):
+    trades = Trade.objects.filter(portfolio=seeded.portfolio)
+    for position, day in trades.values_list("position_id", "trade_date"):
         traded[day].add(position)
     held: set[int] = set()
     for day in seeded.days:
@@ -158,8 +164,9 @@ def test_marks_cover_exactly_the_positions_held_or_traded_each_day(seeded: Seede
 def test_the_engine_reproduces_a_day_it_already_marked(seeded: Seeded) -> None:
     fields = ("position_id", "quantity", "price", "pnl_brl", "cum_pnl_brl", "market_value_brl")
     day = seeded.days[-1]
-    marks = list(DailyMark.objects.filter(date=day).order_by("position_id").values_list(*fields))
-    nav = NavRecord.objects.get(date=day)
+    marks = DailyMark.objects.filter(portfolio=seeded.portfolio, date=day).order_by("position_id")
+    before = list(marks.values_list(*fields))
+    nav = NavRecord.objects.get(portfolio=seeded.portfolio, date=day)
 
     again = run_mtm(seeded.portfolio, day).nav
     assert (again.nav_close, again.pnl_brl, again.cash_brl) == (
@@ -167,10 +174,7 @@ def test_the_engine_reproduces_a_day_it_already_marked(seeded: Seeded) -> None:
         nav.pnl_brl,
         nav.cash_brl,
     )
-    assert (
-        list(DailyMark.objects.filter(date=day).order_by("position_id").values_list(*fields))
-        == marks
-    )
+    assert list(marks.values_list(*fields)) == before
 
 
 def test_positions_are_the_replay_of_the_trades(seeded: Seeded) -> None:
@@ -223,3 +227,44 @@ def test_seeding_again_adds_nothing(seeded: Seeded) -> None:
 
 def test_the_journal_chain_verifies(seeded: Seeded) -> None:
     assert verify() is None
+
+
+def test_it_creates_the_two_other_vehicles_marked_through_the_last_day(seeded: Seeded) -> None:
+    last_day = seeded.days[-1]
+    for fund in (QUALIFIED_FUND, MANAGED_ACCOUNT_FUND):
+        portfolio = Portfolio.objects.get(code=fund.code)
+        assert sorted(portfolio.strategies.values_list("code", "name")) == sorted(
+            fund.script.strategies
+        )
+        days = business_days_between(portfolio.inception_date, END)
+        assert fund.launch_days is not None and len(days) == fund.launch_days
+        navs = NavRecord.objects.filter(portfolio=portfolio).order_by("date")
+        assert [n.date for n in navs] == days and days[-1] == last_day
+        assert Position.objects.for_portfolio(portfolio).open().count() >= 3
+    # The qualified fund's strategies are its own, not the flagship's.
+    qualified = Portfolio.objects.get(code=QUALIFIED_FUND.code)
+    flagship_codes = {code for code, _ in STRATEGIES}
+    assert not flagship_codes & set(qualified.strategies.values_list("code", flat=True))
+
+
+def test_the_cast_sees_the_funds_its_grants_name(seeded: Seeded) -> None:
+    seen = {
+        spec.username: sorted(
+            visible(User.objects.get(username=spec.username)).values_list("code", flat=True)
+        )
+        for spec in DEMO_USERS
+    }
+    every = sorted(f.code for f in DEMO_FUNDS)
+    assert seen == {
+        "pm_alice": every,
+        "cio_bob": ["demo-macro"],
+        "bo_carol": every,
+        "ops_erin": every,
+        "viewer_dan": ["demo-macro", "demo-macro-qi"],
+        "bo_mae": ["demo-pension"],
+    }
+    # A re-seed puts a changed grant back (and adds nothing else).
+    bob = User.objects.get(username="cio_bob")
+    FundAccess.objects.create(user=bob, portfolio=Portfolio.objects.get(code="demo-pension"))
+    ensure_demo_grants()
+    assert list(visible(bob).values_list("code", flat=True)) == ["demo-macro"]

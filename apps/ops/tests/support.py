@@ -19,12 +19,15 @@ from django.contrib.auth.models import User
 from django.core.cache import caches
 from django.db import connection
 from django.test import Client
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 from pytest_django import Settings
 
 from apps.core.local_cache import local
 from apps.core.models import DataVersion, RefreshRequest
 from apps.marketdata.models import Instrument, SettlementPrice
 from apps.marketdata.services import override_price
+from apps.ops.metrics import forget as forget_metrics_state
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import Outcome
 from apps.positions.models import Trade
@@ -60,6 +63,18 @@ def long_wdo(book_at: BookAt, through: date) -> Book:
         if day <= through:
             book.market_day("WDOH25", day, close)
     book.trade("WDOH25", "BUY", "10", first, price="5529.50")
+    return book
+
+
+def another_fund(first: Book, code: str, *, ticker: str = "WDOH25", qty: str = "4") -> Book:
+    """A fund beside `first` (same market, same manager), short `qty` of `ticker` since its
+    inception on 3 Feb 2025; `ticker` must exist (priced or not)."""
+    from apps.positions.tests.factories import PortfolioFactory, StrategyFactory
+
+    portfolio = PortfolioFactory.create(code=code, inception_date=D1)
+    strategy = StrategyFactory.create(portfolio=portfolio, code="fx", name="FX")
+    book = Book(portfolio, strategy, first.user)
+    book.trade(ticker, "SELL", qty, D1, price="5529.50")
     return book
 
 
@@ -202,3 +217,30 @@ def delete_last_entries(count: int) -> None:
         )
         if connection.vendor == "postgresql":
             cursor.execute("SET session_replication_role = DEFAULT")
+
+
+# --- /metrics -----------------------------------------------------------------------------------
+
+
+def scrape(client: Client, **headers: str) -> str:
+    """The text of /metrics, the state recomputed now (not the one kept from an earlier test)."""
+    forget_metrics_state()
+    response = client.get("/metrics", **headers)  # type: ignore[arg-type]
+    assert response.status_code == 200, response.content[:200]
+    assert response["Content-Type"].startswith("text/plain")
+    return response.content.decode()
+
+
+def samples(text: str) -> list[Sample]:
+    return [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+
+def sample(text: str, name: str, **labels: str) -> float | None:
+    """The value of the sample `name` whose labels include `labels` (the only one), or None."""
+    found = [
+        s.value
+        for s in samples(text)
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    ]
+    assert len(found) <= 1, f"{name}{labels}: {len(found)} samples"
+    return found[0] if found else None

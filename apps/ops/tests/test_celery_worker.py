@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -26,6 +24,7 @@ from django.db import connection
 
 from apps.ops.models import PipelineRun
 from apps.ops.tests.support import long_wdo
+from apps.ops.tests.workers import database_url, start, stop
 from apps.positions.models import DailyMark, NavRecord
 from tests.support import service_missing
 
@@ -33,8 +32,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 BROKER_DB = 9
 D1, D2, D3 = date(2025, 2, 3), date(2025, 2, 4), date(2025, 2, 5)
-BASE_DIR = Path(__file__).resolve().parents[3]
-CELERY = str(Path(sys.executable).with_name("celery"))
 
 
 def _redis_base() -> str:
@@ -52,17 +49,6 @@ def _redis_base() -> str:
     return url
 
 
-def _database_url() -> str:
-    """This test's database (pytest-django's test_<name>), as DATABASE_URL."""
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"])
-    host = db["HOST"] or "localhost"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
-
-
 @pytest.fixture
 def services() -> dict[str, str]:
     if connection.vendor != "postgresql":
@@ -72,7 +58,7 @@ def services() -> dict[str, str]:
     tag = uuid.uuid4().hex[:10]
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": broker,
         "CELERY_RESULT_BACKEND": broker,
         "REDIS_URL": redis,
@@ -82,24 +68,6 @@ def services() -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "pms_project.settings",
     }
     return {"broker": broker, "queue": f"pms-test-{tag}", "tag": tag, **env}
-
-
-def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [CELERY, "-A", "pms_project", *args], cwd=BASE_DIR, env=env, stdout=out, stderr=out
-        )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate this process only (warm shutdown), then kill it if it lingers."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -112,7 +80,7 @@ def fund(book_at: Any, settings: Any) -> Any:
 def worker(services: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
     env = {k: v for k, v in services.items() if k not in ("broker", "queue", "tag")}
     log = tmp_path / "worker.log"
-    process = _start(
+    process = start(
         [
             "worker",
             "--pool",
@@ -135,7 +103,7 @@ def worker(services: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]
     try:
         yield {**services, "log": str(log)}
     finally:
-        _stop(process)
+        stop(process)
 
 
 def test_a_real_worker_runs_the_eod_of_a_portfolio(fund: Any, worker: dict[str, str]) -> None:
@@ -174,7 +142,7 @@ def test_beat_installs_the_schedule_in_the_database(
 
     env = {k: v for k, v in services.items() if k not in ("broker", "queue", "tag")}
     log = tmp_path / "beat.log"
-    process = _start(
+    process = start(
         [
             "beat",
             "--scheduler",
@@ -195,7 +163,7 @@ def test_beat_installs_the_schedule_in_the_database(
         ):
             time.sleep(0.25)
     finally:
-        _stop(process)
+        stop(process)
     tasks = {t.task: t for t in PeriodicTask.objects.select_related("crontab")}
     assert names <= set(tasks), log.read_text()[-4000:]
     for task, hour in (("pipelines.run_eod", "18"), ("pipelines.run_preopen", "6")):
@@ -223,7 +191,7 @@ def test_a_worker_killed_mid_eod_is_marked_abandoned_and_taken_over(
     log = tmp_path / "worker.log"
     queue = services["queue"]
     args = ["worker", "--pool", "solo", "--loglevel", "INFO", "-Q", queue, "-n", f"{queue}@%h"]
-    worker = _start([*args, "--without-gossip", "--without-mingle"], env, log)
+    worker = start([*args, "--without-gossip", "--without-mingle"], env, log)
     db = connection.settings_dict
     # A second session holds the NAV table against writes: the worker's MTM waits there, so
     # the kill lands mid-run however fast the machine is.
@@ -254,7 +222,7 @@ def test_a_worker_killed_mid_eod_is_marked_abandoned_and_taken_over(
         holder.rollback()
         holder.close()
         app.close()
-        _stop(worker)
+        stop(worker)
     run = PipelineRun.objects.get(business_date=D1)
     assert run.status == PipelineRun.Status.RUNNING  # what the dead worker left
     deadline = time.monotonic() + 20

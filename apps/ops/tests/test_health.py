@@ -1,20 +1,16 @@
-"""Liveness, readiness and Prometheus metrics (a Redis of the test's own: conftest.py)."""
+"""Liveness and readiness (a Redis of the test's own: conftest.py); /metrics is test_metrics.py."""
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test import Client
 
-from apps.ops.pipelines import run_pipeline
-from apps.ops.tests.support import long_wdo, point_caches_at
-from apps.risk.models import Limit, Metric
+from apps.ops.tests.support import point_caches_at
 from scripts.redis_server import RedisServer
 
 pytestmark = pytest.mark.django_db
@@ -113,66 +109,3 @@ def test_the_login_page_still_answers_with_redis_dead(
     client: Client, dead_redis: RedisServer
 ) -> None:
     assert client.get("/login/").status_code == 200
-
-
-# --- /metrics ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def marked_fund(book_at: Any, settings: Any) -> Any:
-    """One WDO position, marked by the EOD pipeline, under a gross limit it uses."""
-    settings.PIPELINE_RETRY_DELAYS = []
-    day = date(2025, 2, 3)
-    book = long_wdo(book_at, through=day)
-    Limit.objects.create(
-        portfolio=book.portfolio,
-        metric=Metric.GROSS,
-        warning_level=Decimal("0.5"),
-        hard_level=Decimal("1"),
-    )
-    outcome = run_pipeline("eod", book.portfolio, day)  # MTM … risk (limits) … caches
-    assert outcome.status == "ran", outcome.run and outcome.run.error
-    return book
-
-
-def _samples(text: str, name: str) -> list[str]:
-    return [line for line in text.splitlines() if line.startswith(name)]
-
-
-def test_metrics_exports_pms_and_django_metrics(
-    client: Client, settings: Any, marked_fund: Any
-) -> None:
-    settings.METRICS_TOKEN = ""
-    client.get("/health")  # at least one request through django-prometheus's middleware
-    response = client.get("/metrics")
-    assert response.status_code == 200
-    assert response["Content-Type"].startswith("text/plain")
-    text = response.content.decode()
-    code = marked_fund.portfolio.code
-    [eod] = [
-        s
-        for s in _samples(text, "pms_pipeline_last_success_timestamp_seconds{")
-        if 'pipeline="eod"' in s
-    ]
-    assert f'portfolio="{code}"' in eod and float(eod.split()[-1]) > 1.7e9
-    assert _samples(text, "pms_cache_hit_ratio ")
-    [limit] = _samples(text, "pms_limit_utilisation_ratio{")
-    assert f'portfolio="{code}"' in limit and "Gross exposure" in limit
-    assert float(limit.split()[-1]) > 0
-    assert "# TYPE pms_open_alerts gauge" in text
-    # django-prometheus's own
-    assert _samples(text, "django_http_requests_total_by_method_total{")
-    assert _samples(text, "django_http_responses_total_by_status_total{")
-    assert "django_migrations_unapplied_total" in text or "django_db_" in text
-
-
-def test_metrics_need_the_bearer_token_when_one_is_set(client: Client, settings: Any) -> None:
-    settings.METRICS_TOKEN = "s3cret-scrape-token"
-    refused = client.get("/metrics")
-    assert refused.status_code == 401
-    assert b"pms_" not in refused.content
-    wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer guess")
-    assert wrong.status_code == 401
-    allowed = client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-scrape-token")
-    assert allowed.status_code == 200
-    assert b"pms_cache_hit_ratio" in allowed.content

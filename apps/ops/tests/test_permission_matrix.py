@@ -51,7 +51,7 @@ from apps.attribution.models import PerformanceSnapshot
 from apps.briefings.models import MorningPack
 from apps.briefings.services import generate_morning_pack
 from apps.journal.models import Entry
-from apps.marketdata.models import Fixing, SettlementPrice
+from apps.marketdata.models import Fixing, Instrument, SettlementPrice
 from apps.marketdata.tests.factories import InstrumentFactory
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_pipeline
@@ -104,13 +104,31 @@ def _build_world() -> World:
         "viewer": make_user("viewer_dan", "viewer", first_name="Dan"),
     }
     proposer = make_user("pm_zed", "manager", first_name="Zed")  # not one of the columns
+    build_market()
+    ids = build_fund(
+        "macro", trader=users["manager"], approver=users["approver"], proposer=proposer
+    )
+    ids["token"] = issue_token(users["manager"], name="risk feed").token.pk
+    return World(users, ids)
+
+
+def build_market() -> None:
+    """One WDO future settled on D1 and D2, with the CDI and the PTAX of both days."""
     wdo = InstrumentFactory.create(ticker="WDOH25")
-    portfolio = PortfolioFactory.create(code="macro", inception_date=D1)
-    strategy = StrategyFactory.create(portfolio=portfolio, code="fx", name="FX tactical")
-    book = Book(portfolio, strategy, users["manager"])
     for day, price in ((D1, "5539.36"), (D2, "5575.65")):
-        book.market_day("WDOH25", day, price)
-    trade = book.trade("WDOH25", "BUY", "10", D1, price="5529.50")
+        SettlementPrice.objects.create(instrument=wdo, date=day, source="B3", price=Decimal(price))
+        Fixing.objects.create(index="CDI", date=day, value=Decimal("0.1315"))
+        Fixing.objects.create(index="PTAX_SELL", date=day, value=Decimal("5.8000"))
+
+
+def build_fund(code: str, *, trader: User, approver: User, proposer: User) -> dict[str, Any]:
+    """A fund on the market of D1–D2: one WDO trade, marked by the EOD, with a breached limit
+    and its alert, a pending and an approved proposal, a refused ticket waiting for an
+    override, a morning pack; the ids every row of the table names."""
+    wdo = Instrument.objects.get(ticker="WDOH25")
+    portfolio = PortfolioFactory.create(code=code, name=f"{code.title()} FIM", inception_date=D1)
+    strategy = StrategyFactory.create(portfolio=portfolio, code="fx", name="FX tactical")
+    trade = Book(portfolio, strategy, trader).trade("WDOH25", "BUY", "10", D1, price="5529.50")
     # A gross limit the position breaches: the EOD risk step opens a hard alert.
     Limit.objects.create(
         portfolio=portfolio,
@@ -135,8 +153,8 @@ def _build_world() -> World:
 
     pending = propose("5", "Dollar bid into the fiscal package.")
     approved = propose("4", "Add on the dip.")
-    approve_proposal(approved, by=users["approver"], override_note="Limit test fund.")
-    alert = Alert.objects.open().order_by("pk").first()
+    approve_proposal(approved, by=approver, override_note="Limit test fund.")
+    alert = Alert.objects.open().filter(portfolio=portfolio).order_by("pk").first()
     assert alert is not None, "the EOD run should have opened an alert"
     # A ticket refused for the breached gross limit, waiting for an approver (not its booker).
     override = request_override(
@@ -144,7 +162,8 @@ def _build_world() -> World:
         by=proposer,
         reason="Matrix test: the fund's gross limit is set to be breached.",
     )
-    ids = {
+    assert PerformanceSnapshot.objects.filter(portfolio=portfolio).exists()
+    return {
         "portfolio": portfolio.code,
         "portfolio_pk": portfolio.pk,
         "strategy": strategy.code,
@@ -157,15 +176,15 @@ def _build_world() -> World:
         "alert": alert.pk,
         "override": override.pk,
         "run": run_of(outcome).pk,
-        "entry": Entry.objects.order_by("seq").values_list("seq", flat=True).first(),
+        "entry": Entry.objects.filter(portfolio_id=portfolio.pk)
+        .order_by("seq")
+        .values_list("seq", flat=True)
+        .first(),
         "price": SettlementPrice.objects.order_by("pk").values_list("pk", flat=True).first(),
         "fixing": Fixing.objects.order_by("pk").values_list("pk", flat=True).first(),
-        "token": issue_token(users["manager"], name="risk feed").token.pk,
         "d1": D1.isoformat(),
         "d2": D2.isoformat(),
     }
-    assert PerformanceSnapshot.objects.filter(portfolio=portfolio).exists()
-    return World(users, ids)
 
 
 @pytest.fixture(scope="module")
@@ -394,11 +413,16 @@ TABLE: list[Row] = [
         "journal note",
         "/journal/notes/",
         "A302 A302 R403 R403 R403 Rlogin",
-        lambda i: {"note": "Copom day: stay small.", "on_date": i["d2"], "portfolio": "macro"},
+        lambda i: {
+            "note": "Copom day: stay small.",
+            "on_date": i["d2"],
+            "portfolio": i["portfolio"],
+        },
         "entries",
     ),
     # --- risk ------------------------------------------------------------------------------
     page("risk monitor", "/risk/", EVERYONE),
+    page("firm", "/firm/", EVERYONE),
     page("risk compute by GET", "/risk/compute/", NOT_GET),
     post(
         "risk compute",
@@ -417,7 +441,7 @@ TABLE: list[Row] = [
     ),
     # --- attribution -----------------------------------------------------------------------
     page("attribution", "/attribution/", EVERYONE),
-    page("attribution csv", "/attribution/?format=csv&table=daily&portfolio=macro", EVERYONE),
+    page("attribution csv", "/attribution/?format=csv&table=daily&portfolio={portfolio}", EVERYONE),
     # --- morning pack ----------------------------------------------------------------------
     page("morning pack", "/morning/", EVERYONE),
     page("morning pack of a day", "/morning/{d2}/", EVERYONE),
@@ -455,6 +479,7 @@ TABLE: list[Row] = [
     api("api risk history", "/api/risk/history/?portfolio={portfolio}", ALL_ROLES),
     api("api risk snapshot", "/api/risk/snapshot/?portfolio={portfolio}", ALL_ROLES),
     api("api alerts", "/api/risk/alerts/", ALL_ROLES),
+    api("api firm", "/api/firm/", ALL_ROLES),
     api("api alert", "/api/risk/alerts/{alert}/", ALL_ROLES),
     api("api returns", "/api/attribution/returns/?portfolio={portfolio}", ALL_ROLES),
     api("api contributions", "/api/attribution/contributions/?portfolio={portfolio}", ALL_ROLES),

@@ -12,8 +12,8 @@ from django.conf import settings as django_settings
 from django.contrib.sessions.models import Session
 from django.core.cache import caches
 from django.test import Client
+from prometheus_client import REGISTRY
 
-from apps.core.breaker import stats
 from apps.core.cache import breaker
 from apps.ops.tests.support import point_caches_at
 from scripts.redis_server import RedisServer
@@ -81,11 +81,13 @@ def test_a_session_the_database_does_not_have_is_never_honoured(
 def test_sessions_do_not_touch_redis(private_redis: RedisServer, pm_alice: Any) -> None:
     """A session costs no Redis round trip, so a hung Redis cannot slow or break a login."""
     private_redis.pause()
-    errors = stats["error"]
+    errors = REGISTRY.get_sample_value("pms_cache_errors_total")
     client = Client()
     assert log_in(client, pm_alice.username, DEMO_PASSWORD)
     assert client.post("/logout/").status_code == 302
-    assert stats["error"] == errors, "a session call waited for the hung Redis"
+    assert REGISTRY.get_sample_value("pms_cache_errors_total") == errors, (
+        "a session call waited for the hung Redis"
+    )
 
 
 def test_the_engine_honours_a_live_session_and_refuses_an_expired_one() -> None:

@@ -37,7 +37,7 @@ def user_version(user: User) -> int:
 
 def test_a_user_sees_the_funds_granted_to_them_and_to_their_groups() -> None:
     macro, qualified, account = fund("macro"), fund("qualified"), fund("account")
-    user = make_user("ana", Role.MANAGER)
+    user = make_user("ana", Role.MANAGER, funds=())
     assert fund_ids(user) == frozenset()
     FundAccess.objects.create(user=user, portfolio=macro)
     FundAccess.objects.create(group=Group.objects.get(name=Role.MANAGER), portfolio=qualified)
@@ -54,7 +54,7 @@ def test_a_user_sees_the_funds_granted_to_them_and_to_their_groups() -> None:
 
 def test_all_funds_and_superusers_see_every_fund_present_and_future() -> None:
     fund("macro")
-    user = make_user("ops", Role.OPS)
+    user = make_user("ops", Role.OPS, funds=())
     FundAccess.objects.create(user=user, all_funds=True)
     boss = User.objects.create_superuser("boss", password="x")
     later = fund("later")
@@ -66,14 +66,14 @@ def test_an_inactive_or_anonymous_user_sees_nothing() -> None:
     from django.contrib.auth.models import AnonymousUser
 
     macro = fund("macro")
-    gone = make_user("gone", Role.MANAGER, is_active=False)
+    gone = make_user("gone", Role.MANAGER, is_active=False, funds=())
     FundAccess.objects.create(user=gone, portfolio=macro)
     assert fund_ids(gone) == frozenset() and fund_ids(AnonymousUser()) == frozenset()
 
 
 def test_every_change_of_a_grant_bumps_the_users_it_touches() -> None:
     macro = fund("macro")
-    ana, bea = make_user("ana", Role.MANAGER), make_user("bea", Role.MANAGER)
+    ana, bea = make_user("ana", Role.MANAGER, funds=()), make_user("bea", Role.MANAGER, funds=())
     before = user_version(ana), user_version(bea)
     grant = FundAccess.objects.create(user=ana, portfolio=macro)
     assert user_version(ana) > before[0] and user_version(bea) == before[1]
@@ -91,7 +91,7 @@ def test_a_grant_names_one_grantee_and_one_scope() -> None:
     from django.db import IntegrityError, transaction
 
     macro = fund("macro")
-    ana = make_user("ana")
+    ana = make_user("ana", funds=())
     managers = Group.objects.get(name=Role.MANAGER)
     for bad in (
         {"user": ana, "group": managers, "portfolio": macro},

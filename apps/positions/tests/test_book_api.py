@@ -49,7 +49,8 @@ def test_the_book_refuses_a_bad_date_or_portfolio(client: Client, fund, viewer_d
     client.force_login(viewer_dan)
     bad = client.get("/api/book/?date=03/02/2025")
     assert bad.status_code == 400 and "not a date" in bad.json()["date"]
-    assert client.get("/api/book/?portfolio=nope").status_code == 400
+    # A fund the user may not see and a fund that does not exist: the same 404 (issue 17).
+    assert client.get("/api/book/?portfolio=nope").status_code == 404
     early = client.get("/api/book/?date=2024-01-02").json()
     assert early["status"] == "before_inception" and early["rows"] == []
 

@@ -13,7 +13,7 @@ from apps.marketdata.models import Instrument
 from apps.marketdata.pricing import dap_pu, di1_pu
 from apps.positions.models import Portfolio
 from apps.positions.mtm import catch_up
-from apps.positions.tests.factories import StrategyFactory
+from apps.positions.tests.factories import PortfolioFactory, StrategyFactory
 from apps.risk.models import Limit, Metric, RiskSnapshot
 from apps.risk.services import ensure_default_limits, run_risk
 from tests.support import Book, BookAt
@@ -97,3 +97,21 @@ def snapshot_book(book: Book) -> RiskBook:
         hard_level=D("8"),
     )
     return RiskBook(book, portfolio, run_risk(portfolio, SNAPSHOT_DAYS[-1]))
+
+
+def build_two_funds(book_at: BookAt) -> tuple[Portfolio, Portfolio]:
+    """Fund A: the risk tests' macro book. Fund B: a smaller book that partly hedges A (pays
+    the DI1 A receives, sells the index A buys) and adds a position of its own."""
+    a = build_macro_book(book_at).portfolio
+    b = PortfolioFactory.create(
+        code="fund-b", inception_date=DAYS[0], initial_nav=Decimal("40000000.00")
+    )
+    rates = StrategyFactory.create(portfolio=b, code="rates-br", name="Rates BR")
+    relative = StrategyFactory.create(portfolio=b, code="relative", name="Relative value")
+    fund_b = Book(b, rates, a.trades.first().created_by)  # type: ignore[union-attr]
+    fund_b.trade("DI1F27", "SELL", "350", DAYS[0], rate=RATES["DI1F27"])
+    fund_b.trade("DI1F26", "BUY", "200", DAYS[0], rate=RATES["DI1F26"], strategy=relative)
+    fund_b.trade("INDJ25", "SELL", "40", DAYS[0], price="122000", strategy=relative)
+    fund_b.trade("WDOH25", "SELL", "60", DAYS[0], price="6100.0")
+    catch_up(b, LAST)
+    return a, b

@@ -41,10 +41,15 @@ def test_live_computes_without_storing(api, risk_book: RiskBook, viewer_dan) -> 
     assert (RiskSnapshot.objects.count(), Alert.objects.count()) == before
 
 
+def test_live_answers_an_unknown_portfolio_404(api, risk_book: RiskBook, pm_alice) -> None:
+    response = _as(api, pm_alice).get("/api/risk/live/", {"portfolio": "nope"})
+    assert response.status_code == 404
+    assert response.json()["detail"] == "No active portfolio 'nope'."
+
+
 @pytest.mark.parametrize(
     ("params", "field", "message"),
     [
-        ({"portfolio": "nope"}, "portfolio", "No active portfolio 'nope'."),
         ({"date": "14/02/2025"}, "date", "'14/02/2025' is not a date (use YYYY-MM-DD)."),
         ({"date": "2025-02-15"}, "non_field_errors", "has no NAV on 2025-02-15"),
     ],
