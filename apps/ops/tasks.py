@@ -87,6 +87,9 @@ def run_market(self: Task, canvas_id: int, attempt: int, force: bool = False) ->
         )
     if status == "failed":
         return {"canvas": canvas_id, "status": record.status, "funds": []}
+    if not record.funds:  # no active fund: no chord to wait for
+        stages.run_firm(record, results=[], triggered_by="market", progress=canvas.progress())
+        return {"canvas": canvas_id, "status": record.status, "funds": []}
     return self.replace(canvas.fund_chord(record, force=force))
 
 

@@ -282,3 +282,13 @@ def test_the_sweep_runs_the_firm_step_of_a_canvas_whose_chord_never_finished(
     entry = Entry.objects.filter(kind=EntryKind.PIPELINE_RUN).latest("seq")
     assert entry.snapshot["by"] == "sweep" and canvas.journal_seq == entry.seq
     assert stages.stalled_canvases() == []
+
+
+def test_without_an_active_fund_the_canvas_ends_at_the_firm_step(firm: list[Book]) -> None:
+    from apps.positions.models import Portfolio
+
+    Portfolio.objects.update(active=False)
+    canvas = run_in_process("eod", D2, triggered_by="test").canvas
+    assert (canvas.status, canvas.funds, canvas.failed) == ("SUCCESS", [], [])
+    assert [s["stage"] for s in canvas.steps] == ["market", "market", "firm", "firm"]
+    assert not PipelineRun.objects.exists()
