@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -145,7 +146,7 @@ def _one_run(firm: Firm, concurrency: int) -> tuple[float, Any]:
     _forget_the_day(firm)
     with _workers(concurrency) as (url, log, pid):
         app = Celery("pms-bench", broker=url, backend=url, set_as_current=False)
-        before = _cpu(_tree(pid)) | _cpu(_backends())
+        meter = CpuMeter(pid)
         started = time.perf_counter()
         app.send_task("pipelines.run_eod", args=[firm.day.isoformat(), "bench"])
         app.close()
@@ -155,13 +156,7 @@ def _one_run(firm: Firm, concurrency: int) -> tuple[float, Any]:
                 raise RuntimeError(f"the canvas did not finish:\n{log.read_text()[-3000:]}")
             time.sleep(0.05)
         seconds = time.perf_counter() - started
-        # Backends born during the run (the pool processes connect at their first task)
-        # count from 0.
-        spent = [
-            sum(v - before.get(k, 0.0) for k, v in now.items())
-            for now in (_cpu(_tree(pid)), _cpu(_backends()))
-        ]
-        CPU.append((spent[0], spent[1]))
+        CPU.append(meter.stop())
     record = canvas.get()
     if record.status != "SUCCESS":
         raise RuntimeError(f"the canvas ended {record.status}: {record.error} {record.failed[:3]}")
@@ -171,6 +166,47 @@ def _one_run(firm: Firm, concurrency: int) -> tuple[float, Any]:
 # --- CPU seconds, from /proc (Linux): what the workers and PostgreSQL each spent ----------------
 
 CPU: list[tuple[float, float]] = []  # per run: (workers' CPU seconds, PostgreSQL's)
+
+
+class CpuMeter:
+    """Samples, every quarter second while a run lasts, the CPU seconds of the worker's
+    processes and of the PostgreSQL backends serving the bench database. A process seen at
+    the start counts from there; one born later (a connection opened for a task or a lease's
+    heartbeat) from zero. A backend that lives less than a sample is missed: a lower bound."""
+
+    def __init__(self, worker: int) -> None:
+        self.worker = worker
+        self.first: dict[tuple[str, int], float] = {}
+        self.last: dict[tuple[str, int], float] = {}
+        self._sample(initial=True)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _sample(self, *, initial: bool = False) -> None:
+        for kind, pids in (("workers", _tree(self.worker)), ("postgres", _backends())):
+            for pid, seconds in _cpu(pids).items():
+                self.first.setdefault((kind, pid), seconds if initial else 0.0)
+                self.last[(kind, pid)] = seconds
+
+    def _loop(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self._done.wait(0.25):
+                self._sample()
+        finally:
+            connection.close()  # this thread's own
+
+    def stop(self) -> tuple[float, float]:
+        """(workers' CPU seconds, PostgreSQL's) since the start."""
+        self._done.set()
+        self._thread.join()
+        self._sample()
+        spent = {"workers": 0.0, "postgres": 0.0}
+        for key, seconds in self.last.items():
+            spent[key[0]] += seconds - self.first[key]
+        return spent["workers"], spent["postgres"]
 
 
 def _cpu(pids: list[int]) -> dict[int, float]:
@@ -199,8 +235,7 @@ def _tree(pid: int) -> list[int]:
 
 
 def _backends() -> list[int]:
-    """The PostgreSQL backends serving the bench database (this process's excepted): the
-    workers' connections, which they keep (CONN_MAX_AGE)."""
+    """The PostgreSQL backends serving the bench database (this connection's excepted)."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -223,10 +258,11 @@ def _run(firm: Firm) -> float:
     times: dict[int, list[float]] = {1: [], 2: []}
     market: list[float] = []
     with _only_active(firm.funds):
-        for concurrency in ORDER:
+        for i, concurrency in enumerate(ORDER):
             seconds, record = _one_run(firm, concurrency)
             times[concurrency].append(seconds)
             market.append(_stage_seconds(record, "market"))
+            report(f"canvas run {i}", f"[{concurrency}: {seconds:.1f} s]")
     best = {n: min(runs) for n, runs in times.items()}
     ratio = best[2] / best[1]
     funds = len(firm.funds)
