@@ -9,6 +9,7 @@ day by 20:00" needs the holiday calendar, which PromQL does not have.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -290,20 +291,48 @@ def redis_up() -> bool | None:
 
 def live_workers() -> int | None:
     """Celery workers answering a ping within PING_TIMEOUT; None without a broker (the
-    embedded default runs tasks eagerly). A broker that does not answer counts no worker."""
+    embedded default runs tasks eagerly). A broker that does not answer counts no worker.
+
+    Celery's broadcast publishes with kombu's `retry=True` and no limit: a broker that dies
+    or hangs between the connection check and the publish would hold it for as long as that
+    lasts. So the ping runs in a thread the scrape waits for at most a couple of seconds, and
+    while a previous one is still stuck this process starts no other: at most one thread per
+    process waits for a dead broker."""
+    global _pinging
     url = settings.CELERY_BROKER_URL
     if not url:
         return None
-    from celery import current_app
+    if _pinging is not None and _pinging.is_alive():
+        log.warning("metrics: the broker has not answered the previous ping yet")
+        return 0
+    replies: list[int] = []
+    _pinging = threading.Thread(target=lambda: replies.append(_ping(url)), daemon=True)
+    _pinging.start()
+    _pinging.join(timeout=4 * PING_TIMEOUT)
+    if not replies:
+        log.warning("metrics: the broker did not answer a ping in %.1f s", 4 * PING_TIMEOUT)
+    return replies[0] if replies else 0
+
+
+_pinging: threading.Thread | None = None
+
+
+def _ping(url: str) -> int:
+    """Workers that answered (a Celery app of its own: the project's may have no broker)."""
+    from celery import Celery
 
     options = {"socket_timeout": PING_TIMEOUT, "socket_connect_timeout": PING_TIMEOUT}
+    probe = Celery("pms-ping", broker=url, set_as_current=False)
+    probe.conf.broker_transport_options = options
+    probe.conf.broker_connection_timeout = PING_TIMEOUT
     try:
-        with current_app.connection_for_write(
-            url, connect_timeout=PING_TIMEOUT, transport_options=options
-        ) as connection:
-            inspect = current_app.control.inspect(timeout=PING_TIMEOUT, connection=connection)
-            replies = inspect.ping()
-    except Exception as error:  # a dead broker: no worker can be reached either
-        log.warning("metrics: the broker did not answer a ping (%s)", type(error).__name__)
+        with probe.connection_for_write() as connection:
+            # Refused or hung: give up after one retry, not kombu's endless ones.
+            connection.ensure_connection(max_retries=1, interval_start=0, timeout=PING_TIMEOUT)
+            inspect = probe.control.inspect(timeout=PING_TIMEOUT, connection=connection)
+            return len(inspect.ping() or {})
+    except Exception as error:  # refused, timed out: no worker can be reached either
+        log.warning("metrics: the broker refused a ping (%s)", type(error).__name__)
         return 0
-    return len(replies or {})
+    finally:
+        probe.close()

@@ -23,7 +23,7 @@ from prometheus_client import REGISTRY
 from apps.core.cache import MISSING, breaker, cache_get
 from apps.ops.models import CheckResult, PipelineRun
 from apps.ops.tasks import verify_journal
-from apps.ops.tests.support import D3, D4, get, point_caches_at, sample, scrape
+from apps.ops.tests.support import D3, D4, BlackHole, get, point_caches_at, sample, scrape
 from scripts.redis_server import RedisServer
 from tests.support import Book, BookAt
 
@@ -167,7 +167,7 @@ def test_the_journal_chain_reports_its_last_verification(alice: Client, fund: Bo
     assert sample(text, "pms_journal_chain_checked_timestamp_seconds") == 0
     assert sample(text, "pms_journal_chain_ok") is None  # never verified: no verdict
 
-    assert verify_journal.delay().get() is True  # what beat runs every JOURNAL_VERIFY_MINUTES
+    assert verify_journal.apply().get() is True  # what beat runs every JOURNAL_VERIFY_MINUTES
     text = scrape(alice)
     assert sample(text, "pms_journal_chain_ok") == 1
     checked = CheckResult.objects.get(name="journal_chain").checked_at
@@ -180,7 +180,7 @@ def test_a_broken_journal_chain_reads_zero(alice: Client, fund: Book) -> None:
         cursor.execute("SET session_replication_role = replica")
         cursor.execute("UPDATE journal_entry SET note = 'forged' WHERE seq = 1")
         cursor.execute("SET session_replication_role = origin")
-    assert verify_journal.delay().get() is False
+    assert verify_journal.apply().get() is False
     assert sample(scrape(alice), "pms_journal_chain_ok") == 0
     assert "BROKEN at entry #1" in CheckResult.objects.get(name="journal_chain").detail
 
@@ -328,3 +328,33 @@ def test_with_the_database_down_the_counters_still_answer(
     assert sample(text, "pms_collector_errors", section="pipelines") is None  # not attempted
     assert sample(text, "pms_pipeline_overdue") is None  # not read: no database
     assert "django_http_requests_total_by_method_total" in text
+
+
+@pytest.mark.parametrize("broker", ["refused", "hung"])
+def test_a_dead_or_hung_broker_counts_no_worker_without_holding_the_scrape(
+    alice: Client, settings: Any, broker: str
+) -> None:
+    from apps.ops import monitoring
+
+    hole = BlackHole() if broker == "hung" else None
+    port = hole.port if hole else _free_port()
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{port}/0"
+    try:
+        started = time.perf_counter()
+        text = scrape(alice)
+        assert time.perf_counter() - started < 4
+        assert sample(text, "pms_celery_workers_live") == 0
+        assert monitoring._pinging is not None
+        monitoring._pinging.join(timeout=5)
+        assert not monitoring._pinging.is_alive(), "the ping gave up (no endless retry)"
+    finally:
+        if hole:
+            hole.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

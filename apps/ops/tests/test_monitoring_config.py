@@ -122,7 +122,7 @@ def exported(
     settings.METRICS_TOKEN = ""
     get(alice, "book", fund)
     get(alice, "book", fund)
-    assert verify_journal.delay().get() is True
+    assert verify_journal.apply().get() is True
     record_check("backup", True, str(tmp_path / "pms-20250205-220000"), 1.0)
 
     def refused() -> None:
@@ -282,7 +282,9 @@ def test_the_monitoring_profile_runs_prometheus_alertmanager_and_grafana() -> No
     mounted = {v.split(":")[1] for v in grafana["volumes"]}
     provider = _yaml(MONITORING / "grafana/provisioning/dashboards/pms.yml")["providers"][0]
     assert provider["options"]["path"] in mounted
-    assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD__FILE"].startswith("/run/secrets/")
+    password = grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD__FILE"]
+    assert password == "/run/secrets/grafana_admin_password"
+    assert f"test -s {password}" in grafana["entrypoint"][-1], "no Grafana with an empty password"
     assert "/etc/prometheus" in {v.split(":")[1] for v in services["prometheus"]["volumes"]}
 
 
