@@ -18,11 +18,21 @@ pytestmark = pytest.mark.django_db
 PIPELINES = "/ops/pipelines/"  # ops and managers only
 
 
-def groups_queries(client: Client, path: str) -> tuple[int, int]:
-    """The page's status and how many of its queries read the user's groups."""
+def fact_queries(client: Client, path: str) -> tuple[int, int, int]:
+    """The page's status, how many of its queries read the user's groups for their roles, and
+    how many read their fund grants (which look at their groups too: grants to a group)."""
     with CaptureQueriesContext(connection) as queries:
         status = client.get(path).status_code
-    return status, sum("auth_user_groups" in q["sql"] for q in queries.captured_queries)
+    sqls = [q["sql"] for q in queries.captured_queries]
+    funds = sum("positions_fundaccess" in sql for sql in sqls)
+    roles = sum("auth_user_groups" in sql and "positions_fundaccess" not in sql for sql in sqls)
+    return status, roles, funds
+
+
+def groups_queries(client: Client, path: str) -> tuple[int, int]:
+    """The page's status and how many of its queries read the user's groups (their roles)."""
+    status, roles, _ = fact_queries(client, path)
+    return status, roles
 
 
 def test_the_login_keeps_the_roles_and_no_request_reads_them_again() -> None:
@@ -38,8 +48,8 @@ def test_a_session_without_them_reads_them_once_and_keeps_them() -> None:
     session = client.session
     del session["_pms_facts"]
     session.save()
-    assert groups_queries(client, PIPELINES) == (200, 1)  # read, then kept
-    assert groups_queries(client, PIPELINES) == (200, 0)
+    assert fact_queries(client, PIPELINES) == (200, 1, 1)  # read, then kept
+    assert fact_queries(client, PIPELINES) == (200, 0, 0)
 
 
 def test_a_role_taken_away_is_seen_on_the_next_request() -> None:
