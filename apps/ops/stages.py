@@ -8,14 +8,13 @@
   `apps.risk.history`). Without the day's CDI or PTAX every fund would fail the same way: the
   market step fails instead, alarms once, and no fund runs.
 - The **firm step** runs after the funds, over those that succeeded, and names those that
-  failed: consolidated risk (pluggable, see `consolidated_risk_hook`) and the firm-wide caches.
+  failed: consolidated risk (`apps.risk.firm.consolidated_risk`) and the firm-wide caches.
   What succeeded is read from the funds' own runs in the database, so it is right however a
   fund's task ended (a worker killed, a retry, a run taken over by its lease).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from apps.marketdata.calendar import previous_business_day
 from apps.ops.models import CanvasRun, PipelineRun
 from apps.ops.pipelines import TRANSIENT, Progress, StepFailed, held_by, lease_seconds, step_line
 from apps.positions.models import Portfolio
+from apps.risk.firm import consolidated_risk
 
 log = logging.getLogger(__name__)
 Pipeline = PipelineRun.Pipeline
@@ -201,27 +201,13 @@ def _fail_market(canvas: CanvasRun, step: str, error: BaseException) -> None:
 # --- the firm step ---------------------------------------------------------------------------
 
 
-def consolidated_risk_hook() -> Callable[[list[Portfolio], date], Any] | None:
-    """`apps.risk.firm.consolidated_risk(portfolios, day)` where it is installed (the firm
-    view's risk of the combined book), else None: the firm step says it skipped it."""
-    try:
-        module = importlib.import_module("apps.risk.firm")
-    except ModuleNotFoundError:
-        return None
-    hook = getattr(module, "consolidated_risk", None)
-    return hook if callable(hook) else None
-
-
 def firm_consolidated_risk(canvas: CanvasRun, funds: list[Portfolio]) -> str:
-    compute = consolidated_risk_hook()
-    if compute is None:
-        return "skipped: no consolidated risk installed (apps.risk.firm.consolidated_risk)"
+    """The risk of one book holding every position of the funds that succeeded (the firm
+    view's figures, computed and cached for the 06:00 reader)."""
     if not funds:
         return "skipped: no fund succeeded"
-    result = compute(funds, canvas.business_date)
-    var99 = result.get("var99") if isinstance(result, dict) else getattr(result, "var99", None)
-    figure = f"; VaR99 {var99:,.0f}" if isinstance(var99, int | float) else ""
-    return f"the combined book of {len(funds)} funds{figure}"
+    report = consolidated_risk(funds, canvas.business_date)
+    return f"the combined book of {len(funds)} funds; VaR99 {report.var99:,.0f}"
 
 
 def firm_warm_caches(canvas: CanvasRun, funds: list[Portfolio]) -> str:

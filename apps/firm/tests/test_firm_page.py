@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from apps.positions.models import FundAccess, NavRecord, Portfolio
+from apps.positions.models import NavRecord, Portfolio
 from apps.risk.firm import firm_risk
 from apps.risk.services import compute_report
 from apps.risk.tests.support import LAST, build_two_funds
@@ -30,7 +30,6 @@ def test_the_page_shows_each_fund_and_the_diversified_firm(
     funds: tuple[Portfolio, Portfolio], pm_alice: User
 ) -> None:
     a, b = funds
-    FundAccess.objects.create(user=pm_alice, all_funds=True)
     response = _client(pm_alice).get("/firm/")
 
     assert response.status_code == 200
@@ -48,7 +47,6 @@ def test_the_page_shows_each_fund_and_the_diversified_firm(
 
 def test_the_api_gives_the_same_numbers(funds: tuple[Portfolio, Portfolio], pm_alice: User) -> None:
     a, b = funds
-    FundAccess.objects.create(user=pm_alice, all_funds=True)
     body = _client(pm_alice).get("/api/firm/").json()
 
     assert body["as_of"] == LAST.isoformat()
@@ -77,8 +75,7 @@ def test_the_api_gives_the_same_numbers(funds: tuple[Portfolio, Portfolio], pm_a
 
 def test_a_user_sees_only_the_funds_granted(funds: tuple[Portfolio, Portfolio]) -> None:
     a, b = funds
-    analyst = make_user("analyst_ana", "viewer")
-    FundAccess.objects.create(user=analyst, portfolio=a)
+    analyst = make_user("analyst_ana", "viewer", funds=[a])
     client = _client(analyst)
 
     html = client.get("/firm/").content.decode()
@@ -90,7 +87,7 @@ def test_a_user_sees_only_the_funds_granted(funds: tuple[Portfolio, Portfolio]) 
 
 
 def test_without_a_grant_there_is_nothing_to_show(funds: tuple[Portfolio, Portfolio]) -> None:
-    nobody = make_user("nobody", "viewer")
+    nobody = make_user("nobody", "viewer", funds=())
     client = _client(nobody)
     response = client.get("/firm/")
     assert response.status_code == 200
@@ -101,7 +98,6 @@ def test_without_a_grant_there_is_nothing_to_show(funds: tuple[Portfolio, Portfo
 def test_a_fund_not_marked_on_the_day_is_left_out_and_named(
     funds: tuple[Portfolio, Portfolio], pm_alice: User
 ) -> None:
-    FundAccess.objects.create(user=pm_alice, all_funds=True)
     Portfolio.objects.create(
         code="fund-new", name="New fund", inception_date=LAST, initial_nav=Decimal("1000000")
     )
@@ -113,7 +109,6 @@ def test_a_fund_not_marked_on_the_day_is_left_out_and_named(
 def test_a_bad_date_is_a_400_on_the_api_and_a_message_on_the_page(
     funds: tuple[Portfolio, Portfolio], pm_alice: User
 ) -> None:
-    FundAccess.objects.create(user=pm_alice, all_funds=True)
     client = _client(pm_alice)
     assert client.get("/api/firm/?date=2025-13-01").status_code == 400
     response = client.get("/firm/?date=nope")
@@ -123,7 +118,6 @@ def test_a_bad_date_is_a_400_on_the_api_and_a_message_on_the_page(
 def test_the_date_form_swaps_the_body_with_htmx(
     funds: tuple[Portfolio, Portfolio], pm_alice: User
 ) -> None:
-    FundAccess.objects.create(user=pm_alice, all_funds=True)
     response = _client(pm_alice).get(
         f"/firm/?date={LAST.isoformat()}", headers={"HX-Request": "true"}
     )

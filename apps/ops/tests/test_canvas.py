@@ -4,7 +4,6 @@ ones that failed. The same canvas on real workers: test_canvas_worker.py."""
 
 from __future__ import annotations
 
-import sys
 import types
 from datetime import date
 from io import StringIO
@@ -149,26 +148,15 @@ def test_the_firm_step_hands_the_funds_that_succeeded_to_consolidated_risk(
 ) -> None:
     seen: list[tuple[list[str], date]] = []
 
-    def consolidated_risk(portfolios: list[Any], day: date) -> dict[str, float]:
+    def consolidated_risk(portfolios: list[Any], day: date) -> Any:
         seen.append(([p.code for p in portfolios], day))
-        return {"var99": 1234.4}
+        return types.SimpleNamespace(var99=1234.4)
 
-    module = types.ModuleType("apps.risk.firm")
-    module.consolidated_risk = consolidated_risk  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "apps.risk.firm", module)
+    monkeypatch.setattr(stages, "consolidated_risk", consolidated_risk)
     canvas = run_in_process("eod", D2, triggered_by="test").canvas
     assert seen == [(["ALPHA", "BRAVO"], D2)]
     detail = next(s["detail"] for s in canvas.steps if s["name"] == "consolidated_risk")
     assert detail == "the combined book of 2 funds; VaR99 1,234"
-
-
-def test_without_consolidated_risk_installed_the_firm_step_says_it_skipped_it(
-    firm: list[Book], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "apps.risk.firm", None)  # import fails: not installed
-    canvas = run_in_process("eod", D2, triggered_by="test").canvas
-    detail = next(s["detail"] for s in canvas.steps if s["name"] == "consolidated_risk")
-    assert detail.startswith("skipped: no consolidated risk installed")
 
 
 def test_a_fund_whose_task_crashes_is_named_and_the_others_are_done(
