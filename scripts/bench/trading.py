@@ -125,7 +125,10 @@ def _setup(scale: Scale) -> CheckState:
 
     bump(portfolio.pk, refresh=False)  # as a booked trade does
     di1 = (
-        Instrument.objects.filter(ticker__startswith="DI1", maturity__gt=BOOK_DAY)
+        # Priced on the day: in a full run other benches leave unpriced DI1 contracts behind.
+        Instrument.objects.filter(
+            ticker__startswith="DI1", maturity__gt=BOOK_DAY, prices__date=BOOK_DAY
+        )
         .order_by("maturity")
         .first()
     )
