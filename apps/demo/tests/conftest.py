@@ -11,7 +11,7 @@ import pytest
 from apps.demo.fund import seed_fund
 from apps.demo.options import SeedOptions
 from apps.demo.seeders import seed_market
-from apps.demo.users import ensure_demo_users
+from apps.demo.users import ensure_demo_grants, ensure_demo_users
 from apps.marketdata.calendar import next_business_day
 from apps.positions.models import NavRecord, Portfolio
 
@@ -26,6 +26,7 @@ def demo_fund(db: None, settings: Any) -> tuple[Portfolio, date]:
     ensure_demo_users()
     seed_market(options)
     seed_fund(options)
+    ensure_demo_grants()  # as seed_demo does once the funds exist
     portfolio = Portfolio.objects.get(code="demo-macro")
     last = NavRecord.objects.filter(portfolio=portfolio).latest("date").date
     return portfolio, next_business_day(last)
