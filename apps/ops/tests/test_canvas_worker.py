@@ -126,12 +126,13 @@ def test_a_killed_funds_task_is_taken_over_and_the_firm_step_names_the_failed_fu
         holder.close()
         app.close()
     canvas = CanvasRun.objects.filter(pipeline="eod", business_date=D1)
-    wait_for(
-        lambda: canvas.exclude(status="RUNNING").exists(),
-        worker,
-        "the firm step never ran",
-        timeout=60,
-    )
+
+    def firm_done() -> bool:
+        # Warming the caches is the firm step's last step, after the outcome is saved.
+        done = canvas.exclude(status="RUNNING").first()
+        return done is not None and "warm_caches" in [s["name"] for s in done.stage("firm")]
+
+    wait_for(firm_done, worker, "the firm step never ran", timeout=60)
     record = canvas.get()
     text = worker.read_text()
 
