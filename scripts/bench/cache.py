@@ -91,9 +91,13 @@ def _client() -> Any:
     from django.contrib.auth.models import Group, User
     from django.test import Client
 
+    from apps.positions.models import FundAccess
+
     user, created = User.objects.get_or_create(username="bench-pm", defaults={"first_name": "PM"})
     if created:
         user.groups.add(Group.objects.get(name="manager"))
+    # Every fund, as the manager of a one-fund house is granted (positions.FundAccess).
+    FundAccess.objects.get_or_create(user=user, all_funds=True, defaults={"note": "Bench."})
     client = Client(SERVER_NAME="localhost")
     client.force_login(user)
     return client
