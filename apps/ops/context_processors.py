@@ -1,4 +1,4 @@
-"""The failed-pipeline banner every page's frame shows to ops and managers."""
+"""The failed-pipeline banner every page's frame shows to ops and managers (their funds' runs)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import CharField, F, Value
+from django.db.models import CharField, F, IntegerField, Value
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
@@ -16,6 +16,7 @@ from apps.core.versions import all_versions, request_versions
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import unresolved_failed_runs
 from apps.ops.stages import unresolved_failed_canvases
+from apps.positions.access import ALL, fund_ids
 
 BANNER_ROLES = (Role.OPS, Role.MANAGER)
 MARKET_STEP = "every fund (market step)"  # a canvas whose market step failed: no fund ran
@@ -32,6 +33,7 @@ class FailedRun:
     portfolio_code: str
     error: str
     anchor: str = ""  # its row on the pipelines page: run-<pk>, or canvas-<pk> (market step)
+    portfolio_id: int | None = None  # None: a canvas's market step (every fund)
 
     @property
     def pipeline_label(self) -> str:
@@ -48,14 +50,17 @@ def pipeline_banner(request: HttpRequest) -> dict[str, Any]:
 
 
 def cached_failures(request: HttpRequest) -> list[FailedRun]:
-    """The banner's runs, cached under the `pipelines` version (a run's save bumps it) and the
-    market's (they show the funds' codes): on a cached page they cost no query of their own."""
+    """The banner's runs of the funds the user may see (and failed market steps, which name no
+    fund), cached for everyone under the `pipelines` version (a run's save bumps it) and the
+    market's (they show the funds' codes): on a cached page they cost no query of their own
+    (the user's funds travel in their session)."""
     key = _banner_key(request_versions(request))
     failures = cache_get(key)
     if failures is MISSING:
         failures = tuple(unresolved_failures())
         cache_set(key, failures, SAFETY_TTL)
-    return list(failures)
+    funds = fund_ids(request.user)
+    return [f for f in failures if funds == ALL or f.portfolio_id in (None, *funds)]
 
 
 def warm_banner() -> bool:
@@ -75,15 +80,21 @@ def _banner_key(versions: dict[str, int]) -> str:
 def unresolved_failures() -> list[FailedRun]:
     """Failed runs no later success of the same pipeline and fund has superseded, and the
     canvases whose market step failed (no fund ran that day), newest first; one query."""
-    columns = ("pk", "pipeline", "business_date", "code", "error", "kind")
+    columns = ("pk", "pipeline", "business_date", "code", "error", "kind", "fund")
     canvases = unresolved_failed_canvases().annotate(
-        code=Value(MARKET_STEP, output_field=CharField()), kind=Value("canvas")
+        code=Value(MARKET_STEP, output_field=CharField()),
+        kind=Value("canvas"),
+        fund=Value(None, output_field=IntegerField()),
     )
-    runs = unresolved_failed_runs().annotate(code=F("portfolio__code"), kind=Value("run"))
+    runs = unresolved_failed_runs().annotate(
+        code=F("portfolio__code"), kind=Value("run"), fund=F("portfolio_id")
+    )
     rows = (
         canvases.order_by()
         .values_list(*columns)
         .union(runs.order_by().values_list(*columns), all=True)
         .order_by("-business_date", "kind", "pipeline", "code")
     )
-    return [FailedRun(pk, p, d, code, e, f"{kind}-{pk}") for pk, p, d, code, e, kind in rows]
+    return [
+        FailedRun(pk, p, d, code, e, f"{kind}-{pk}", fund) for pk, p, d, code, e, kind, fund in rows
+    ]

@@ -28,10 +28,10 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from apps.core.navigation import items_for
 from apps.core.roles import Role, has_role
 from apps.marketdata.calendar import is_business_day
-from apps.ops.context_processors import unresolved_failures
+from apps.ops.context_processors import cached_failures
 from apps.ops.metrics import exposition
 from apps.ops.models import CanvasRun, PipelineRun, StepRun
-from apps.positions.access import visible
+from apps.positions.access import ALL, fund_ids, visible
 
 log = logging.getLogger(__name__)
 PIPELINE_ROLES = (Role.OPS, Role.MANAGER)
@@ -142,14 +142,29 @@ def pipelines(request: HttpRequest) -> HttpResponse:
         .order_by("-started_at", "-pk")
     )
     context = {
-        "canvases": CanvasRun.objects.order_by("-business_date", "pipeline")[:CANVASES_SHOWN],
+        "canvases": _canvases_seen_by(request.user),
         "runs": Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page")),
-        "failures": unresolved_failures(),
+        "failures": cached_failures(request),  # the user's funds' (and the market steps')
         "pipelines": PipelineRun.Pipeline.choices,
         "today": timezone.localdate(),
         "queued": _queued(),
     }
     return render(request, "ops/pipelines.html", context)
+
+
+FIRM_DETAIL_HIDDEN = "(shown to users who see every fund)"
+
+
+def _canvases_seen_by(user: Any) -> list[CanvasRun]:
+    """The latest canvases. To a user who does not see every fund, each names only the failed
+    funds they may see, and its steps without their detail (which may name other funds)."""
+    canvases = list(CanvasRun.objects.order_by("-business_date", "pipeline")[:CANVASES_SHOWN])
+    if fund_ids(user) != ALL:
+        codes = set(visible(user).values_list("code", flat=True))
+        for canvas in canvases:  # shown, never saved
+            canvas.failed = [f for f in canvas.failed if f.get("code") in codes]
+            canvas.steps = [{**step, "detail": FIRM_DETAIL_HIDDEN} for step in canvas.steps]
+    return canvases
 
 
 @require_POST

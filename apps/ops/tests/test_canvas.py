@@ -25,7 +25,7 @@ from apps.ops.verify import FAIL, run_checks
 from apps.positions.models import NavRecord
 from apps.risk import history
 from apps.risk.models import StoredFactorHistory
-from tests.support import Book, BookAt
+from tests.support import Book, BookAt, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -280,3 +280,16 @@ def test_without_an_active_fund_the_canvas_ends_at_the_firm_step(firm: list[Book
     assert (canvas.status, canvas.funds, canvas.failed) == ("SUCCESS", [], [])
     assert [s["stage"] for s in canvas.steps] == ["market", "market", "firm", "firm"]
     assert not PipelineRun.objects.exists()
+
+
+def test_the_pipelines_page_names_only_the_failed_funds_the_user_may_see(
+    firm: list[Book], client: Client
+) -> None:
+    alpha, _, charlie = firm
+    run_in_process("eod", D2, triggered_by="test")
+    client.force_login(make_user("ops_alpha", "ops", funds=[alpha.portfolio]))
+    html = client.get("/ops/pipelines/").content.decode()
+    assert 'data-testid="canvas-row"' in html  # the day's canvas is shown
+    assert "CHARLIE" not in html  # but not the fund that failed, which is not theirs
+    client.force_login(make_user("ops_charlie", "ops", funds=[charlie.portfolio]))
+    assert "CHARLIE" in client.get("/ops/pipelines/").content.decode()

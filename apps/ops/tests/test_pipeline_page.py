@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,7 +15,8 @@ from apps.journal.models import Entry, EntryKind
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_pipeline
 from apps.ops.tests.support import long_wdo
-from apps.positions.models import NavRecord
+from apps.positions.models import NavRecord, Portfolio
+from tests.support import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -198,3 +200,20 @@ def test_manage_py_run_eod_before_the_close_runs_through_the_last_closed_day(fun
     assert "Running through 04/02/2025, the last closed day." in out.getvalue()
     assert set(PipelineRun.objects.values_list("business_date", flat=True)) == {D1, D2}
     assert not PipelineRun.objects.filter(business_date=BAD).exists()
+
+
+def test_the_banner_names_only_the_funds_the_user_may_see(fund: Any, pm_alice: Any) -> None:
+    """Fund B's failed run is not shown (nor named) to a manager granted only fund A."""
+    failed = run_pipeline("eod", fund.portfolio, BAD).run
+    assert failed is not None and failed.status == PipelineRun.Status.FAILED
+    other = Portfolio.objects.create(
+        code="OTHER", name="Other fund", inception_date=D1, initial_nav=Decimal("1000000")
+    )
+    granted_a = make_user("pm_only_other", "manager", funds=[other])
+
+    html = as_user(granted_a).get("/journal/").content.decode()
+    assert 'data-testid="pipeline-banner"' not in html
+    assert fund.portfolio.code not in html
+    page = as_user(granted_a).get(PAGE).content.decode()
+    assert fund.portfolio.code not in page and "1 pipeline run failed" not in page
+    assert 'data-testid="pipeline-banner"' in as_user(pm_alice).get("/journal/").content.decode()
