@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "apps.journal",
     "apps.proposals",
     "apps.trading",
+    "apps.compliance",
     "apps.risk",
     "apps.attribution",
     "apps.firm",

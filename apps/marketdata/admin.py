@@ -22,7 +22,7 @@ from apps.marketdata.importers import (
     import_b3_report,
     import_price_csv,
 )
-from apps.marketdata.models import Fixing, Instrument, PriceRevision, SettlementPrice
+from apps.marketdata.models import Fixing, Instrument, Issuer, PriceRevision, SettlementPrice
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -39,9 +39,13 @@ class InstrumentAdmin(admin.ModelAdmin):
         "multiplier",
         "maturity",
         "quote_convention",
+        "issuer",
+        "foreign",
         "active",
     )
-    list_filter = ("kind", "asset_class", "currency", "active")
+    list_filter = ("kind", "asset_class", "currency", "foreign", "active")
+    list_select_related = ("issuer",)
+    autocomplete_fields = ("issuer",)
     search_fields = ("ticker", "name", "underlying")
     date_hierarchy = "maturity"
     readonly_fields = ("created_at", "updated_at")
@@ -226,3 +230,14 @@ class FixingAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Issuer)
+class IssuerAdmin(admin.ModelAdmin):
+    list_display = ("name", "cnpj", "kind")
+    list_filter = ("kind",)
+    search_fields = ("name", "cnpj")
+    readonly_fields = ("created_at", "updated_at")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # instruments point at it

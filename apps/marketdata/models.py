@@ -5,10 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
 from apps.core.models import TimeStampedModel
+from apps.marketdata.validators import cnpj_error
 
 
 class InstrumentKind(models.TextChoices):
@@ -69,6 +71,44 @@ class QuoteConvention(models.TextChoices):
     PRICE = "PRICE", "Price"
 
 
+class IssuerKind(models.TextChoices):
+    """Who stands behind an asset, as the issuer-concentration rules group them (CVM 175)."""
+
+    UNIAO = "UNIAO", "União (federal government)"
+    FINANCIAL = "FINANCIAL", "Financial institution"
+    LISTED = "LISTED", "Listed company (companhia aberta)"
+    FUND = "FUND", "Investment fund"
+    OTHER = "OTHER", "Other (neither a financial institution nor a listed company)"
+
+
+class Issuer(TimeStampedModel):
+    """An issuer of the assets a fund holds (the back office keeps them in the admin)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    cnpj = models.CharField(
+        max_length=18,
+        blank=True,
+        help_text="CNPJ as 00.000.000/0000-00 (blank for a foreign issuer).",
+    )
+    kind = models.CharField(max_length=16, choices=IssuerKind.choices)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=IssuerKind.values), name="issuer_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        error = cnpj_error(self.cnpj) if self.cnpj else None
+        if error:
+            raise ValidationError({"cnpj": error})
+
+
 class InstrumentQuerySet(models.QuerySet["Instrument"]):
     def active(self) -> InstrumentQuerySet:
         return self.filter(active=True)
@@ -95,6 +135,20 @@ class Instrument(TimeStampedModel):
     )
     underlying = models.CharField(max_length=32, blank=True)
     active = models.BooleanField(default=True)
+    issuer = models.ForeignKey(
+        Issuer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="instruments",
+        help_text="Who issued it (bonds, shares, fund quotas). Blank for exchange-traded "
+        "derivatives: their counterparty is B3's clearing, not an issuer.",
+    )
+    foreign = models.BooleanField(
+        default=False,
+        help_text="An asset abroad (ativo financeiro no exterior): counts towards the "
+        "investment-abroad limit.",
+    )
 
     objects = InstrumentQuerySet.as_manager()
 

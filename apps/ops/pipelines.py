@@ -178,6 +178,26 @@ def step_risk(portfolio: Portfolio, day: date) -> str:
     )
 
 
+def step_compliance(portfolio: Portfolio, day: date) -> str:
+    """Every compliance rule on the day's book: a breach opens (or follows) its alert, it
+    does not fail the run (the fund is marked; it is out of its limits)."""
+    from apps.compliance.models import Breach, Status
+    from apps.compliance.services import run_compliance
+
+    try:
+        results = run_compliance(portfolio, day)
+    except ValidationError as error:
+        raise StepFailed("; ".join(error.messages)) from error
+    if not results:
+        return "no compliance rule"
+    count = {s: sum(r.status == s for r in results) for s in (Status.BREACH, Status.WARN)}
+    still = Breach.objects.filter(portfolio=portfolio).exclude(state=Breach.State.CURED).count()
+    return (
+        f"{len(results)} rules: {count[Status.BREACH]} hard breach(es), "
+        f"{count[Status.WARN]} soft; {still} open breach(es)"
+    )
+
+
 def step_expire(portfolio: Portfolio, day: date) -> str:
     from apps.proposals.services import expire_proposals
 
@@ -228,6 +248,7 @@ PIPELINES: dict[str, list[tuple[str, Step]]] = {
         ("nav", step_nav),
         ("attribution", step_attribution),
         ("risk", step_risk),
+        ("compliance", step_compliance),
         ("warm_caches", step_warm_caches),
     ],
     PipelineRun.Pipeline.PREOPEN: [

@@ -84,7 +84,7 @@ def test_a_rerun_runs_again_and_is_journaled(fund: Any, ops_erin: Any) -> None:
     assert response.status_code == 302 and response["Location"].endswith(f"#run-{run.pk}")
     run.refresh_from_db()
     assert (run.status, run.attempt, run.triggered_by) == ("SUCCESS", 2, "ops_erin")
-    assert run.steps.filter(run_attempt=2).count() == 6
+    assert run.steps.filter(run_attempt=2).count() == 7
     entry = Entry.objects.filter(kind=EntryKind.PIPELINE_RUN).latest("seq")
     assert Entry.objects.filter(kind=EntryKind.PIPELINE_RUN).count() == before + 1
     assert entry.snapshot["attempt"] == 2 and entry.portfolio_id == fund.portfolio.pk
