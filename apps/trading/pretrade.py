@@ -28,6 +28,7 @@ from apps.positions.models import Portfolio
 from apps.positions.services import TradeTicket
 from apps.risk.services import latest_risk_date, what_if
 from apps.trading import rules
+from apps.trading.compliance import compliance_results
 from apps.trading.models import FatFingerRule
 from apps.trading.rules import BLOCK, NA, PASS, WARN, Levels, RuleResult
 
@@ -73,7 +74,7 @@ class Verdict:
 
     @property
     def rule_blocks(self) -> list[RuleResult]:
-        """Blocks nobody can release: fat-finger, tradability, dates."""
+        """Blocks nobody can release: fat-finger, tradability, dates, compliance."""
         return [r for r in self.blocks if r.rule != "LIMITS"]
 
     def as_dict(self) -> dict[str, Any]:
@@ -133,6 +134,7 @@ def check(tickets: Sequence[TradeTicket], *, reversal: bool = False) -> Verdict:
     for i, ticket in enumerate(tickets):
         results += _sizes(ticket, i, settings, measured, why)
     results.append(_limits(measured, why, portfolio, unmeasured))
+    results += compliance_results(portfolio, tickets, measured, why, unmeasured)
     return Verdict(results, measured, reversal)
 
 

@@ -57,6 +57,7 @@ LABELS = {
     "TRADABLE": "Instrument tradable",
     "TRADE_DATE": "Trade date",
     "LIMITS": "Risk limits after the trade",
+    "COMPLIANCE": "Compliance (CVM 175 and the fund's rules)",
     "WHAT_IF": "What-if",
 }
 # The ticket's field a rule's message belongs to on a form.
