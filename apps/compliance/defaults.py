@@ -116,9 +116,9 @@ DEFAULT_RULES: tuple[DefaultRule, ...] = (
     ),
     DefaultRule(
         "single-instrument",
-        "One instrument ≤ 30 % of NAV",
+        "One instrument ≤ 45 % of NAV",
         RuleKind.INSTRUMENT,
-        D("0.30"),
+        D("0.45"),
         Severity.SOFT,
         "Fund policy (diversification), not a CVM number.",
     ),

@@ -4,12 +4,14 @@ breaches opened, updated and cured) and on a book plus tickets (the pre-trade ch
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Max
 
 from apps.compliance.defaults import DEFAULT_RULES
 from apps.compliance.engine import Book, Holding, Result, RuleSpec, evaluate
@@ -102,6 +104,11 @@ def run_compliance(portfolio: Portfolio, day: date, *, by: User | None = None) -
     if book is None:
         raise ValidationError(f"{portfolio.code} has no NAV on {day:%d/%m/%Y}: mark it first.")
     results = evaluate(specs(rules), book)
+    breaches = Breach.objects.filter(portfolio=portfolio)
+    open_ = {b.rule_id: b for b in breaches.select_for_update().exclude(state=Breach.State.CURED)}
+    latest = dict(
+        breaches.values("rule_id").annotate(last=Max("last_seen_on")).values_list("rule_id", "last")
+    )
     for rule, result in zip(rules, results, strict=True):
         RuleCheck.objects.update_or_create(
             rule=rule,
@@ -114,67 +121,48 @@ def run_compliance(portfolio: Portfolio, day: date, *, by: User | None = None) -
                 "detail": result.detail[:300],
             },
         )
-        _follow_breach(rule, result, day, by=by)
+        if rule.pk in latest and day < latest[rule.pk]:
+            continue  # an earlier day re-run: its check is kept, the breaches follow the latest
+        follow_breach(open_, rule, result, day, by=by)
     return results
 
 
-def _follow_breach(rule: ComplianceRule, result: Result, day: date, *, by: User | None) -> None:
-    open_breach = (
-        Breach.objects.select_for_update()
-        .filter(rule=rule)
-        .exclude(state=Breach.State.CURED)
-        .first()
-    )
-    latest = Breach.objects.filter(rule=rule).order_by("-last_seen_on").first()
-    if latest is not None and day < latest.last_seen_on:
-        return  # an earlier day re-run: its check is kept, the breaches follow the latest days
+def follow_breach(
+    open_: dict[int, Breach], rule: ComplianceRule, result: Result, day: date, *, by: User | None
+) -> int:
+    """One rule's breach on one day, `open_` its fund's open breaches by rule: opened the first
+    day it breaks (start date, deadline), followed while it lasts, cured the first day it does
+    not; a day not measured changes nothing. Returns 1 when a breach opened."""
+    breach = open_.get(rule.pk)
     if result.status == Status.NA:
-        return  # nothing measured: a breach stays as it was
-    if result.breaches():
-        if open_breach is None:
-            breach = Breach.objects.create(
-                rule=rule,
-                portfolio=rule.portfolio,
-                started_on=day,
-                deadline=add_business_days(day, rule.cure_days),
-                worst_value=result.value,
-                last_value=result.value,
-                last_seen_on=day,
-            )
-            _journal(breach, "opened", result, by=by)
-            return
-        open_breach.last_value = result.value
-        open_breach.last_seen_on = day
-        if result.value is not None and (
-            open_breach.worst_value is None or result.worse_than(_as_result(open_breach, result))
-        ):
-            open_breach.worst_value = result.value
-        open_breach.save(update_fields=["last_value", "last_seen_on", "worst_value", "updated_at"])
-        return
-    if open_breach is not None:
-        open_breach.state = Breach.State.CURED
-        open_breach.cured_on = day
-        open_breach.last_value = result.value
-        open_breach.last_seen_on = day
-        open_breach.save()
-        _journal(open_breach, "cured", result, by=by)
+        return 0
+    if result.breaches() and breach is None:
+        open_[rule.pk] = breach = Breach.objects.create(
+            rule=rule,
+            portfolio=rule.portfolio,
+            started_on=day,
+            deadline=add_business_days(day, rule.cure_days),
+            worst_value=result.value,
+            last_value=result.value,
+            last_seen_on=day,
+        )
+        journal_breach(breach, "opened", result, by=by)
+        return 1
+    if result.breaches() and breach is not None:
+        if result.worse_than(replace(result, value=breach.worst_value)):
+            breach.worst_value = result.value
+        breach.last_value, breach.last_seen_on = result.value, day
+        breach.save(update_fields=["last_value", "last_seen_on", "worst_value", "updated_at"])
+    elif breach is not None:
+        breach.state, breach.cured_on = Breach.State.CURED, day
+        breach.last_value, breach.last_seen_on = result.value, day
+        breach.save()
+        journal_breach(breach, "cured", result, by=by)
+        del open_[rule.pk]
+    return 0
 
 
-def _as_result(breach: Breach, like: Result) -> Result:
-    """The breach's worst value as a result (to compare today's with it)."""
-    return Result(
-        like.code,
-        like.name,
-        like.kind,
-        like.severity,
-        breach.worst_value,
-        like.limit,
-        like.status,
-        "",
-    )
-
-
-def _journal(breach: Breach, what: str, result: Result | None, *, by: User | None) -> None:
+def journal_breach(breach: Breach, what: str, result: Result | None, *, by: User | None) -> None:
     rule = breach.rule
     journal(
         kind=EntryKind.COMPLIANCE_BREACH,
@@ -211,7 +199,7 @@ def acknowledge_breach(breach: Breach, *, by: User, note: str) -> Breach:
     breach.acknowledged_by = by
     breach.acknowledged_note = note.strip()
     breach.save()
-    _journal(breach, "acknowledged", None, by=by)
+    journal_breach(breach, "acknowledged", None, by=by)
     return breach
 
 

@@ -1,8 +1,9 @@
-"""The steps of `seed_demo`, in order: the cast, the market, the funds, the cast's fund grants,
-the funds' last pipelines."""
+"""The steps of `seed_demo`, in order: the cast, the market, the funds, their compliance (rules,
+margins, the history's checks), the cast's fund grants, the funds' last pipelines."""
 
 from __future__ import annotations
 
+from apps.demo.compliance import seed_compliance
 from apps.demo.fund import seed_fund
 from apps.demo.market.store import seed_demo_market
 from apps.demo.options import SeedOptions, SeedStep
@@ -41,4 +42,11 @@ def seed_market(options: SeedOptions) -> str:
     return summary + "."
 
 
-SEEDERS: list[SeedStep] = [seed_users, seed_market, seed_fund, seed_grants, seed_pipelines]
+SEEDERS: list[SeedStep] = [
+    seed_users,
+    seed_market,
+    seed_fund,
+    seed_compliance,
+    seed_grants,
+    seed_pipelines,
+]

@@ -14,6 +14,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 
+from apps.compliance.history import replay_history
 from apps.compliance.models import Breach, ComplianceRule, RuleCheck, RuleKind, Severity, Status
 from apps.compliance.services import acknowledge_breach, run_compliance, save_rule
 from apps.journal.models import Entry, EntryKind
@@ -169,3 +170,19 @@ def test_check_compliance_prints_every_rule_and_exits_1_on_a_hard_breach(fund: B
     text = StringIO()
     call_command("check_compliance", "--portfolio", fund.portfolio.code, stdout=text)
     assert "gross" in text.getvalue() and "1 rules: 0 hard breach(es), 0 soft." in text.getvalue()
+
+
+def test_replaying_the_history_gives_what_the_eods_would_have(fund: Book) -> None:
+    rule = gross_rule(fund, "0.005")
+    fund.trade("WDOH25", "SELL", "10", D3, price="5560.00")
+    catch_up(fund.portfolio, D3)
+
+    made = replay_history(fund.portfolio)
+
+    assert made == {"days": 3, "checks": 3, "breaches": 1}
+    breach = Breach.objects.get(rule=rule)
+    assert (breach.started_on, breach.cured_on, breach.state) == (D1, D3, Breach.State.CURED)
+    statuses = list(RuleCheck.objects.filter(rule=rule).order_by("date").values_list("status"))
+    assert statuses == [(Status.BREACH,), (Status.BREACH,), (Status.PASS,)]
+    assert events(fund) == ["opened", "cured"]
+    assert replay_history(fund.portfolio) == {"days": 0, "checks": 0, "breaches": 0}

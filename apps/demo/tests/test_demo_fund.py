@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -268,3 +269,42 @@ def test_the_cast_sees_the_funds_its_grants_name(seeded: Seeded) -> None:
     FundAccess.objects.create(user=bob, portfolio=Portfolio.objects.get(code="demo-pension"))
     ensure_demo_grants()
     assert list(visible(bob).values_list("code", flat=True)) == ["demo-macro"]
+
+
+def test_every_fund_has_its_rules_and_a_check_of_each_on_every_marked_day(
+    seeded: Seeded,
+) -> None:
+    from apps.compliance.models import Breach, ComplianceRule, RuleCheck
+    from apps.marketdata.models import Instrument, InstrumentKind
+
+    for fund in Portfolio.objects.filter(code__in=[f.code for f in DEMO_FUNDS]):
+        rules = ComplianceRule.objects.filter(portfolio=fund, active=True).count()
+        assert rules >= 8, fund.code
+        marked = NavRecord.objects.filter(portfolio=fund).count()
+        assert RuleCheck.objects.filter(portfolio=fund).count() == rules * marked, fund.code
+    bonds = Instrument.objects.filter(kind__in=[InstrumentKind.LTN, InstrumentKind.NTNB])
+    assert bonds.exists() and not bonds.filter(issuer=None).exists()
+    assert not Instrument.objects.filter(kind="OFFSHORE_FUTURE", foreign=False).exists()
+    # The breaches shown are the engine's: each one's first day is its first breaching check.
+    for breach in Breach.objects.all():
+        first = (
+            RuleCheck.objects.filter(rule=breach.rule)
+            .exclude(status__in=["PASS", "NA"])
+            .order_by("date")
+            .first()
+        )
+        assert first is not None and first.date <= breach.started_on
+
+
+def test_check_compliance_on_the_demo_evaluates_eight_rules_or_more_per_fund(
+    seeded: Seeded,
+) -> None:
+    out = StringIO()
+    try:
+        call_command("check_compliance", "--json", stdout=out)
+    except SystemExit as stop:  # a hard breach on the last day: exit 1, the JSON printed
+        assert stop.code == 1
+    rows = json.loads(out.getvalue())["rules"]
+    per_fund = Counter(row["portfolio"] for row in rows)
+    assert set(per_fund) >= {f.code for f in DEMO_FUNDS} and min(per_fund.values()) >= 8
+    assert set(rows[0]) >= {"portfolio", "rule", "value", "limit", "status"}

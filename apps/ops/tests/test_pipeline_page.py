@@ -45,7 +45,7 @@ def test_the_page_lists_runs_newest_first_with_their_steps(fund: Any, ops_erin: 
     html = response.content.decode()
     assert html.count('data-testid="run-row"') == 2
     assert html.index("Tue 04/02/2025") < html.index("Mon 03/02/2025")  # newest first
-    assert html.count('data-testid="step-row"') == 12  # six steps each
+    assert html.count('data-testid="step-row"') == 14  # seven steps each
     for text in ("check_prices", "warm_caches", "Succeeded", "manage.py", fund.portfolio.code):
         assert text in html
     assert 'data-testid="rerun-form"' in html

@@ -40,6 +40,7 @@ def test_eod_twice_leaves_one_set_of_marks_and_one_successful_run(fund) -> None:
         "nav",
         "attribution",
         "risk",
+        "compliance",
         "warm_caches",
     ]
     assert {status for _, status in steps} == {"SUCCESS"}
@@ -121,7 +122,7 @@ def test_run_eod_command_prints_the_steps(fund) -> None:
     # Progress: each date, then each step with its duration in seconds.
     assert "demo 2025-02-04 eod: attempt 1" not in out.getvalue()
     assert re.search(
-        r"2025-02-04 eod: attempt 1\n\s+1/6 check_prices\s+ok\s+\d+\.\d\d s", out.getvalue()
+        r"2025-02-04 eod: attempt 1\n\s+1/7 check_prices\s+ok\s+\d+\.\d\d s", out.getvalue()
     )
     with pytest.raises(CommandError):
         call_command("run_eod", "--date", "2025-02-06", stdout=StringIO())
