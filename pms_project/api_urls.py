@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from apps.attribution import api as attribution_api
 from apps.briefings import api as briefings_api
+from apps.compliance import api as compliance_api
 from apps.firm import api as firm_api
 from apps.marketdata import api as marketdata_api
 from apps.positions import api as positions_api
@@ -22,6 +23,7 @@ journal_api.register(router)
 risk_api.register(router)
 attribution_api.register(router)
 firm_api.register(router)
+compliance_api.register(router)
 briefings_api.register(router)
 tokens_api.register(router)
 

@@ -45,6 +45,7 @@ urlpatterns = [
     path("journal/", include("apps.proposals.journal_urls")),
     path("risk/", include("apps.risk.urls")),
     path("firm/", include("apps.firm.urls")),
+    path("compliance/", include("apps.compliance.urls")),
     path("attribution/", include("apps.attribution.urls")),
     path("morning/", include("apps.briefings.urls")),
     path("ops/", include("apps.ops.urls")),

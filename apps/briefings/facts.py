@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from apps.compliance.models import COUNT_KINDS, Breach
 from apps.marketdata.calendar import add_business_days, business_days
 from apps.marketdata.models import Fixing, FixingIndex, Instrument, InstrumentKind
 from apps.marketdata.queries import effective_prices, previous_price_date
@@ -308,6 +309,33 @@ def quality_facts(portfolio: Portfolio, asof: date) -> list[str]:
     return warnings
 
 
+def compliance_facts(portfolio: Portfolio) -> dict[str, Any]:
+    """The fund's open compliance breaches (passive: found by an EOD, not yet cured)."""
+    breaches = (
+        Breach.objects.filter(portfolio=portfolio)
+        .exclude(state=Breach.State.CURED)
+        .select_related("rule")
+        .order_by("started_on")
+    )
+    shown = []
+    for b in breaches[:5]:
+        count = b.rule.kind in COUNT_KINDS
+        scale = 1 if count else 100
+        shown.append(
+            {
+                "rule": b.rule.name,
+                "severity": b.rule.severity,
+                "since": b.started_on.isoformat(),
+                "deadline": b.deadline.isoformat(),
+                "value": None if b.last_value is None else _r(b.last_value * scale),
+                "limit": _r(b.rule.limit * scale),
+                "unit": "positions" if count else "% NAV",
+                "acknowledged": b.state == Breach.State.ACKNOWLEDGED,
+            }
+        )
+    return {"open_breaches": breaches.count(), "breaches": shown}
+
+
 def build_facts(portfolio: Portfolio, day: date) -> dict[str, Any]:
     """The facts of the pack that prepares `day`, from the last marked day before it."""
     asof = (
@@ -324,6 +352,7 @@ def build_facts(portfolio: Portfolio, day: date) -> dict[str, Any]:
         "proposals": proposal_facts(portfolio, day),
         "expiries": expiry_facts(portfolio, day),
         "calendar": calendar_facts(day),
+        "compliance": compliance_facts(portfolio),
     }
     if asof is None:
         return {

@@ -27,6 +27,7 @@ NAV_ITEMS: list[NavItem] = [
     NavItem("Book", "positions:book"),
     NavItem("Risk", "risk:monitor"),
     NavItem("Attribution", "attribution:page"),
+    NavItem("Compliance", "compliance:page"),
     NavItem("Market", "marketdata:overview"),
     NavItem("Blotter", "proposals:blotter"),
     NavItem("Sandbox", "trading:sandbox", roles=(Role.MANAGER, Role.APPROVER, Role.BACK_OFFICE)),

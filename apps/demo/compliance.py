@@ -41,6 +41,7 @@ MARGIN_SOURCE = "Demo estimate: B3 futures' gross exposure × a margin rate per 
 OWN_LIMITS = {
     "demo-macro": {
         "abroad": (
+            "Investment abroad ≤ 45 % of NAV",
             D("0.45"),
             "The class's regulation (qualified investors): up to 45 % abroad under CVM Res. "
             "175, Anexo Normativo I art. 43 (demo setting; to confirm against the text).",
@@ -110,11 +111,11 @@ def seed_compliance(options: SeedOptions) -> str:
 
 
 def _own_limits(portfolio: Portfolio) -> None:
-    for code, (limit, basis) in OWN_LIMITS.get(portfolio.code, {}).items():
+    for code, (name, limit, basis) in OWN_LIMITS.get(portfolio.code, {}).items():
         rule = ComplianceRule.objects.get(portfolio=portfolio, code=code)
         old = setting_values(rule, RULE_FIELDS)
-        rule.limit, rule.legal_basis = limit, basis
-        rule.save(update_fields=["limit", "legal_basis", "updated_at"])
+        rule.name, rule.limit, rule.legal_basis = name, limit, basis
+        rule.save(update_fields=["name", "limit", "legal_basis", "updated_at"])
         journal_setting_change(
             rule, old=old, by=None, reason="The fund's regulation.", fields=RULE_FIELDS
         )

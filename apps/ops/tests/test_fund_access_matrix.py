@@ -48,6 +48,8 @@ FUND_IDS |= {"override", "run", "entry", "strategy", "strategy_pk"}
 FUND_PARAM = {
     "positions:book",
     "risk:monitor",
+    "compliance:page",
+    "compliance-list",
     "attribution:page",
     "briefings:latest",
     "briefings:day",

@@ -423,6 +423,7 @@ TABLE: list[Row] = [
     # --- risk ------------------------------------------------------------------------------
     page("risk monitor", "/risk/", EVERYONE),
     page("firm", "/firm/", EVERYONE),
+    page("compliance", "/compliance/", EVERYONE),
     page("risk compute by GET", "/risk/compute/", NOT_GET),
     post(
         "risk compute",
@@ -480,6 +481,7 @@ TABLE: list[Row] = [
     api("api risk snapshot", "/api/risk/snapshot/?portfolio={portfolio}", ALL_ROLES),
     api("api alerts", "/api/risk/alerts/", ALL_ROLES),
     api("api firm", "/api/firm/", ALL_ROLES),
+    api("api compliance", "/api/compliance/?portfolio={portfolio}", ALL_ROLES),
     api("api alert", "/api/risk/alerts/{alert}/", ALL_ROLES),
     api("api returns", "/api/attribution/returns/?portfolio={portfolio}", ALL_ROLES),
     api("api contributions", "/api/attribution/contributions/?portfolio={portfolio}", ALL_ROLES),

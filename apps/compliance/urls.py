@@ -1,0 +1,7 @@
+from django.urls import path
+
+from apps.compliance import views
+
+app_name = "compliance"
+
+urlpatterns = [path("", views.page, name="page")]
