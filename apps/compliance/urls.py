@@ -4,4 +4,7 @@ from apps.compliance import views
 
 app_name = "compliance"
 
-urlpatterns = [path("", views.page, name="page")]
+urlpatterns = [
+    path("", views.page, name="page"),
+    path("breaches/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
+]

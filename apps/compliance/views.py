@@ -6,13 +6,21 @@ from __future__ import annotations
 import json
 from datetime import date
 
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
+from apps.compliance.models import Breach
 from apps.compliance.queries import compliance_view
+from apps.compliance.services import acknowledge_breach
+from apps.core.actors import actor
+from apps.core.inputs import FreeTextField
 from apps.core.permissions import role_required
-from apps.core.roles import Role
+from apps.core.roles import Role, has_role
 from apps.positions import picker
 from apps.positions.access import active_fund_or_404, has_any_fund, visible
 from apps.positions.models import Portfolio
@@ -48,9 +56,36 @@ def page(request: HttpRequest) -> HttpResponse:
         "portfolios": list(visible(request.user, Portfolio.objects.active()).order_by("pk")),
         "view": view,
         "charts_json": json.dumps(charts, cls=DjangoJSONEncoder),
+        "can_acknowledge": has_role(request.user, Role.BACK_OFFICE, Role.MANAGER),
         "error": error,
     }
     htmx = getattr(request, "htmx", None)
     partial = bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
     template = "compliance/_compliance.html" if partial else "compliance/compliance.html"
     return render(request, template, context)
+
+
+class AcknowledgeForm(forms.Form):
+    # Not `required`: the service says why a note is needed, in one place.
+    note = FreeTextField(required=False, max_length=1000, label="Note")
+
+
+@require_POST
+@role_required(*Role.values)
+def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    """Acknowledge an open breach with a note (how and when it will be cured); journaled."""
+    rows = Breach.objects.select_related("rule", "portfolio")
+    breach = get_object_or_404(visible(request.user, rows, field="portfolio_id"), pk=pk)
+    form = AcknowledgeForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    error = "" if form.is_valid() else " ".join(str(m) for ms in form.errors.values() for m in ms)
+    if not error:
+        try:  # PermissionDenied (a viewer, an approver) is left to Django: 403
+            acknowledge_breach(breach, by=actor(request), note=note)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+    if error:
+        messages.error(request, f"Breach of {breach.rule.name} not acknowledged: {error}")
+    else:
+        messages.success(request, f"Breach of {breach.rule.name} acknowledged (journaled).")
+    return redirect(f"/compliance/?portfolio={breach.portfolio.code}")

@@ -62,7 +62,8 @@ def _result(before: Result, after: Result) -> RuleResult:
         was = "" if not before.breaches() else f", {_number(before)} before the trade"
         status = BLOCK if hard else WARN
         kind = "breaks a hard rule" if hard else "breaks a soft rule"
-        message = f"{shown}{was}: this trade {kind}. {after.detail}."
+        detail = after.detail[:1].upper() + after.detail[1:]
+        message = f"{shown}{was}: this trade {kind}. {detail}."
         return RuleResult(RULE, status, message, after.value, warn, block)
     if after.breaches():
         message = f"{shown}: already over before the trade, which does not add to it."

@@ -32,6 +32,7 @@ MODULES = [
     "scripts.bench.positions",
     "scripts.bench.risk",
     "scripts.bench.trading",
+    "scripts.bench.compliance",
     "scripts.bench.attribution",
     "scripts.bench.briefings",
     "scripts.bench.journal",

@@ -4,7 +4,8 @@ book (the positions benchmark's book: DI1, WDO/IND, LTN and equities over 10 str
 The setup adds what the what-if reads in production: a year of settlement prices of every
 instrument held (the VaR history), the PTAX, the stress library and ~40 limits. The timed
 operation is `trading.services.dry_run`: the fat-finger rules, the what-if (risk before and
-after) and the limits, exactly what a booking runs before it writes. Before each repeat the
+after), the limits and the fund's compliance rules (the defaults, before and after), exactly
+what a booking runs before it writes. Before each repeat the
 fund's data version is bumped, as a booked trade bumps it: the check reads the book afresh
 and finds in the cache only what a trade does not change (the factor history and each
 position's revaluation, under the market's version). The first check after the market moves
@@ -68,10 +69,13 @@ def _history(instruments: list[Any], rng: random.Random) -> None:
 
 
 def _limits(portfolio: Any, strategies: list[Any]) -> None:
+    from apps.compliance.services import ensure_default_rules
     from apps.risk.models import Limit, Metric, Scope
     from apps.risk.services import ensure_default_limits
 
     ensure_default_limits(portfolio)
+    ensure_default_rules(portfolio)  # the compliance rules the check evaluates too
+    _issuers(portfolio)
     Limit.objects.bulk_create(
         [
             Limit(
@@ -90,6 +94,30 @@ def _limits(portfolio: Any, strategies: list[Any]) -> None:
             )
         ],
         ignore_conflicts=True,
+    )
+
+
+def _issuers(portfolio: Any) -> None:
+    """Issuers for the bench's bonds (the União) and equities (one listed company per ten
+    tickers), and a B3 margin for the book day: the compliance rules have data to read."""
+    from apps.compliance.models import MarginRecord
+    from apps.marketdata.models import Instrument, Issuer, IssuerKind
+
+    uniao, _ = Issuer.objects.get_or_create(
+        name="Tesouro Nacional (bench)", defaults={"kind": IssuerKind.UNIAO}
+    )
+    Instrument.objects.filter(ticker__startswith="BKT", kind="LTN").update(issuer=uniao)
+    equities = Instrument.objects.filter(ticker__startswith="BKT", kind="EQUITY").order_by("pk")
+    for i, instrument in enumerate(equities):
+        issuer, _ = Issuer.objects.get_or_create(
+            name=f"Bench listed company {i // 10}", defaults={"kind": IssuerKind.LISTED}
+        )
+        instrument.issuer = issuer
+        instrument.save(update_fields=["issuer"])
+    MarginRecord.objects.get_or_create(
+        portfolio=portfolio,
+        date=BOOK_DAY,
+        defaults={"amount_brl": Decimal("12000000"), "estimate": True, "source": "bench"},
     )
 
 

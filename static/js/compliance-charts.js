@@ -12,7 +12,7 @@
     const datasets = data.rules.map((r, i) => ({
       label: r.name, data: r.history.map(p => p.utilisation === null ? null : p.utilisation * 100),
       borderColor: COLOURS[i % COLOURS.length], backgroundColor: COLOURS[i % COLOURS.length],
-      borderWidth: 1.5, pointRadius: 0, spanGaps: true,
+      borderWidth: 1.5, pointRadius: labels.length < 30 ? 3 : 0, spanGaps: true,
     }));
     datasets.push({ label: "Limit (100 %)", data: labels.map(() => 100), borderColor: "#a11d24", borderDash: [6, 4], borderWidth: 1.5, pointRadius: 0 });
     Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;

@@ -89,3 +89,39 @@ def test_a_fund_without_rules_says_so(client: Client, book_at: BookAt, pm_alice:
     client.force_login(pm_alice)
     html = client.get(f"/compliance/?portfolio={book.portfolio.code}").content.decode()
     assert 'data-testid="compliance-empty"' in html
+
+
+def test_back_office_acknowledges_an_open_breach_from_the_page_with_a_note(
+    client: Client, book_at: BookAt, bo_carol: Any
+) -> None:
+    from apps.compliance.models import Breach
+    from apps.journal.models import Entry, EntryKind
+
+    book = book_at(D1, "WDOH25")
+    book.market_day("WDOH25", D1, "5539.36")
+    book.trade("WDOH25", "BUY", "10", D1, price="5529.50")
+    ComplianceRule.objects.create(
+        portfolio=book.portfolio,
+        code="gross",
+        name="Gross ≤ 0.5 %",
+        kind=RuleKind.GROSS_EXPOSURE,
+        limit=Decimal("0.005"),
+        legal_basis="Fund policy.",
+    )
+    catch_up(book.portfolio, D1)
+    run_compliance(book.portfolio, D1)
+    breach = Breach.objects.get()
+    client.force_login(bo_carol)
+    page = client.get(f"/compliance/?portfolio={book.portfolio.code}").content.decode()
+    assert 'data-testid="acknowledge-form"' in page
+
+    url = f"/compliance/breaches/{breach.pk}/acknowledge/"
+    refused = client.post(url, {"note": " "}, follow=True).content.decode()
+    assert "not acknowledged" in refused and "how and when" in refused
+    client.post(url, {"note": "Selling 5 WDO at the open."})
+    breach.refresh_from_db()
+    assert breach.state == Breach.State.ACKNOWLEDGED and breach.acknowledged_by == bo_carol
+    entry = Entry.objects.filter(kind=EntryKind.COMPLIANCE_BREACH).latest("seq")
+    assert entry.snapshot["event"] == "acknowledged" and entry.note == "Selling 5 WDO at the open."
+    shown = client.get(f"/compliance/?portfolio={book.portfolio.code}").content.decode()
+    assert "bo_carol: Selling 5 WDO at the open." in shown

@@ -43,7 +43,7 @@ pytestmark = pytest.mark.django_db
 ROLES = ("manager", "approver", "back_office", "ops", "viewer")
 # The placeholders that name one fund's objects (or the fund itself) in a row's path.
 FUND_IDS = {"portfolio", "portfolio_pk", "position", "trade", "pending", "approved", "alert"}
-FUND_IDS |= {"override", "run", "entry", "strategy", "strategy_pk"}
+FUND_IDS |= {"override", "run", "entry", "strategy", "strategy_pk", "breach"}
 # Pages and endpoints that take `?portfolio=<code>` (the others name no fund or take an id).
 FUND_PARAM = {
     "positions:book",

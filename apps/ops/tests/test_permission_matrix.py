@@ -50,6 +50,7 @@ from rest_framework.test import APIRequestFactory
 from apps.attribution.models import PerformanceSnapshot
 from apps.briefings.models import MorningPack
 from apps.briefings.services import generate_morning_pack
+from apps.compliance.models import Breach, ComplianceRule, RuleKind
 from apps.journal.models import Entry
 from apps.marketdata.models import Fixing, Instrument, SettlementPrice
 from apps.marketdata.tests.factories import InstrumentFactory
@@ -136,6 +137,16 @@ def build_fund(code: str, *, trader: User, approver: User, proposer: User) -> di
         warning_level=Decimal("0.0001"),
         hard_level=Decimal("0.0002"),
     )
+    # A cash floor no fund meets: the EOD's compliance step opens a breach (a WDO ticket
+    # changes no cash, so the trades below neither break nor worsen it).
+    ComplianceRule.objects.create(
+        portfolio=portfolio,
+        code="cash-floor",
+        name="Cash ≥ 150 % of NAV",
+        kind=RuleKind.MIN_CASH,
+        limit=Decimal("1.5"),
+        legal_basis="Matrix test.",
+    )
     outcome = run_pipeline("eod", portfolio, D1)
     assert outcome.status == "ran", outcome.run and outcome.run.error
     generate_morning_pack(portfolio, D2)
@@ -174,6 +185,7 @@ def build_fund(code: str, *, trader: User, approver: User, proposer: User) -> di
         "pending": pending.pk,
         "approved": approved.pk,
         "alert": alert.pk,
+        "breach": Breach.objects.get(portfolio=portfolio).pk,
         "override": override.pk,
         "run": run_of(outcome).pk,
         "entry": Entry.objects.filter(portfolio_id=portfolio.pk)
@@ -224,6 +236,7 @@ def fingerprint() -> dict[str, Any]:
         "marks": rows(DailyMark.objects, "pk", "date"),
         "snapshots": rows(RiskSnapshot.objects, "pk", "date", "computed_at"),
         "alerts": rows(Alert.objects, "pk", "status"),
+        "breaches": rows(Breach.objects, "pk", "state"),
         "packs": MorningPack.objects.count(),
         "runs": rows(PipelineRun.objects, "pk", "status", "attempt"),
         "sessions": Session.objects.count(),
@@ -424,6 +437,14 @@ TABLE: list[Row] = [
     page("risk monitor", "/risk/", EVERYONE),
     page("firm", "/firm/", EVERYONE),
     page("compliance", "/compliance/", EVERYONE),
+    page("acknowledge breach by GET", "/compliance/breaches/{breach}/acknowledge/", NOT_GET),
+    post(
+        "acknowledge breach",
+        "/compliance/breaches/{breach}/acknowledge/",
+        "A302 R403 A302 R403 R403 Rlogin",
+        lambda i: {"note": "Subscription of R$ 10 mi lands on Friday."},
+        "breaches",
+    ),
     page("risk compute by GET", "/risk/compute/", NOT_GET),
     post(
         "risk compute",
