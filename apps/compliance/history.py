@@ -13,7 +13,14 @@ from django.db import transaction
 
 from apps.compliance.engine import Book, Holding, Result, evaluate
 from apps.compliance.models import Breach, ComplianceRule, MarginRecord, RuleCheck
-from apps.compliance.services import MARGIN_STALE_DAYS, active_rules, follow_breach, holding, specs
+from apps.compliance.services import (
+    HOLDING_COLUMNS,
+    MARGIN_STALE_DAYS,
+    active_rules,
+    follow_breach,
+    holding_of,
+    specs,
+)
 from apps.marketdata.calendar import add_business_days
 from apps.positions.models import DailyMark, NavRecord, Portfolio
 
@@ -52,16 +59,15 @@ def replay_history(portfolio: Portfolio, *, by: User | None = None) -> dict[str,
 
 
 def _holdings(portfolio: Portfolio, days: set[date]) -> dict[date, list[Holding]]:
-    marks = (
-        DailyMark.objects.filter(portfolio=portfolio)
+    rows = (
+        DailyMark.objects.filter(portfolio=portfolio, date__gte=min(days))
         .exclude(quantity=0)
-        .select_related("position__instrument__issuer")
-        .only("date", "exposure_brl", "position__instrument")
+        .values_list("date", *HOLDING_COLUMNS)
     )
     by_day: dict[date, list[Holding]] = defaultdict(list)
-    for mark in marks:
-        if mark.date in days:
-            by_day[mark.date].append(holding(mark.position.instrument, mark.exposure_brl))
+    for day, *columns in rows:
+        if day in days:
+            by_day[day].append(holding_of(tuple(columns)))
     return by_day
 
 

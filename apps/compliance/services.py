@@ -64,18 +64,35 @@ def holding(instrument: Instrument, exposure: Decimal) -> Holding:
     )
 
 
+# A mark's columns a holding is made of (bare values: a pre-trade check reads the whole book).
+HOLDING_COLUMNS = (
+    "position__instrument__ticker",
+    "position__instrument__kind",
+    "position__instrument__asset_class",
+    "exposure_brl",
+    "position__instrument__issuer__name",
+    "position__instrument__issuer__kind",
+    "position__instrument__foreign",
+)
+
+
+def holding_of(row: tuple[Any, ...]) -> Holding:
+    """A holding from a mark's HOLDING_COLUMNS."""
+    ticker, kind, asset_class, exposure, issuer, issuer_kind, foreign = row
+    return Holding(ticker, kind, asset_class, exposure, issuer, issuer_kind, foreign)
+
+
 def book_on(portfolio: Portfolio, day: date) -> Book | None:
     """The fund's marked book of `day` (None without a NAV that day)."""
     nav = NavRecord.objects.filter(portfolio=portfolio, date=day).first()
     if nav is None:
         return None
-    marks = (
+    rows = (
         DailyMark.objects.filter(portfolio=portfolio, date=day)
         .exclude(quantity=0)
-        .select_related("position__instrument__issuer")
-        .only("exposure_brl", "position__instrument")
+        .values_list(*HOLDING_COLUMNS)
     )
-    holdings = tuple(holding(m.position.instrument, m.exposure_brl) for m in marks)
+    holdings = tuple(holding_of(row) for row in rows)
     margin, note = _margin(portfolio, day)
     return Book(holdings, nav.nav_close, nav.cash_brl, margin, note)
 
@@ -218,6 +235,7 @@ def save_rule(
     return rule
 
 
+@transaction.atomic
 def ensure_default_rules(portfolio: Portfolio, *, by: User | None = None) -> int:
     """The documented default rule set (docs/COMPLIANCE.md) for a fund that has none of them;
     each one added is journaled as a rule change."""
