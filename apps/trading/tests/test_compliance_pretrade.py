@@ -125,3 +125,58 @@ def test_the_trade_page_shows_the_compliance_refusal(
     body = logged_in(client, pm_alice).post("/book/trade/new/", data).content.decode()
     assert "Compliance · INSTRUMENT" in body and "breaks a hard rule" in body
     assert 'data-testid="override-request"' not in body  # nothing an approver can release
+
+
+# Every kind the pre-trade check can move, with a limit the 700 DI1F29 ticket (R$ 49 mi, 49 %
+# of NAV) breaks; DI1F29 is flagged abroad and given a bank as issuer for the occasion.
+ACTIVE = [
+    (RuleKind.GROSS_EXPOSURE, "0.30", ""),
+    (RuleKind.NET_EXPOSURE, "0.30", ""),
+    (RuleKind.FOREIGN, "0.30", ""),
+    (RuleKind.ISSUER, "0.30", "FINANCIAL"),
+    (RuleKind.ISSUER_KIND, "0.30", "FINANCIAL"),
+    (RuleKind.INSTRUMENT, "0.30", ""),
+    (RuleKind.ASSET_CLASS, "0.30", "RATES"),
+    (RuleKind.FORBIDDEN_KINDS, "0", "DI1"),  # the book holds two DI1 already: a third is worse
+    (RuleKind.ALLOWED_KINDS, "0", "EQUITY"),
+]
+
+
+@pytest.mark.parametrize(("kind", "limit", "scope"), ACTIVE)
+@pytest.mark.parametrize("soft", [False, True], ids=["hard", "soft"])
+def test_every_kind_blocks_or_warns_the_ticket_that_breaks_it(
+    desk: Any, kind: str, limit: str, scope: str, soft: bool
+) -> None:
+    from apps.marketdata.models import Issuer
+
+    bank = Issuer.objects.create(name="Banco Alfa", kind="FINANCIAL")
+    Instrument.objects.filter(ticker="DI1F29").update(foreign=True, issuer=bank)
+    rule(desk, kind, limit, scope, soft=soft)
+    [result] = compliance(check([di1f29(desk)]))
+    assert result.status == ("warn" if soft else "block"), result.message
+    assert "this trade breaks a" in result.message
+
+
+def test_a_cash_floor_blocks_a_ticket_paid_in_cash_and_not_a_future(desk: Any) -> None:
+    rule(desk, RuleKind.MIN_CASH, "0.90")
+    petr4 = TradeTicket(
+        portfolio=desk.portfolio,
+        strategy=desk.strategy,
+        instrument=Instrument.objects.get(ticker="PETR4"),
+        side="BUY",
+        quantity=D("500000"),  # R$ 19 mi of shares, paid from cash
+        price=D("37.90"),
+        trade_date=TODAY,
+    )
+    [paid] = compliance(check([petr4]))
+    assert paid.status == "block" and paid.message.startswith("Compliance · MIN_CASH: ")
+    [future] = compliance(check([di1f29(desk)]))  # a future moves no cash
+    assert future.status == "pass"
+
+
+def test_the_margin_rule_is_not_moved_by_a_ticket(desk: Any) -> None:
+    """B3's margin is a figure entered per day: a ticket cannot move it before B3 computes it;
+    without one the rule says it was not measured, and does not block."""
+    rule(desk, RuleKind.MARGIN, "0.70")
+    [result] = compliance(check([di1f29(desk)]))
+    assert result.status == "n/a" and "No B3 margin entered" in result.message
