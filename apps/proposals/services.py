@@ -23,6 +23,7 @@ from apps.positions.models import Portfolio, Side, Strategy, Trade
 from apps.positions.services import TradeTicket
 from apps.proposals.models import Execution, Proposal, ProposalStatus
 from apps.risk.services import what_if
+from apps.trading.compliance import what_if_compliance
 from apps.trading.pretrade import TradeRefused
 from apps.trading.services import Booked, Override, book_trade
 
@@ -182,6 +183,8 @@ def _lock_for_decision(proposal: Proposal, by: User) -> Proposal:
 def measure_what_if(proposal: Proposal, *, day: date | None = None) -> dict[str, Any]:
     """Risk before and after the proposal (risk's `what_if`), stored on it."""
     result = what_if(proposal, day=day)
+    # The fund's compliance rules too: what the execution's pre-trade check would refuse.
+    result["compliance"] = what_if_compliance(proposal.portfolio, [proposal.instrument], result)
     proposal.what_if = result
     proposal.save(update_fields=["what_if", "updated_at"])
     return result

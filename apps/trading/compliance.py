@@ -15,8 +15,8 @@ from typing import Any
 from apps.compliance.engine import Result
 from apps.compliance.models import COUNT_KINDS, RuleKind, Severity
 from apps.compliance.services import evaluate_with, holding
+from apps.marketdata.models import Instrument
 from apps.positions.models import Portfolio
-from apps.positions.services import TradeTicket
 from apps.trading import rules
 from apps.trading.rules import BLOCK, PASS, WARN, RuleResult
 
@@ -26,21 +26,22 @@ RULE = "COMPLIANCE"
 
 def compliance_results(
     portfolio: Portfolio,
-    tickets: Sequence[TradeTicket],
+    instruments: Sequence[Instrument],
     measured: dict[str, Any] | None,
     why: str,
     unmeasured: str,
 ) -> list[RuleResult]:
-    """One result per active compliance rule of the fund, for the whole basket."""
+    """One result per active compliance rule of the fund, for the whole basket: `instruments`
+    are the tickets' (or proposals'), in the order of the what-if's `trades`."""
     if measured is None or not measured.get("trades"):
         return [rules.not_measured(RULE, why or "no marked book", status=unmeasured)]
     day = date.fromisoformat(str(measured["asof"]))
     added = []
     cash = D(0)
-    for ticket, trade in zip(tickets, measured["trades"], strict=True):
+    for instrument, trade in zip(instruments, measured["trades"], strict=True):
         exposure = D(str(trade["exposure"]))
-        added.append(holding(ticket.instrument, exposure))
-        if not ticket.instrument.is_future:  # a bond or a share is paid for in cash
+        added.append(holding(instrument, exposure))
+        if not instrument.is_future:  # a bond or a share is paid for in cash
             cash -= exposure
     outcome = evaluate_with(portfolio, day, added, cash)
     if outcome is None:
@@ -84,3 +85,14 @@ def _limit(result: Result) -> str:
         return f"{result.limit:,.0f}"
     floor = "≥ " if result.kind == RuleKind.MIN_CASH else "≤ "
     return f"{floor}{result.limit * 100:,.2f} %"
+
+
+def what_if_compliance(
+    portfolio: Portfolio, instruments: Sequence[Instrument], measured: dict[str, Any]
+) -> dict[str, Any]:
+    """What a what-if keeps of compliance (a proposal's): the rules the trade would break."""
+    results = compliance_results(portfolio, instruments, measured, "", rules.NA)
+    broken = [
+        {"status": r.status, "message": r.message} for r in results if r.status in (BLOCK, WARN)
+    ]
+    return {"rules": sum(r.value is not None for r in results), "broken": broken}

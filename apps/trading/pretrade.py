@@ -134,7 +134,8 @@ def check(tickets: Sequence[TradeTicket], *, reversal: bool = False) -> Verdict:
     for i, ticket in enumerate(tickets):
         results += _sizes(ticket, i, settings, measured, why)
     results.append(_limits(measured, why, portfolio, unmeasured))
-    results += compliance_results(portfolio, tickets, measured, why, unmeasured)
+    instruments = [t.instrument for t in tickets]
+    results += compliance_results(portfolio, instruments, measured, why, unmeasured)
     return Verdict(results, measured, reversal)
 
 
