@@ -75,12 +75,7 @@ class Result:
 
     @property
     def utilisation(self) -> Decimal | None:
-        """How much of the limit is used (1 = at the limit); for a floor, limit ÷ value."""
-        if self.value is None or self.kind in COUNT_KINDS:
-            return None
-        if self.kind == RuleKind.MIN_CASH:
-            return self.limit / self.value if self.value > 0 else None
-        return self.value / self.limit if self.limit else None
+        return utilisation(self.kind, self.value, self.limit)
 
     def breaches(self) -> bool:
         return self.status in (Status.WARN, Status.BREACH)
@@ -95,6 +90,16 @@ class Result:
             return False
         floor = self.kind == RuleKind.MIN_CASH
         return self.value < before.value if floor else self.value > before.value
+
+
+def utilisation(kind: str, value: Decimal | None, limit: Decimal) -> Decimal | None:
+    """How much of the limit is used (1 = at the limit); for the cash floor, limit ÷ value;
+    None for counts and where nothing was measured."""
+    if value is None or kind in COUNT_KINDS:
+        return None
+    if kind == RuleKind.MIN_CASH:
+        return limit / value if value > 0 else None
+    return value / limit if limit else None
 
 
 def evaluate(rules: Sequence[RuleSpec], book: Book) -> list[Result]:

@@ -19,6 +19,7 @@ from apps.compliance.services import (
     active_rules,
     follow_breach,
     holding_of,
+    margin_of,
     specs,
 )
 from apps.marketdata.calendar import add_business_days
@@ -74,11 +75,7 @@ def _holdings(portfolio: Portfolio, days: set[date]) -> dict[date, list[Holding]
 def _margin_on(margins: dict[date, MarginRecord], day: date) -> tuple[Decimal | None, str]:
     since = add_business_days(day, -MARGIN_STALE_DAYS)
     found = max((d for d in margins if since <= d <= day), default=None)
-    if found is None:
-        return None, f"No B3 margin entered from {since:%d/%m/%Y} to {day:%d/%m/%Y}."
-    record = margins[found]
-    label = " (estimate)" if record.estimate else ""
-    return record.amount_brl, f"{record.source}{label}"
+    return margin_of(margins[found] if found else None, since, day)
 
 
 def _check(rule: ComplianceRule, portfolio: Portfolio, day: date, result: Result) -> RuleCheck:

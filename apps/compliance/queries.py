@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from apps.compliance import engine
 from apps.compliance.models import COUNT_KINDS, Breach, ComplianceRule, RuleCheck, RuleKind
 from apps.marketdata.calendar import business_days
 from apps.positions.models import Portfolio
@@ -16,13 +17,9 @@ HISTORY = 252  # checks per rule in the chart: a year of business days
 
 
 def utilisation(kind: str, value: Decimal | None, limit: Decimal) -> float | None:
-    """How much of the limit is used (1.0 = at it); for the cash floor, limit ÷ value; None
-    for counts and where nothing was measured."""
-    if value is None or kind in COUNT_KINDS:
-        return None
-    if kind == RuleKind.MIN_CASH:
-        return float(limit / value) if value > 0 else None
-    return float(value / limit) if limit else None
+    """The engine's use of the limit, as a float for the page and the chart."""
+    used = engine.utilisation(kind, value, limit)
+    return None if used is None else float(used)
 
 
 def compliance_view(portfolio: Portfolio, day: date | None = None) -> dict[str, Any]:

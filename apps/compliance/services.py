@@ -22,7 +22,7 @@ from apps.journal.services import record as journal
 from apps.marketdata.calendar import add_business_days
 from apps.marketdata.models import Instrument
 from apps.positions.models import DailyMark, NavRecord, Portfolio
-from apps.risk.services import journal_setting_change
+from apps.risk.services import journal_setting_change, save_setting
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -104,6 +104,11 @@ def _margin(portfolio: Portfolio, day: date) -> tuple[Decimal | None, str]:
         .order_by("-date")
         .first()
     )
+    return margin_of(found, since, day)
+
+
+def margin_of(found: MarginRecord | None, since: date, day: date) -> tuple[Decimal | None, str]:
+    """The margin a rule reads on `day` from the latest record since `since`, and its label."""
     if found is None:
         return None, f"No B3 margin entered from {since:%d/%m/%Y} to {day:%d/%m/%Y}."
     label = " (estimate)" if found.estimate else ""
@@ -220,19 +225,20 @@ def acknowledge_breach(breach: Breach, *, by: User, note: str) -> Breach:
     return breach
 
 
-@transaction.atomic
 def save_rule(
     rule: ComplianceRule, *, by: User, reason: str, old: dict[str, Any] | None
 ) -> ComplianceRule:
     """Create or change a compliance rule: back office, a reason, journaled old → new."""
-    if not has_role(by, Role.BACK_OFFICE):
-        raise PermissionDenied("Only back office may change the compliance rules.")
-    if not reason.strip():
-        raise ValidationError({"reason": "Say why: a rule change needs a reason."})
-    rule.full_clean()
-    rule.save()
-    journal_setting_change(rule, old=old, by=by, reason=reason, fields=RULE_FIELDS)
-    return rule
+    saved: ComplianceRule = save_setting(
+        rule,
+        by=by,
+        reason=reason,
+        old=old,
+        fields=RULE_FIELDS,
+        settings="the compliance rules",
+        noun="rule",
+    )
+    return saved
 
 
 @transaction.atomic

@@ -108,15 +108,44 @@ def journal_setting_change(
 
 
 @transaction.atomic
+def save_setting(
+    row: Any,
+    *,
+    by: User,
+    reason: str,
+    old: dict[str, Any] | None,
+    fields: tuple[str, ...],
+    settings: str,
+    noun: str,
+    clean: bool = True,
+) -> Any:
+    """Create or change a fund's setting (a limit, a pre-trade or a compliance rule): back
+    office only, the reason mandatory, journaled old → new. `settings` and `noun` name them in
+    the messages ("limits", "limit")."""
+    if not has_role(by, Role.BACK_OFFICE):
+        raise PermissionDenied(f"Only back office may change {settings}.")
+    if not reason.strip():
+        raise ValidationError({"reason": f"Say why: a {noun} change needs a reason."})
+    if clean:
+        row.full_clean()
+    row.save()
+    journal_setting_change(row, old=old, by=by, reason=reason, fields=fields)
+    return row
+
+
 def save_limit(limit: Limit, *, by: User, reason: str, old: dict[str, Any] | None) -> Limit:
     """Create or change a limit (back office); the reason is mandatory and journaled."""
-    if not has_role(by, Role.BACK_OFFICE):
-        raise PermissionDenied("Only back office may change limits.")
-    if not reason.strip():
-        raise ValidationError({"reason": "Say why: a limit change needs a reason."})
-    limit.save()
-    journal_setting_change(limit, old=old, by=by, reason=reason)
-    return limit
+    saved: Limit = save_setting(
+        limit,
+        by=by,
+        reason=reason,
+        old=old,
+        fields=LIMIT_FIELDS,
+        settings="limits",
+        noun="limit",
+        clean=False,
+    )
+    return saved
 
 
 def _bond_flows(

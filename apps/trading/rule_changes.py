@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-
-from apps.core.roles import Role, has_role
-from apps.risk.services import journal_setting_change
+from apps.risk.services import save_setting
 from apps.trading.models import FatFingerRule
 
 if TYPE_CHECKING:
@@ -17,16 +13,17 @@ if TYPE_CHECKING:
 RULE_FIELDS = ("instrument_kind", "rule", "warn_level", "block_level", "active")
 
 
-@transaction.atomic
 def save_rule(
     rule: FatFingerRule, *, by: User, reason: str, old: dict[str, Any] | None
 ) -> FatFingerRule:
     """Create or change a fat-finger rule; the reason is mandatory and journaled."""
-    if not has_role(by, Role.BACK_OFFICE):
-        raise PermissionDenied("Only back office may change the pre-trade rules.")
-    if not reason.strip():
-        raise ValidationError({"reason": "Say why: a rule change needs a reason."})
-    rule.full_clean()
-    rule.save()
-    journal_setting_change(rule, old=old, by=by, reason=reason, fields=RULE_FIELDS)
-    return rule
+    saved: FatFingerRule = save_setting(
+        rule,
+        by=by,
+        reason=reason,
+        old=old,
+        fields=RULE_FIELDS,
+        settings="the pre-trade rules",
+        noun="rule",
+    )
+    return saved
