@@ -233,6 +233,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cache.sweep_refreshes",
         "schedule": timedelta(seconds=REFRESH_SWEEP_SECONDS),
     },
+    "remark-sweep": {
+        "task": "marks.sweep_remarks",
+        "schedule": timedelta(seconds=REFRESH_SWEEP_SECONDS),
+    },
     "journal-verify": {
         "task": "monitoring.verify_journal",
         "schedule": timedelta(minutes=JOURNAL_VERIFY_MINUTES),

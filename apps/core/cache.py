@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from apps.core.breaker import CircuitBreaker, breaker, guarded
 from apps.core.local_cache import holds, local
@@ -37,7 +38,7 @@ __all__ = ["MISSING", "TTL", "Cached", "breaker", "bump", "bump_pipelines", "bum
 __all__ += ["cache_available"]
 __all__ += ["cache_get"]
 __all__ += ["cache_get_many", "cache_set", "key_for", "read", "versions"]
-__all__ += ["publish_refresh", "schedule_refresh", "shows_change"]
+__all__ += ["increment", "publish_refresh", "publish_task", "schedule_refresh", "shows_change"]
 __all__ += ["firm_warmer", "warm", "warm_firm", "warmer", "without_refresh"]
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ def cache_available() -> bool:
 
 
 PIPELINES_SCOPE = "pipelines"  # the failed-run banner every page's frame shows
+INTRADAY = "intraday"  # the intraday prices' change counter (`apps.core.staleness`)
 
 
 def scope_of(portfolio_id: int | None) -> str:
@@ -124,7 +126,7 @@ def bump(portfolio_id: int | None = None, *, refresh: bool = True) -> None:
     recomputed, and a refresh after each of them would rebuild every read model mid-pipeline;
     outside the pipeline the next read rebuilds (a miss, never a stale value)."""
     scope = scope_of(portfolio_id)
-    _increment(scope)
+    increment(scope)
     if not refresh or _quiet.get() or not getattr(settings, "CACHE_WRITE_THROUGH", True):
         return
     schedule_refresh(scope)
@@ -133,19 +135,23 @@ def bump(portfolio_id: int | None = None, *, refresh: bool = True) -> None:
 def bump_pipelines() -> None:
     """A pipeline run changed: the failed-run banner's cached runs are stale. No
     read model depends on it, so there is nothing to refresh."""
-    _increment(PIPELINES_SCOPE)
+    increment(PIPELINES_SCOPE)
 
 
 def bump_user(user_id: int) -> None:
     """A user's groups changed: the role names their session keeps are stale
     (`core.user_facts`). No read model depends on it."""
-    _increment(f"user:{user_id}")
+    increment(f"user:{user_id}")
 
 
-def _increment(scope: str) -> None:
-    updated = DataVersion.objects.filter(scope=scope).update(version=F("version") + 1)
+def increment(scope: str) -> None:
+    """Add one to `scope`'s counter (inside the writing transaction, which holds its row)."""
+    now = timezone.now()
+    updated = DataVersion.objects.filter(scope=scope).update(
+        version=F("version") + 1, changed_at=now
+    )
     if not updated:
-        DataVersion.objects.get_or_create(scope=scope, defaults={"version": 2})
+        DataVersion.objects.get_or_create(scope=scope, defaults={"version": 2, "changed_at": now})
 
 
 def shows_change(update_fields: Iterable[str] | None, unshown: Iterable[str]) -> bool:
@@ -199,25 +205,31 @@ publisher_breaker = CircuitBreaker(threshold=1, cooldown=30.0, name="broker")
 
 
 def publish_refresh(scope: str) -> None:
-    """Queue the refresh task of `scope` (after commit). Never raises and never waits longer
-    than `REFRESH_PUBLISH_TIMEOUT`: with the broker down the committed write stands, the
-    outbox row stays, and the sweep runs it. Eager (no broker): the task runs here."""
+    """Queue the refresh task of `scope` (after commit): `publish_task`."""
+    publish_task(REFRESH_TASK, (scope,), what=f"refresh of {scope}")
+
+
+def publish_task(name: str, args: tuple[Any, ...], *, what: str) -> None:
+    """Queue the task `name` (after commit) for work an outbox row already records. Never
+    raises and never waits longer than `REFRESH_PUBLISH_TIMEOUT`: with the broker down the
+    committed write stands, the outbox row stays, and its sweep runs it. Eager (no broker):
+    the task runs here."""
     if current_app.conf.task_always_eager:
         try:
             # What apply_async does eagerly, without acquiring a broker producer first.
-            current_app.tasks[REFRESH_TASK].apply((scope,))
-        except Exception:  # a refresh is an optimisation; the next read recomputes
-            log.exception("write-through refresh of %s failed", scope)
+            current_app.tasks[name].apply(args)
+        except Exception:  # the outbox row stays: the sweep (or the next write) runs it
+            log.exception("%s failed", what)
         return
     if publisher_breaker.is_open:
         return  # the broker failed a moment ago: the sweep runs it
     try:
-        task = current_app.tasks[REFRESH_TASK]
-        task.apply_async((scope,), connection=_broker_connection(), retry=False)
+        task = current_app.tasks[name]
+        task.apply_async(args, connection=_broker_connection(), retry=False)
     except Exception:
         publisher_breaker.failure()
         _drop_broker_connection()
-        log.warning("refresh of %s not queued (broker unavailable): the sweep runs it", scope)
+        log.warning("%s not queued (broker unavailable): the sweep runs it", what)
     else:
         publisher_breaker.success()
 
@@ -259,8 +271,13 @@ class Cached:
 
 
 def key_for(name: str, portfolio_id: int | None, params: str = "") -> str:
-    market, own = versions(portfolio_id)
-    return f"rm:{name}:{portfolio_id}:m{market}:p{own}:{params}"
+    """rm:<name>:<portfolio>:m<market v>:p<portfolio v>:i<intraday v>:<params>: the intraday
+    prices' counter too, since a read model may show an intraday estimate or say it is stale
+    against them (`apps.core.staleness`)."""
+    wanted = ["market", scope_of(portfolio_id), INTRADAY]
+    found = dict(DataVersion.objects.filter(scope__in=wanted).values_list("scope", "version"))
+    market, own, intraday = (found.get(scope, 0) for scope in wanted)
+    return f"rm:{name}:{portfolio_id}:m{market}:p{own}:i{intraday}:{params}"
 
 
 def read(

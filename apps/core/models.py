@@ -21,6 +21,7 @@ class DataVersion(models.Model):
 
     scope = models.CharField(max_length=48, unique=True)
     version = models.PositiveBigIntegerField(default=1)
+    changed_at = models.DateTimeField(null=True, blank=True, help_text="The last increment.")
 
     class Meta:
         db_table = "ops_dataversion"  # moved from ops with its rows: the table keeps its name
@@ -42,3 +43,27 @@ class RefreshRequest(models.Model):
 
     def __str__(self) -> str:
         return f"refresh {self.scope} ({self.writes} writes since {self.requested_at:%H:%M:%S})"
+
+
+class Change(models.Model):
+    """What a computed snapshot is stale against: the latest change of one scope's inputs for
+    one day. Scopes: "book:<portfolio id>" (trades and capital flows, by trade or flow date),
+    "market" (settlement prices and fixings, by the first date whose marks they move) and
+    "intraday" (intraday prices, by their business date).
+
+    `version` comes from the scope's `DataVersion` counter, incremented in the writing
+    transaction: a snapshot records the counters it read before reading its inputs (its
+    basis), so a write committed after that read always has a greater version, however the
+    two transactions interleave. `changed_at` is for people ("book changed at 10:42")."""
+
+    scope = models.CharField(max_length=48)
+    day = models.DateField()
+    version = models.PositiveBigIntegerField()
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "day"], name="change_per_day")]
+        indexes = [models.Index(fields=["scope", "version"], name="change_scope_version")]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.day} v{self.version} at {self.changed_at:%Y-%m-%d %H:%M}"

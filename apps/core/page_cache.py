@@ -25,7 +25,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
-from apps.core.cache import MISSING, TTL, cache_get, cache_set
+from apps.core.cache import INTRADAY, MISSING, TTL, cache_get, cache_set
 from apps.core.telemetry import count_lookup
 from apps.core.versions import request_versions
 
@@ -45,7 +45,8 @@ class PageScope:
     market: int
     own: int
     pipelines: int
-    funds: str  # a digest of the ids of the funds the picker lists
+    funds: str
+    intraday: int = 0  # a digest of the ids of the funds the picker lists
 
 
 @dataclass(frozen=True)
@@ -78,17 +79,20 @@ def page_scope(request: HttpRequest, code: str, funds: Funds) -> PageScope | Non
         versions.get(f"portfolio:{pk}", 0),
         versions.get("pipelines", 0),
         listed[:12],
+        versions.get(INTRADAY, 0),
     )
 
 
 def page_key(name: str, scope: PageScope, params: Mapping[str, Any], partial: bool) -> str:
-    """rm:<page>:html:<portfolio>:m<market v>:p<portfolio v>:<page|htmx>:<sorted query>."""
+    """rm:<page>:html:<portfolio>:m<market v>:p<portfolio v>:i<intraday v>:<page|htmx>:<sorted
+    query>."""
     keyed = {**params, "funds": scope.funds}
     query = urlencode(sorted((k, str(v)) for k, v in keyed.items()))
     if len(query) > READABLE_PARAMS:
         query = "sha1-" + hashlib.sha1(query.encode()).hexdigest()
     kind = "htmx" if partial else "page"
-    return f"rm:{name}:html:{scope.portfolio_id}:m{scope.market}:p{scope.own}:{kind}:{query}"
+    versions = f"m{scope.market}:p{scope.own}:i{scope.intraday}"
+    return f"rm:{name}:html:{scope.portfolio_id}:{versions}:{kind}:{query}"
 
 
 def cached_page(

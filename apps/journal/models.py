@@ -18,6 +18,7 @@ class EntryKind(models.TextChoices):
     FLOW_RECORDED = "FLOW_RECORDED", "Capital flow recorded"
     MTM_RUN = "MTM_RUN", "MTM run"
     PRICE_OVERRIDE = "PRICE_OVERRIDE", "Price override"
+    INTRADAY_PRICES = "INTRADAY_PRICES", "Intraday prices entered"
     PROPOSAL_CREATED = "PROPOSAL_CREATED", "Proposal created"
     PROPOSAL_APPROVED = "PROPOSAL_APPROVED", "Proposal approved"
     PROPOSAL_REJECTED = "PROPOSAL_REJECTED", "Proposal rejected"

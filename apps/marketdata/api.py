@@ -9,6 +9,7 @@ from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.routers import BaseRouter
 
+from apps.marketdata.intraday_api import IntradayPriceViewSet
 from apps.marketdata.models import Fixing, Instrument, SettlementPrice
 
 
@@ -88,3 +89,4 @@ def register(router: BaseRouter) -> None:
     router.register("instruments", InstrumentViewSet, basename="instrument")
     router.register("prices", SettlementPriceViewSet, basename="price")
     router.register("fixings", FixingViewSet, basename="fixing")
+    router.register("intraday-prices", IntradayPriceViewSet, basename="intraday-price")

@@ -322,3 +322,38 @@ class Fixing(models.Model):
 
     def __str__(self) -> str:
         return f"{self.index} {self.date:%Y-%m-%d} = {self.value}"
+
+
+class IntradayPrice(models.Model):
+    """A price or rate seen during the trading day, entered by the desk (the book's grid, a
+    CSV) or an API client. Provisional: it feeds the intraday estimate of the book and risk
+    only; the MTM and the EOD never read it, and the day's official settlement supersedes it.
+    Every entry is kept (the latest per instrument and day counts) and journaled."""
+
+    class Source(models.TextChoices):
+        GRID = "GRID", "Book grid"
+        CSV = "CSV", "CSV upload"
+        API = "API", "API"
+
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, related_name="intraday_prices"
+    )
+    day = models.DateField(help_text="The business day it was seen on.")
+    at = models.DateTimeField(help_text="When the price was seen (the entry time if not given).")
+    price = models.DecimalField(
+        max_digits=24, decimal_places=8, help_text="Price or PU (for a rate: its PU that day)."
+    )
+    rate = models.DecimalField(
+        max_digits=14, decimal_places=8, null=True, blank=True, help_text="Fraction: 0.1345."
+    )
+    source = models.CharField(max_length=4, choices=Source.choices)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "instrument", "at"], name="intraday_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.instrument} {self.price} at {self.at:%Y-%m-%d %H:%M}"

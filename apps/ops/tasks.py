@@ -10,7 +10,7 @@ from celery import Task, shared_task
 from django.utils import timezone
 
 from apps.marketdata.calendar import is_business_day
-from apps.ops import canvas, monitoring, stages, warming
+from apps.ops import canvas, monitoring, remarks, stages, warming
 from apps.ops.models import CanvasRun, PipelineRun
 from apps.ops.pipelines import (
     Outcome,
@@ -246,6 +246,18 @@ def refresh_read_models(self: Task, scope: str) -> list[str]:
 def sweep_refreshes() -> list[str]:
     """Every minute (beat): the refresh requests whose task never ran."""
     return warming.sweep()
+
+
+@shared_task(name="marks.remark", ignore_result=True, acks_late=True)
+def remark(portfolio_id: int) -> list[str]:
+    """Re-mark a fund after late prices (queued on commit of the price); the days re-marked."""
+    return [day.isoformat() for day in remarks.run_remark(portfolio_id)]
+
+
+@shared_task(name="marks.sweep_remarks", ignore_result=True)
+def sweep_remarks() -> list[int]:
+    """Every minute (beat): the re-marks whose task never ran."""
+    return remarks.sweep()
 
 
 @shared_task(name="monitoring.verify_journal", ignore_result=True)

@@ -2,9 +2,11 @@
 
 A write asks for its scope's refresh in its own transaction (`apps.core.cache.schedule_refresh`:
 a `RefreshRequest` row) and publishes `cache.refresh_read_models` after commit. The task claims
-the row (deletes it) and rebuilds the read models of the scope: one portfolio, or every active
-one after a market write. A row whose task never ran (the broker was down when the write
-committed, the worker died) is picked up by the beat sweep a minute or so later.
+the row (deletes it), recomputes the fund's intraday risk when the risk now is stale (a trade,
+an intraday price: `apps.risk.intraday.refresh_if_stale`) and rebuilds the read models of the
+scope: one portfolio, or every active one after a market write. A row whose task never ran
+(the broker was down when the write committed, the worker died) is picked up by the beat
+sweep a minute or so later.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.utils import timezone
 from apps.core.cache import warm
 from apps.core.models import RefreshRequest
 from apps.positions.models import Portfolio
+from apps.risk.intraday import refresh_if_stale
 
 log = logging.getLogger("apps.core.cache")
 
@@ -54,6 +57,7 @@ def refresh_scope(scope: str, *, eager: bool = False) -> list[str]:
     warmed = []
     for portfolio in portfolios:
         try:
+            refresh_if_stale(portfolio)  # the risk now, after a trade or an intraday price
             warm(portfolio)
         except Exception:  # a refresh is an optimisation; the next read recomputes
             log.exception("write-through refresh of %s failed", portfolio)

@@ -23,6 +23,7 @@ from apps.core.actors import actor
 from apps.core.permissions import RolePermission
 from apps.core.roles import Role
 from apps.positions.access import active_fund_or_404, portfolio_or_404, visible
+from apps.positions.intraday import cached_estimate
 from apps.positions.models import Portfolio, Position
 from apps.positions.mtm import MtmError, run_mtm
 from apps.positions.queries import build_book
@@ -184,6 +185,47 @@ class BookSerializer(serializers.Serializer):
     totals = TotalsSerializer()
 
 
+class EstimateRowSerializer(serializers.Serializer):
+    position_id = serializers.IntegerField()
+    ticker = serializers.CharField()
+    strategy = serializers.CharField()
+    quantity = price()
+    price = price(help_text="The price or PU valued at.")
+    rate = fraction()
+    source = serializers.ChoiceField(
+        choices=["intraday", "settlement", "close"],
+        help_text="intraday: a price entered today (see quoted_at); settlement: today's "
+        "official, not yet marked; close: the last close carried (rate-quoted: its rate).",
+    )
+    quoted_at = serializers.DateTimeField(allow_null=True)
+    pnl = money(help_text="P&L since the last close, by the MTM's B3 rules.")
+    dv01 = money()
+    exposure = money()
+
+
+class EstimateSerializer(serializers.Serializer):
+    provisional = serializers.BooleanField(default=True)
+    status = serializers.ChoiceField(
+        choices=["ok", "unmarked", "closed", "superseded"],
+        help_text="closed: not a trading day; superseded: today's EOD has marked the book.",
+    )
+    day = serializers.DateField()
+    base_day = serializers.DateField(allow_null=True, help_text="The close it starts from.")
+    computed_at = serializers.DateTimeField()
+    latest_quote_at = serializers.DateTimeField(allow_null=True)
+    nav_base = money()
+    nav = money(help_text="Estimated NAV now.")
+    pnl = money()
+    interest = money()
+    fees = money()
+    dv01 = money()
+    gross = money()
+    net = money()
+    trades_today = serializers.IntegerField()
+    warnings = serializers.ListField(child=serializers.CharField())
+    rows = EstimateRowSerializer(many=True)
+
+
 class BookViewSet(viewsets.ViewSet):
     permission_classes = [TradersWrite]
 
@@ -194,20 +236,28 @@ class BookViewSet(viewsets.ViewSet):
             OpenApiParameter("strategy", str, description="Strategy code."),
             OpenApiParameter("asset_class", str, description="RATES, FX, EQUITY …"),
             OpenApiParameter("closed", bool, description="Include positions closed this year."),
+            OpenApiParameter(
+                "intraday", bool, description="Add `intraday`: the provisional estimate now."
+            ),
         ],
         responses=BookSerializer,
     )
     def list(self, request: Request) -> Response:
-        """The book as marked on the latest marked date on or before `date`."""
+        """The book as marked on the latest marked date on or before `date`; with
+        `intraday=1`, also the intraday estimate of the book now (provisional)."""
         params = request.query_params
+        portfolio = _portfolio(request, params.get("portfolio"))
         book = build_book(
-            _portfolio(request, params.get("portfolio")),
+            portfolio,
             _parse_date(params.get("date")) or timezone.localdate(),
             strategy=params.get("strategy") or None,
             asset_class=params.get("asset_class") or None,
             include_closed=params.get("closed", "").lower() in ("1", "true"),
         )
-        return Response(BookSerializer(book).data)
+        body = dict(BookSerializer(book).data)
+        if params.get("intraday", "").lower() in ("1", "true"):
+            body["intraday"] = EstimateSerializer(cached_estimate(portfolio).value).data
+        return Response(body)
 
 
 # --- positions ------------------------------------------------------------------------------

@@ -294,6 +294,9 @@ class NavRecord(models.Model):
     cash_brl = money()
     holdings_value_brl = money()
     computed_at = models.DateTimeField(auto_now=True)
+    prices_version = models.PositiveBigIntegerField(
+        default=0, help_text="The official prices' change counter the marks were computed on."
+    )
 
     class Meta:
         ordering = ["portfolio", "date"]
@@ -374,3 +377,25 @@ class FundAccess(TimeStampedModel):
     def __str__(self) -> str:
         grantee = self.user or self.group
         return f"{grantee}: {'all funds' if self.all_funds else self.portfolio}"
+
+
+class RemarkRequest(models.Model):
+    """Queued work: re-mark a fund from a day, because official prices or fixings of a day
+    already marked were written (a manual override, a late import). Written in the price's
+    own transaction (`apps.positions.remarks.queue_remark`), so a dead broker loses nothing;
+    run by its task after commit or by the periodic sweep. One row per fund: a later change
+    moves `from_day` back if it must and counts a new `generation`, which tells the running
+    re-mark to go round again."""
+
+    portfolio = models.OneToOneField(
+        Portfolio, on_delete=models.CASCADE, related_name="remark_request"
+    )
+    from_day = models.DateField(help_text="The first day to re-mark.")
+    reason = models.CharField(max_length=300)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    generation = models.PositiveIntegerField(default=1)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"re-mark {self.portfolio} from {self.from_day} ({self.reason})"

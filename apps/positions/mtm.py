@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.core.bulk import insert_rows
 from apps.core.cache import bump, without_refresh
+from apps.core.staleness import basis_now
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata import pricing
@@ -267,6 +268,7 @@ def _check_date(portfolio: Portfolio, day: date) -> tuple[date, NavRecord | None
 def run_mtm(portfolio: Portfolio, day: date, *, by: User | None = None) -> MtmResult:
     """Mark every position of `portfolio` on `day` and close its NAV bridge."""
     prev_day, prev_nav = _check_date(portfolio, day)
+    basis = basis_now(portfolio.pk)  # before the inputs: a price written later shows as newer
     fills, fees_total = _fills(portfolio, day)
     prev_marks = _previous_marks(portfolio, day, prev_day, set(fills))
     position_ids = {pk for pk, m in prev_marks.items() if m.quantity != 0} | set(fills)
@@ -277,10 +279,34 @@ def run_mtm(portfolio: Portfolio, day: date, *, by: User | None = None) -> MtmRe
     fixings = _Fixings([day, prev_day, previous_business_day(prev_day)])
     cdi_prev = fixings.get(FixingIndex.CDI, prev_day)
     missing = [f"CDI {prev_day:%Y-%m-%d}"] if prev_nav is not None and cdi_prev is None else []
-    markets, terms = _markets(day, prev_day, positions, prices, prev_marks, fixings, missing)
+    rows = value_positions(day, prev_day, positions, prices, prev_marks, fills, fixings, missing)
     if missing:
         listed = ", ".join(sorted(set(missing)))
         raise MtmError(f"MTM of {portfolio} on {day:%Y-%m-%d} stopped: missing fixings {listed}.")
+    with without_refresh():  # see apps.core.cache.bump: the pipeline warms at its end
+        DailyMark.objects.filter(portfolio=portfolio, date=day).delete()
+        insert_rows(DailyMark, rows)  # bulk_create without its SQL building (10k rows)
+        bump(portfolio.pk)  # bulk writes fire no signals: the fund's read models
+        nav = _close_nav(portfolio, day, prev_nav, rows, fees_total, cdi_prev, basis.prices)
+    _journal_run(portfolio, day, nav, len(rows), by)
+    return MtmResult(portfolio, day, len(rows), nav)
+
+
+def value_positions(
+    day: date,
+    prev_day: date,
+    positions: list[Position],
+    prices: dict[int, Any],
+    prev_marks: dict[int, DailyMark],
+    fills: dict[int, list[calc.Fill]],
+    fixings: _Fixings,
+    missing: list[str],
+) -> list[DailyMark]:
+    """Every position's mark of `day` (unsaved) from yesterday's marks, the day's fills and
+    prices (anything with `price` and `rate`: a settlement, or an intraday estimate's quote);
+    a missing fixing is added to `missing`. The one valuation the MTM and the intraday
+    estimate share, so both follow the same B3 rules."""
+    markets, terms = _markets(day, prev_day, positions, prices, prev_marks, fixings, missing)
     rows = []
     for position in positions:
         instrument = position.instrument
@@ -292,13 +318,7 @@ def run_mtm(portfolio: Portfolio, day: date, *, by: User | None = None) -> MtmRe
             markets[(instrument.pk, prev is not None and prev.quantity != 0)],
         )
         rows.append(_mark_row(position, day, prices[instrument.pk].rate, mark))
-    with without_refresh():  # see apps.core.cache.bump: the pipeline warms at its end
-        DailyMark.objects.filter(portfolio=portfolio, date=day).delete()
-        insert_rows(DailyMark, rows)  # bulk_create without its SQL building (10k rows)
-        bump(portfolio.pk)  # bulk writes fire no signals: the fund's read models
-        nav = _close_nav(portfolio, day, prev_nav, rows, fees_total, cdi_prev)
-    _journal_run(portfolio, day, nav, len(rows), by)
-    return MtmResult(portfolio, day, len(rows), nav)
+    return rows
 
 
 def _fills(portfolio: Portfolio, day: date) -> tuple[dict[int, list[calc.Fill]], Decimal]:
@@ -467,8 +487,27 @@ def _close_nav(
     rows: list[DailyMark],
     fees: Decimal,
     cdi_prev: Decimal | None,
+    prices_version: int,
 ) -> NavRecord:
     """NAV_t = NAV_{t−1} + P&L + CDI on cash + fees + flows, and = cash + holdings."""
+    values = nav_values(portfolio, day, prev, rows, fees, cdi_prev)
+    nav, _ = NavRecord.objects.update_or_create(
+        portfolio=portfolio,
+        date=day,
+        defaults={**values, "prices_version": prices_version},
+    )
+    return nav
+
+
+def nav_values(
+    portfolio: Portfolio,
+    day: date,
+    prev: NavRecord | None,
+    rows: list[DailyMark],
+    fees: Decimal,
+    cdi_prev: Decimal | None,
+) -> dict[str, Decimal]:
+    """The NAV bridge of `day` from its marks (what `_close_nav` stores)."""
     nav_open = prev.nav_close if prev else portfolio.initial_nav
     cash_open = prev.cash_brl if prev else portfolio.initial_nav
     interest = ZERO
@@ -483,21 +522,16 @@ def _close_nav(
     pnl = sum((r.pnl_brl for r in rows), ZERO)
     cash = cash_open + interest + sum((r.cash_flow_brl for r in rows), ZERO) + fees + flows
     holdings = sum((r.market_value_brl for r in rows), ZERO)
-    nav, _ = NavRecord.objects.update_or_create(
-        portfolio=portfolio,
-        date=day,
-        defaults={
-            "nav_open": nav_open,
-            "pnl_brl": pnl,
-            "cash_interest_brl": interest,
-            "fees_brl": fees,
-            "flows_brl": flows,
-            "nav_close": nav_open + pnl + interest + fees + flows,
-            "cash_brl": cash,
-            "holdings_value_brl": holdings,
-        },
-    )
-    return nav
+    return {
+        "nav_open": nav_open,
+        "pnl_brl": pnl,
+        "cash_interest_brl": interest,
+        "fees_brl": fees,
+        "flows_brl": flows,
+        "nav_close": nav_open + pnl + interest + fees + flows,
+        "cash_brl": cash,
+        "holdings_value_brl": holdings,
+    }
 
 
 @transaction.atomic

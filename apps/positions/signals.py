@@ -13,6 +13,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 
 from apps.core.cache import bump, bump_user, shows_change
+from apps.core.staleness import book_scope, record_change
 from apps.positions.models import (
     CapitalFlow,
     FundAccess,
@@ -36,6 +37,13 @@ def flush_book(sender: type, instance: Any, update_fields: Any = None, **kwargs:
         bump(instance.portfolio_id)
 
 
+def note_book(sender: type, instance: Any, **kwargs: Any) -> None:
+    """A trade or a capital flow written: the fund's book changed on its date (what snapshots
+    computed before it are stale against, `apps.core.staleness`)."""
+    day = instance.trade_date if isinstance(instance, Trade) else instance.date
+    record_change(book_scope(instance.portfolio_id), [day])
+
+
 def flush_portfolios(sender: type, instance: Any, **kwargs: Any) -> None:
     """A portfolio changed (name, active, initial NAV): every page lists the funds."""
     bump(None)
@@ -46,6 +54,11 @@ def connect() -> None:
         for signal, when in ((post_save, "save"), (post_delete, "delete")):
             signal.connect(
                 flush_book, sender=model, dispatch_uid=f"flush_book_{model.__name__}_{when}"
+            )
+    for model in (Trade, CapitalFlow):
+        for signal, when in ((post_save, "save"), (post_delete, "delete")):
+            signal.connect(
+                note_book, sender=model, dispatch_uid=f"note_book_{model.__name__}_{when}"
             )
     post_save.connect(flush_portfolios, sender=Portfolio, dispatch_uid="flush_portfolios_save")
     post_delete.connect(flush_portfolios, sender=Portfolio, dispatch_uid="flush_portfolios_delete")

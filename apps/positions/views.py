@@ -18,10 +18,12 @@ from apps.core.actors import actor
 from apps.core.page_cache import cached_page
 from apps.core.permissions import role_required
 from apps.core.roles import Role, has_role
+from apps.marketdata.intraday import ENTERERS
 from apps.positions import picker, services
 from apps.positions.access import has_any_fund, visible
 from apps.positions.forms import PositionPlanForm
-from apps.positions.models import DailyMark, Portfolio, Position
+from apps.positions.intraday import cached_estimate
+from apps.positions.models import DailyMark, Portfolio, Position, RemarkRequest
 from apps.positions.queries import cached_book, is_history, side_label
 
 TRADERS = (Role.MANAGER, Role.BACK_OFFICE)
@@ -56,6 +58,7 @@ def book(request: HtmxHttpRequest) -> HttpResponse:
         "include_closed": request.GET.get("closed") == "1",
     }
     can_trade = _trader(request)
+    can_enter = has_role(request.user, *ENTERERS)
 
     def build() -> tuple[dict[str, Any], str]:
         portfolios = list(visible(request.user, Portfolio.objects.active()))
@@ -69,7 +72,11 @@ def book(request: HtmxHttpRequest) -> HttpResponse:
             "error": error,
             "date_given": bool(raw_day),
             "can_trade": can_trade,
+            "can_enter_prices": can_enter,
         }
+        if portfolio is not None and not raw_day:  # the latest view: the book now
+            context["estimate"] = cached_estimate(portfolio).value
+            context["remark"] = RemarkRequest.objects.filter(portfolio=portfolio).first()
         return context, cached.status if cached else "bypass"
 
     return cached_page(
@@ -77,7 +84,14 @@ def book(request: HtmxHttpRequest) -> HttpResponse:
         name="book",
         code=code,
         funds=funds,
-        params={"portfolio": code, "date": raw_day, "day": day, **filters, "trader": can_trade},
+        params={
+            "portfolio": code,
+            "date": raw_day,
+            "day": day,
+            **filters,
+            "trader": can_trade,
+            "enter": can_enter,
+        },
         build=build,
         template="positions/book.html",
         title=lambda context: "Book",

@@ -30,6 +30,7 @@ from apps.core.permissions import AnyRole, RolePermission
 from apps.positions.access import active_fund_or_404, portfolio_or_404, visible
 from apps.positions.models import Portfolio
 from apps.positions.scoped import FundSlugRelatedField
+from apps.risk.intraday import Shown, current, describe
 from apps.risk.models import Alert, RiskSnapshot
 from apps.risk.services import (
     acknowledge_alert,
@@ -162,16 +163,24 @@ class RiskSnapshotSerializer(serializers.Serializer):
     portfolio = serializers.CharField()
     date = serializers.DateField()
     stored = serializers.BooleanField(help_text="False for a live report (not saved).")
+    kind = serializers.ChoiceField(
+        choices=["eod", "intraday", "live"],
+        help_text="eod: a close's snapshot; intraday: the provisional risk of the book now.",
+    )
     computed_at = serializers.DateTimeField()
+    stale = serializers.BooleanField(
+        help_text="True when the book or a price it covers changed after it was computed."
+    )
+    stale_reason = serializers.CharField(help_text="What changed and when (empty when fresh).")
     report = RiskReportSerializer()
 
 
-def _snapshot_out(snapshot: RiskSnapshot) -> dict[str, Any]:
+def _snapshot_out(snapshot: Shown, *, latest: bool) -> dict[str, Any]:
     return {
         "portfolio": snapshot.portfolio.code,
         "date": snapshot.date,
         "stored": True,
-        "computed_at": snapshot.computed_at,
+        **describe(snapshot, latest=latest),
         "report": snapshot.report,
     }
 
@@ -219,7 +228,10 @@ class LiveViewSet(viewsets.ViewSet):
             "portfolio": portfolio.code,
             "date": day,
             "stored": False,
+            "kind": "live",
             "computed_at": timezone.now(),
+            "stale": False,
+            "stale_reason": "",
             "report": payload,
         }
         return Response(RiskSnapshotSerializer(out).data)
@@ -236,15 +248,18 @@ class SnapshotViewSet(viewsets.ViewSet):
         responses=RiskSnapshotSerializer,
     )
     def list(self, request: Request) -> Response:
-        """The stored snapshot of a date (404 when that date has none)."""
+        """The stored snapshot of a date (404 when that date has none); without a date, the
+        risk now: today's intraday snapshot if newer than the last close's. `stale` says
+        whether the book or a price changed after it was computed."""
         portfolio = _portfolio_param(request)
         day = _date_param(request, "date")
         rows = RiskSnapshot.objects.filter(portfolio=portfolio).select_related("portfolio")
-        snapshot = rows.filter(date=day).first() if day else rows.order_by("-date").first()
+        snapshot = rows.filter(date=day).first() if day else current(portfolio)
         if snapshot is None:
             when = f"on {day:%Y-%m-%d}" if day else "yet"
             raise NotFound(f"No risk snapshot for {portfolio.code} {when}.")
-        return Response(RiskSnapshotSerializer(_snapshot_out(snapshot)).data)
+        out = _snapshot_out(snapshot, latest=day is None)
+        return Response(RiskSnapshotSerializer(out).data)
 
 
 class HistoryViewSet(viewsets.ViewSet):
@@ -310,7 +325,7 @@ class RunViewSet(viewsets.ViewSet):
         if day is None:
             raise ValidationError({"date": [f"{portfolio} has no marked day: run the MTM first."]})
         snapshot = run_risk(portfolio, day, by=actor(request))
-        body = RiskSnapshotSerializer(_snapshot_out(snapshot)).data
+        body = RiskSnapshotSerializer(_snapshot_out(snapshot, latest=False)).data
         return Response(body, status=status.HTTP_201_CREATED)
 
 

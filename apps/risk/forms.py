@@ -44,6 +44,11 @@ class ComputeForm(forms.Form):
     date = forms.DateField()
 
 
+class RecomputeForm(forms.Form):
+    portfolio = forms.ModelChoiceField(Portfolio.objects.active(), to_field_name="code")
+    date = forms.DateField(required=False, help_text="A dated view's snapshot; none: the risk now.")
+
+
 def shocks_help() -> SafeString:
     """The shock keys a scenario may use, as an HTML list for the admin's help text."""
     items = format_html_join("", "<li><code>{}</code>: {}</li>", SHOCK_KEYS.items())

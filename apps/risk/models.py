@@ -177,6 +177,7 @@ class RiskSnapshot(models.Model):
     date = models.DateField()
     report = models.JSONField()
     computed_at = models.DateTimeField(auto_now=True)
+    basis = models.JSONField(default=dict, help_text="Change counters computed on (staleness).")
 
     class Meta:
         ordering = ["portfolio", "-date"]
@@ -186,6 +187,30 @@ class RiskSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"Risk {self.portfolio} {self.date}"
+
+
+class IntradayRisk(models.Model):
+    """A fund's risk on its current book during the trading day: the positions as they stand
+    (today's trades included), valued at the intraday prices entered and the last close
+    elsewhere, measured on the last close's factor history. Provisional: it raises no alert,
+    and the day's EOD snapshot supersedes it (the EOD deletes it). One per fund, recomputed
+    after a trade or a price (`apps.risk.intraday`)."""
+
+    portfolio = models.OneToOneField(
+        Portfolio, on_delete=models.CASCADE, related_name="intraday_risk"
+    )
+    date = models.DateField(help_text="The trading day it estimates.")
+    base_date = models.DateField(help_text="The close it is measured from.")
+    report = models.JSONField()
+    quotes = models.JSONField(default=list, help_text="Intraday prices used: ticker, time.")
+    basis = models.JSONField(default=dict, help_text="Change counters computed on (staleness).")
+    computed_at = models.DateTimeField(auto_now=True)
+    seconds = models.FloatField(default=0.0)
+
+    intraday = True  # templates: the provisional flag
+
+    def __str__(self) -> str:
+        return f"Intraday risk {self.portfolio} {self.date} at {self.computed_at:%H:%M}"
 
 
 class StoredFactorHistory(models.Model):

@@ -18,6 +18,7 @@ from django.utils import timezone
 from apps.core.cache import Cached, breaker, read, warmer
 from apps.marketdata.models import AssetClass
 from apps.positions.models import NavRecord, Portfolio, Strategy
+from apps.risk.intraday import Shown, current, describe
 from apps.risk.models import Alert, Limit, Metric, RiskSnapshot, Scope
 from apps.risk.services import latest_risk_date
 
@@ -59,9 +60,10 @@ def warm_monitor(portfolio: Portfolio) -> None:
 def build_monitor(portfolio: Portfolio, day: date | None) -> dict[str, Any]:
     """What the monitor shows for `day` (None: the latest snapshot), from stored rows only."""
     rows = RiskSnapshot.objects.filter(portfolio=portfolio)
-    snapshot = rows.filter(date=day).first() if day else rows.order_by("-date").first()
+    snapshot = rows.filter(date=day).first() if day else current(portfolio)
     data = alerts_context(portfolio)
     data |= report_context(snapshot) if snapshot else missing_context(portfolio, day)
+    data["freshness"] = describe(snapshot, latest=day is None)
     return data
 
 
@@ -106,7 +108,7 @@ def tenor(du: int) -> str:
     return f"{years:.0f}y" if years == round(years) else f"{years:.1f}y"
 
 
-def report_context(snapshot: RiskSnapshot) -> dict[str, Any]:
+def report_context(snapshot: Shown) -> dict[str, Any]:
     """Everything the page draws, shaped from the stored report (plain dicts and lists)."""
     report = snapshot.report
     nav = report.get("nav") or 1.0
@@ -134,7 +136,7 @@ def report_context(snapshot: RiskSnapshot) -> dict[str, Any]:
     }
 
 
-def _charts(snapshot: RiskSnapshot, names: dict[str, str]) -> dict[str, Any]:
+def _charts(snapshot: Shown, names: dict[str, str]) -> dict[str, Any]:
     exposures = exposure_chart(snapshot.report.get("exposures", {}), names)
     dv01 = dv01_chart(snapshot.report.get("dv01_ladder", {}))
     # The ladder sits beside the two exposure charts: as tall as they are, within reason.
@@ -286,7 +288,7 @@ def dv01_chart(ladder: dict[str, dict[str, float]]) -> dict[str, Any]:
     }
 
 
-def history_chart(snapshot: RiskSnapshot) -> dict[str, Any]:
+def history_chart(snapshot: Shown) -> dict[str, Any]:
     """VaR 99 and ES 97.5 in % of NAV over the stored snapshots up to this one."""
     rows = list(
         RiskSnapshot.objects.filter(portfolio_id=snapshot.portfolio_id, date__lte=snapshot.date)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apps.core.cache import cache_get_many, cache_set, versions
 from apps.core.roles import Role, has_role
+from apps.core.staleness import basis_now
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import business_days, previous_business_day
@@ -31,7 +32,15 @@ from apps.positions.models import DailyMark, NavRecord, Portfolio, Position, Sid
 from apps.risk.engine import Revaluations, RiskPosition, RiskReport, analyse, fx_delta
 from apps.risk.factors import FactorHistory, factor_of
 from apps.risk.history import shared_history
-from apps.risk.models import Alert, Limit, Metric, RiskSnapshot, Scope, StressScenario
+from apps.risk.models import (
+    Alert,
+    IntradayRisk,
+    Limit,
+    Metric,
+    RiskSnapshot,
+    Scope,
+    StressScenario,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -230,6 +239,23 @@ def book_positions(portfolio: Portfolio, day: date) -> tuple[list[RiskPosition],
             *(f"position__instrument__{name}" for name in RISK_INSTRUMENT_FIELDS),
         )
     )
+    positions = risk_positions(list(marks), day)
+    marked = {int(p.key) for p in positions}
+    held = (
+        Position.objects.filter(portfolio=portfolio, opened_date__lte=day)
+        .exclude(quantity=0)
+        .values_list("pk", "instrument__ticker")
+    )
+    warnings = [
+        f"{ticker} has no mark on {day:%Y-%m-%d}: excluded from risk."
+        for pk, ticker in held
+        if pk not in marked
+    ]
+    return positions, warnings
+
+
+def risk_positions(marks: list[DailyMark], day: date) -> list[RiskPosition]:
+    """The engine's positions from marks of `day` (stored, or an intraday estimate's)."""
     vna = fixing_on(FixingIndex.VNA_NTNB, day)
     positions = []
     for mark in marks:
@@ -249,18 +275,7 @@ def book_positions(portfolio: Portfolio, day: date) -> tuple[list[RiskPosition],
                 vna=vna if instrument.kind == InstrumentKind.NTNB else None,
             )
         )
-    marked = {int(p.key) for p in positions}
-    held = (
-        Position.objects.filter(portfolio=portfolio, opened_date__lte=day)
-        .exclude(quantity=0)
-        .values_list("pk", "instrument__ticker")
-    )
-    warnings = [
-        f"{ticker} has no mark on {day:%Y-%m-%d}: excluded from risk."
-        for pk, ticker in held
-        if pk not in marked
-    ]
-    return positions, warnings
+    return positions
 
 
 def latest_risk_date(portfolio: Portfolio) -> date | None:
@@ -406,13 +421,16 @@ def check_limits(portfolio: Portfolio, report: RiskReport) -> list[dict[str, Any
 
 @transaction.atomic
 def run_risk(portfolio: Portfolio, day: date, *, by: User | None = None) -> RiskSnapshot:
-    """Snapshot the day's risk and raise an alert for every limit level crossed."""
+    """Snapshot the day's risk and raise an alert for every limit level crossed; the day's
+    intraday estimate, if any, is superseded (deleted)."""
+    basis = basis_now(portfolio.pk)  # before the inputs: a write after shows as newer
     report = compute_report(portfolio, day)
     checks = check_limits(portfolio, report)
     payload = {**report.as_dict(), "limits": checks}
     snapshot, _ = RiskSnapshot.objects.update_or_create(
-        portfolio=portfolio, date=day, defaults={"report": payload}
+        portfolio=portfolio, date=day, defaults={"report": payload, "basis": basis.as_dict()}
     )
+    IntradayRisk.objects.filter(portfolio=portfolio, date__lte=day).delete()
     for check in checks:
         if check["level"] == "ok":
             continue

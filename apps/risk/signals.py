@@ -8,9 +8,9 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 
 from apps.core.cache import bump
-from apps.risk.models import Alert, Limit, RiskSnapshot
+from apps.risk.models import Alert, IntradayRisk, Limit, RiskSnapshot
 
-RISK_MODELS = (Limit, Alert, RiskSnapshot)
+RISK_MODELS = (Limit, Alert, RiskSnapshot, IntradayRisk)
 
 
 def flush_risk(sender: type, instance: Any, **kwargs: Any) -> None:

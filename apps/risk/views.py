@@ -27,12 +27,13 @@ from apps.positions import picker
 from apps.positions.access import has_any_fund, visible
 from apps.positions.models import Portfolio
 from apps.positions.scoped import scope_form
-from apps.risk.forms import AcknowledgeForm, ComputeForm
+from apps.risk.forms import AcknowledgeForm, ComputeForm, RecomputeForm
+from apps.risk.intraday import recompute_current
 from apps.risk.models import Alert
 from apps.risk.queries import cached_monitor, is_history, tenor
 from apps.risk.services import acknowledge_alert, run_risk
 
-__all__ = ["RUNNERS", "acknowledge", "compute", "monitor", "tenor"]
+__all__ = ["RUNNERS", "acknowledge", "compute", "monitor", "recompute", "tenor"]
 
 # Who may compute a snapshot on demand and acknowledge alerts (the service checks the latter).
 RUNNERS = (Role.MANAGER, Role.APPROVER, Role.OPS)
@@ -68,6 +69,10 @@ def monitor(request: HttpRequest) -> HttpResponse:
         if portfolio is None:
             return context, "bypass"
         cached = cached_monitor(portfolio, day)
+        shown = cached.value.get("snapshot")
+        context["recompute_fields"] = [("portfolio", portfolio.code)]
+        if day is not None and shown is not None:
+            context["recompute_fields"].append(("date", shown.date.isoformat()))
         return context | cached.value, cached.status
 
     return cached_page(
@@ -105,6 +110,30 @@ def compute(request: HttpRequest) -> HttpResponse:
             f"Risk of {portfolio.name} on {day:%d/%m/%Y} computed and stored; "
             f"{breaches} limit{'s' if breaches != 1 else ''} over a level.",
         )
+    return redirect(_monitor_url(portfolio.code, day))
+
+
+@require_POST
+@role_required(*RUNNERS)
+def recompute(request: HttpRequest) -> HttpResponse:
+    """The stale banner's button: the latest view's risk now (`recompute_current`), or a dated
+    view's snapshot again (`run_risk`)."""
+    form = RecomputeForm(request.POST)
+    scope_form(form, request.user)
+    if not form.is_valid():
+        messages.error(request, "Choose a fund to recompute.")
+        return redirect("risk:monitor")
+    portfolio, day = form.cleaned_data["portfolio"], form.cleaned_data.get("date")
+    try:
+        if day is None:
+            done = recompute_current(portfolio, by=actor(request))
+        else:
+            run_risk(portfolio, day, by=actor(request))
+            done = f"the snapshot of {day:%d/%m/%Y} recomputed"
+    except ValidationError as error:
+        messages.error(request, f"Risk not recomputed: {' '.join(error.messages)}")
+    else:
+        messages.success(request, f"Risk of {portfolio.name}: {done}.")
     return redirect(_monitor_url(portfolio.code, day))
 
 

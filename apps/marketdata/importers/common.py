@@ -22,6 +22,7 @@ from django.utils import timezone
 from apps.core.bulk import insert_values
 from apps.core.cache import bump
 from apps.marketdata.calendar import is_business_day
+from apps.marketdata.changes import by_day, note_prices
 from apps.marketdata.contracts import parse_ticker
 from apps.marketdata.models import Instrument, SettlementPrice
 
@@ -183,6 +184,10 @@ def store_prices(
             )
             if new or created_instruments:
                 bump(refresh=False)  # bulk writes fire no signals: every fund's read models
+            note_prices(
+                by_day((instruments[row.ticker].pk, row.day) for row in new),
+                reason=f"{len(new):,} {source} prices imported",
+            )
         except IntegrityError as exc:
             # Another import of the same data committed between our checks and our inserts.
             raise ImportFailed(

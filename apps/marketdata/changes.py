@@ -1,0 +1,41 @@
+"""Official market data written for a day: count the change (what a snapshot computed before
+it is stale against) and tell the book, which queues the re-mark of funds already marked.
+
+Called inside the writing transaction, by the signal receivers (one price, one fixing) and by
+the bulk importers (which fire no signals).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from datetime import date
+
+from apps.core.staleness import PRICES, prices_changed, record_change
+from apps.marketdata.calendar import next_business_day
+from apps.marketdata.models import FixingIndex
+
+# A day's CDI first moves the next business day's marks (the carry and the interest on cash
+# of day t use the CDI of t−1); every other fixing moves the marks of its own date.
+NEXT_DAY_FIXINGS = frozenset({FixingIndex.CDI})
+
+
+def fixing_moves(index: str, day: date) -> date:
+    """The first date whose marks a fixing of `index` on `day` moves."""
+    return next_business_day(day) if index in NEXT_DAY_FIXINGS else day
+
+
+def note_prices(changes: Mapping[date, Collection[int] | None], *, reason: str) -> None:
+    """Prices written for days: day → instrument ids (None: a fixing, every instrument)."""
+    if not changes:
+        return
+    record_change(PRICES, changes)
+    prices_changed.send(sender=note_prices, changes=dict(changes), reason=reason)
+
+
+def by_day(rows: Iterable[tuple[int, date]]) -> dict[date, set[int] | None]:
+    """(instrument id, day) pairs of written prices as `note_prices` takes them."""
+    changes: dict[date, set[int]] = defaultdict(set)
+    for instrument_id, day in rows:
+        changes[day].add(instrument_id)
+    return dict(changes)

@@ -1,0 +1,70 @@
+"""Late prices re-mark: the queue of funds to re-mark from a day, fed by market data's change
+note (`apps.core.staleness.prices_changed`) inside the price's own transaction.
+
+A price or fixing written for a day some fund has already marked moves that fund's marks from
+that day on. The fund gets a `RemarkRequest` in the same transaction (one per fund, the
+earliest day kept) and, after commit, its task (`marks.remark`, run by `apps.ops.remarks`).
+With the broker down the request waits in the database for the sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from datetime import date
+from functools import partial
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet
+from django.db.models.functions import Least
+
+from apps.core.cache import publish_task
+from apps.core.staleness import prices_changed
+from apps.positions.models import DailyMark, NavRecord, RemarkRequest
+
+REMARK_TASK = "marks.remark"  # apps.ops.tasks; looked up by name, not imported
+
+
+def affected(changes: Mapping[date, Collection[int] | None]) -> dict[int, date]:
+    """Funds already marked on a changed day (holding a changed instrument then or later, or
+    any fund for a fixing): the first day each must be re-marked from."""
+    first: dict[int, date] = {}
+    for day, instruments in sorted(changes.items()):
+        funds: QuerySet[Any] = (
+            NavRecord.objects.filter(date__gte=day)
+            if instruments is None
+            else DailyMark.objects.filter(date__gte=day, position__instrument_id__in=instruments)
+        )
+        for portfolio_id in funds.values_list("portfolio_id", flat=True).distinct():
+            first.setdefault(portfolio_id, day)
+    return first
+
+
+def queue_remark(portfolio_id: int, day: date, reason: str) -> None:
+    """Ask (in the writing transaction) for `portfolio_id` to be re-marked from `day`."""
+    pending = RemarkRequest.objects.filter(portfolio_id=portfolio_id)
+    for _ in range(2):  # a concurrent first request may win the insert: then join it
+        if pending.update(
+            from_day=Least(F("from_day"), day), generation=F("generation") + 1, reason=reason
+        ):
+            return
+        try:
+            with transaction.atomic():
+                RemarkRequest.objects.create(portfolio_id=portfolio_id, from_day=day, reason=reason)
+        except IntegrityError:
+            continue
+        transaction.on_commit(partial(publish_remark, portfolio_id), robust=True)
+        return
+
+
+def publish_remark(portfolio_id: int) -> None:
+    publish_task(REMARK_TASK, (portfolio_id,), what=f"re-mark of fund {portfolio_id}")
+
+
+def queue_remarks(sender: Any, changes: Mapping[date, Any], reason: str, **kwargs: Any) -> None:
+    for portfolio_id, day in affected(changes).items():
+        queue_remark(portfolio_id, day, reason[:300])
+
+
+def connect() -> None:
+    prices_changed.connect(queue_remarks, dispatch_uid="queue_remarks")

@@ -1,0 +1,140 @@
+"""Risk during the trading day, and whether the risk a page shows is still true.
+
+The risk page's latest view shows the fund's risk *now*: the intraday snapshot (`IntradayRisk`:
+the current book, today's trades included, at today's intraday prices and the last close
+elsewhere, by `apps.positions.intraday`) when one exists for today, else the latest EOD
+snapshot. Either says when it is stale (`apps.core.staleness`): the book changed since, a price
+of a day it covers was written, or intraday prices were entered. After a trade or an intraday
+price, the write-through refresh (`apps.ops.warming`) recomputes the intraday snapshot
+(`refresh_if_stale`); the page offers the same as a button (`recompute_current`).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from apps.core.staleness import Basis, Staleness, basis_now, staleness
+from apps.marketdata.models import FixingIndex
+from apps.marketdata.queries import latest_fixings
+from apps.positions.intraday import Estimate, estimate, intraday_counts
+from apps.positions.models import Portfolio
+from apps.risk.engine import RiskReport, analyse
+from apps.risk.history import shared_history
+from apps.risk.models import IntradayRisk, RiskSnapshot, StressScenario
+from apps.risk.services import check_limits, risk_positions, run_risk
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+Shown = RiskSnapshot | IntradayRisk
+
+
+def intraday_report(result: Estimate) -> RiskReport:
+    """The full risk report (VaR, ES, stress, exposures, DV01) of an intraday estimate, on the
+    factor history of the close it starts from."""
+    assert result.base_day is not None
+    marks = [m for m in result.marks if m.quantity != 0]
+    ptax = latest_fixings(result.day).get(FixingIndex.PTAX_SELL)
+    return analyse(
+        risk_positions(marks, result.day),
+        shared_history(result.base_day),
+        nav=result.nav,
+        asof=result.day,
+        ptax=ptax.value if ptax else None,
+        scenarios=list(StressScenario.objects.filter(active=True)),
+        warnings=list(result.warnings),
+    )
+
+
+@transaction.atomic
+def run_intraday_risk(portfolio: Portfolio) -> IntradayRisk | None:
+    """Compute and keep the fund's intraday risk now; None (and any old one dropped) when
+    there is nothing to estimate (not a trading day, or today's EOD has run)."""
+    clock = time.perf_counter()
+    basis = basis_now(portfolio.pk)  # before the inputs: a write after shows as newer
+    result = estimate(portfolio)
+    if result.status != "ok":
+        IntradayRisk.objects.filter(portfolio=portfolio).delete()
+        return None
+    report = intraday_report(result)
+    payload = {**report.as_dict(), "limits": check_limits(portfolio, report)}
+    quotes = [
+        {"ticker": row.ticker, "at": row.quoted_at.isoformat() if row.quoted_at else None}
+        for row in result.intraday_quotes
+    ]
+    snapshot, _ = IntradayRisk.objects.update_or_create(
+        portfolio=portfolio,
+        defaults={
+            "date": result.day,
+            "base_date": result.base_day,
+            "report": payload,
+            "quotes": quotes,
+            "basis": basis.as_dict(),
+            "seconds": round(time.perf_counter() - clock, 3),
+        },
+    )
+    return snapshot
+
+
+def current(portfolio: Portfolio) -> Shown | None:
+    """What the latest view shows: today's intraday snapshot if newer than the last EOD one."""
+    latest = RiskSnapshot.objects.filter(portfolio=portfolio).order_by("-date").first()
+    live = IntradayRisk.objects.filter(portfolio=portfolio).first()
+    if live is not None and (latest is None or live.date > latest.date):
+        return live
+    return latest
+
+
+def freshness(snapshot: Shown, *, latest: bool) -> Staleness:
+    """What changed after `snapshot`. The latest view stands for the risk *now*: any change
+    of the book and any intraday price count; a dated view stands for its day's close: only
+    changes up to that day."""
+    basis = Basis.of(snapshot.basis)
+    if isinstance(snapshot, IntradayRisk):
+        return staleness(snapshot.portfolio_id, basis, through=None, intraday=True)
+    day: date = snapshot.date
+    if latest:
+        return staleness(snapshot.portfolio_id, basis, through=day, intraday=True)
+    return staleness(snapshot.portfolio_id, basis, through=day, book_through=day)
+
+
+def refresh_if_stale(portfolio: Portfolio) -> bool:
+    """After a write (the refresh task): recompute the intraday snapshot when the risk now is
+    stale and the day is a trading day after the last close. True when it ran."""
+    if not intraday_counts(portfolio):
+        return False
+    shown = current(portfolio)
+    if shown is not None and not freshness(shown, latest=True).stale:
+        return False
+    return run_intraday_risk(portfolio) is not None
+
+
+def recompute_current(portfolio: Portfolio, *, by: User | None = None) -> str:
+    """The page's "recompute": the EOD snapshot again if a price of its day moved, then the
+    intraday snapshot on a trading day after the close. What was done, for the message."""
+    done = []
+    latest = RiskSnapshot.objects.filter(portfolio=portfolio).order_by("-date").first()
+    if latest is not None and freshness(latest, latest=False).stale:
+        run_risk(portfolio, latest.date, by=by)
+        done.append(f"the close of {latest.date:%d/%m/%Y} recomputed")
+    if intraday_counts(portfolio):
+        live = run_intraday_risk(portfolio)
+        if live is not None:
+            done.append(f"intraday risk computed at {live.computed_at:%H:%M:%S}")
+    return "; ".join(done) or "nothing to recompute: the risk shown is current"
+
+
+def describe(snapshot: Shown | None, *, latest: bool) -> dict[str, Any]:
+    """The page's and the API's freshness fields of `snapshot`."""
+    if snapshot is None:
+        return {"kind": None, "computed_at": None, "stale": False, "stale_reason": ""}
+    state = freshness(snapshot, latest=latest)
+    return {
+        "kind": "intraday" if isinstance(snapshot, IntradayRisk) else "eod",
+        "computed_at": snapshot.computed_at,
+        **state.as_dict(),
+    }
