@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core.cache import warm, without_refresh
 from apps.positions.models import NavRecord, Portfolio, RemarkRequest
 from apps.positions.mtm import recompute_from
 
@@ -32,9 +33,20 @@ SWEEP_GRACE = timedelta(seconds=30)
 ROUNDS = 5  # prices arriving faster than a re-mark runs: the next sweep carries on
 
 
-def run_remark(portfolio_id: int) -> list[date]:
+def run_remark(portfolio_id: int, *, warm_after: bool = False) -> list[date]:
     """Re-mark the fund as its request asks, round after round while prices keep arriving;
-    the days re-marked (nothing when no request is pending)."""
+    the days re-marked (nothing when no request is pending). Its writes bump the fund's data
+    versions but schedule no refresh (a pending re-mark would refresh mid-way); a worker
+    (`warm_after`) then rebuilds the fund's read models once, the eager path leaves them to
+    the next read."""
+    with without_refresh():
+        done = _run(portfolio_id)
+    if done and warm_after:
+        warm(Portfolio.objects.get(pk=portfolio_id))
+    return done
+
+
+def _run(portfolio_id: int) -> list[date]:
     done: list[date] = []
     for _ in range(ROUNDS):
         request = RemarkRequest.objects.filter(portfolio_id=portfolio_id).first()
@@ -94,7 +106,7 @@ def sweep(*, grace: timedelta = SWEEP_GRACE) -> list[int]:
     for portfolio_id in funds:
         log.warning("re-mark of fund %s was never run by its task: the sweep runs it", portfolio_id)
         try:
-            run_remark(portfolio_id)
+            run_remark(portfolio_id, warm_after=True)
         except Exception:  # counted on the request; the other funds go on
             continue
     return funds

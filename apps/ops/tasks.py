@@ -248,10 +248,11 @@ def sweep_refreshes() -> list[str]:
     return warming.sweep()
 
 
-@shared_task(name="marks.remark", ignore_result=True, acks_late=True)
-def remark(portfolio_id: int) -> list[str]:
+@shared_task(bind=True, name="marks.remark", ignore_result=True, acks_late=True)
+def remark(self: Task, portfolio_id: int) -> list[str]:
     """Re-mark a fund after late prices (queued on commit of the price); the days re-marked."""
-    return [day.isoformat() for day in remarks.run_remark(portfolio_id)]
+    warm_after = not self.request.is_eager
+    return [day.isoformat() for day in remarks.run_remark(portfolio_id, warm_after=warm_after)]
 
 
 @shared_task(name="marks.sweep_remarks", ignore_result=True)
