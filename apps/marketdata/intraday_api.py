@@ -25,7 +25,7 @@ class IntradayWrite(RolePermission):
     write_roles = ENTERERS
 
 
-class EntrySerializer(serializers.Serializer):
+class IntradayEntrySerializer(serializers.Serializer):
     instrument = serializers.CharField(max_length=32, help_text="Ticker: DI1F27, WDOF27, PETR4.")
     price = serializers.DecimalField(
         max_digits=24,
@@ -46,8 +46,8 @@ class EntrySerializer(serializers.Serializer):
     )
 
 
-class EntriesSerializer(serializers.Serializer):
-    prices = EntrySerializer(many=True, allow_empty=False, max_length=MAX_PRICES)
+class IntradayEntriesSerializer(serializers.Serializer):
+    prices = IntradayEntrySerializer(many=True, allow_empty=False, max_length=MAX_PRICES)
 
 
 class IntradayPriceSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -71,11 +71,11 @@ class IntradayPriceViewSet(viewsets.ViewSet):
         rows = IntradayPrice.objects.filter(day=_today()).select_related("instrument")
         return Response(IntradayPriceSerializer(rows.order_by("at", "pk"), many=True).data)
 
-    @extend_schema(request=EntriesSerializer, responses={201: IntradayPriceSerializer(many=True)})
+    @extend_schema(request=IntradayEntriesSerializer, responses={201: IntradayPriceSerializer(many=True)})
     def create(self, request: Request) -> Response:
         """Enter intraday prices for today, all or none: a price for instruments quoted in
         price, `rate_pct` for rate-quoted ones (converted to the day's PU)."""
-        form = EntriesSerializer(data=request.data)
+        form = IntradayEntriesSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         entries = [
             Entry(

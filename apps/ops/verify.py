@@ -352,6 +352,32 @@ def _nav() -> tuple[str, str]:
     return PASS, f"{len(rows):,} NAV days close to the cent"
 
 
+@check("book", "marks newer than their prices")
+def _marks_vs_prices() -> tuple[str, str]:
+    """A price or fixing written for a day after its marks were computed (an override, a late
+    import) leaves the marks old until the re-mark runs: FAIL while they are, naming the
+    funds, the first day and whether a re-mark is queued (and how it last failed)."""
+    from apps.ops.remarks import stale_marks
+    from apps.positions.models import RemarkRequest
+
+    stale = stale_marks()
+    queued = {r.portfolio.code: r for r in RemarkRequest.objects.select_related("portfolio")}
+    if not stale:
+        if queued:
+            return WARN, f"{len(queued)} re-mark(s) queued: " + ", ".join(sorted(queued))
+        return PASS, "every marked day is newer than its prices and fixings"
+    parts = []
+    for code, first, days in stale[:8]:
+        request = queued.get(code)
+        state = "no re-mark queued"
+        if request is not None:
+            state = f"re-mark queued {request.requested_at:%Y-%m-%d %H:%M}"
+            if request.attempts:
+                state += f", {request.attempts} failed: {request.last_error[:120]}"
+        parts.append(f"{code} from {first:%Y-%m-%d} ({days} day(s); {state})")
+    return FAIL, "marks older than their prices: " + "; ".join(parts)
+
+
 # --- integrations -----------------------------------------------------------------------------
 
 

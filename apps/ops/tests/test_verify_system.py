@@ -8,6 +8,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from pytest_django import Settings
 from time_machine import TimeMachineFixture
 
 from apps.journal.models import Entry
-from apps.marketdata.models import SettlementPrice
+from apps.marketdata.models import Instrument, SettlementPrice
 from apps.ops.pipelines import run_due, run_pipeline
 from apps.ops.tests.support import delete_last_entries, long_wdo, point_caches_at
 from apps.ops.verify import FAIL, PASS, WARN
@@ -204,6 +205,7 @@ def test_only_book_runs_the_book_checks(healthy: Healthy) -> None:
         "journal chain",
         "positions = replay of trades",
         "NAV bridge",
+        "marks newer than their prices",
     }
     assert code == 0 and payload["status"] == PASS
     table_code, out = verify("--only", "book")
@@ -336,6 +338,25 @@ def test_a_position_that_differs_from_its_trades_is_listed(healthy: Healthy) -> 
     assert detail.startswith("1 difference(s): ")
     assert "quantity: stored 7" in detail and "trades 10" in detail, detail
     assert f"{position.instrument.ticker} in {position.strategy.name}" in detail
+
+
+def test_marks_older_than_their_prices_fail_until_the_re_mark_runs(
+    healthy: Healthy, bo_carol: Any
+) -> None:
+    from apps.marketdata.services import override_price
+    from apps.ops.remarks import run_remark
+
+    wdo = Instrument.objects.get(ticker="WDOH25")
+    override_price(wdo, D2, price=Decimal("5601.00"), reason="B3 republished.", by=bo_carol)
+    code, _, checks = verify_json()  # the test's transaction never commits: the task waits
+    assert code == 1
+    detail = _only_failure(checks, "marks newer than their prices")
+    code_ = healthy.portfolio.code
+    assert detail.startswith(f"marks older than their prices: {code_} from 2025-02-04 (1 day(s); ")
+    assert "re-mark queued" in detail
+    assert run_remark(healthy.portfolio.pk) == [D2]
+    code, _, checks = verify_json()
+    assert checks[("book", "marks newer than their prices")]["status"] == PASS
 
 
 def test_the_smoke_workflow_also_passes_after_the_close(
