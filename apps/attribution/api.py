@@ -27,6 +27,8 @@ from apps.attribution.forms import PeriodForm, SnapshotForm
 from apps.attribution.models import PerformanceSnapshot
 from apps.attribution.queries import PERIODS, Attribution, Group, Period, build_attribution
 from apps.core.permissions import RolePermission
+from apps.core.serializers import Freshness
+from apps.core.staleness import Basis, staleness
 from apps.positions.access import active_fund_or_404
 from apps.positions.models import Portfolio
 from apps.positions.scoped import scope_form
@@ -163,7 +165,7 @@ class MonthlySerializer(serializers.Serializer):
     years = YearSerializer(many=True)
 
 
-class AttributionSnapshotSerializer(serializers.Serializer):
+class AttributionSnapshotSerializer(Freshness):
     portfolio = serializers.CharField()
     date = serializers.DateField()
     computed_at = serializers.DateTimeField()
@@ -396,10 +398,17 @@ class AttributionViewSet(viewsets.ViewSet):
             raise NotFound(
                 f"No performance snapshot for {portfolio.code}{on}: run_attribution stores it."
             )
+        fresh = staleness(
+            portfolio.pk,
+            Basis.of(snapshot.basis),
+            through=snapshot.date,
+            book_through=snapshot.date,
+        )
         data = {
             "portfolio": portfolio.code,
             "date": snapshot.date,
             "computed_at": snapshot.computed_at,
+            **fresh.as_dict(),
             "periods": _rounded(snapshot.periods),
         }
         return Response(AttributionSnapshotSerializer(data).data)

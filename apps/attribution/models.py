@@ -11,6 +11,7 @@ class PerformanceSnapshot(models.Model):
     date = models.DateField()
     periods = models.JSONField(help_text="Per period: returns, CDI, statistics, contributions.")
     computed_at = models.DateTimeField(auto_now=True)
+    basis = models.JSONField(default=dict, help_text="Change counters computed on (staleness).")
 
     class Meta:
         ordering = ["portfolio", "-date"]

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from apps.attribution.models import PerformanceSnapshot
 from apps.attribution.queries import PERIODS, Attribution, build_attribution, resolve_period
+from apps.core.staleness import basis_now
 from apps.positions.models import Portfolio
 
 
@@ -52,12 +53,13 @@ def summarise(result: Attribution) -> dict[str, Any]:
 @transaction.atomic
 def run_attribution(portfolio: Portfolio, day: date) -> PerformanceSnapshot:
     """Compute the standard periods as of `day` and store them (idempotent)."""
+    basis = basis_now(portfolio.pk)  # before the inputs: a write after shows as newer
     periods = {
         key: summarise(build_attribution(portfolio, resolve_period(portfolio, key, asof=day)))
         for key in PERIODS
         if key != "custom"
     }
     snapshot, _ = PerformanceSnapshot.objects.update_or_create(
-        portfolio=portfolio, date=day, defaults={"periods": periods}
+        portfolio=portfolio, date=day, defaults={"periods": periods, "basis": basis.as_dict()}
     )
     return snapshot

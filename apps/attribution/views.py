@@ -20,6 +20,7 @@ from apps.marketdata.calendar import previous_business_day
 from apps.positions import picker
 from apps.positions.access import has_any_fund
 from apps.positions.models import Portfolio
+from apps.positions.remarks import marks_freshness
 from apps.positions.scoped import scope_form
 
 CHART_NAMES = 24  # longer strategy names are cut in the bar chart's axis
@@ -123,6 +124,7 @@ def _context(
             exports.year_rows(result.monthly) if itd else exports.monthly_history(portfolio)
         )
         context["query"] = _query(portfolio, result)
+        context["freshness"] = marks_freshness(portfolio.pk, result.period.end)
     return context
 
 

@@ -22,11 +22,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
-from apps.briefings.models import MorningPack
+from apps.briefings.models import MorningPack, pack_freshness
 from apps.briefings.services import GENERATORS, generate_morning_pack
 from apps.briefings.views import FIRST_YEAR, LAST_YEAR
 from apps.core.actors import actor
 from apps.core.permissions import RolePermission
+from apps.core.staleness import Staleness
 from apps.positions.access import active_fund_or_404
 from apps.positions.models import Portfolio
 from apps.positions.scoped import FundSlugRelatedField
@@ -47,6 +48,11 @@ class MorningPackSerializer(serializers.ModelSerializer):
     )
     facts = serializers.JSONField(read_only=True)
     timings = serializers.JSONField(read_only=True, help_text="Milliseconds per step.")
+    computed_at = serializers.DateTimeField(source="created_at", read_only=True)
+    stale = serializers.SerializerMethodField(
+        help_text="True when the close's book or prices changed after the pack was generated."
+    )
+    stale_reason = serializers.SerializerMethodField(help_text="What changed and when.")
 
     class Meta:
         model = MorningPack
@@ -66,7 +72,16 @@ class MorningPackSerializer(serializers.ModelSerializer):
             "narrative",
             "created_by",
             "created_at",
+            "computed_at",
+            "stale",
+            "stale_reason",
         )
+
+    def get_stale(self, pack: MorningPack) -> bool:
+        return _freshness(self, pack).stale
+
+    def get_stale_reason(self, pack: MorningPack) -> str:
+        return _freshness(self, pack).sentence()
 
 
 class GenerateSerializer(serializers.Serializer):
@@ -164,6 +179,14 @@ class MorningPackViewSet(viewsets.ViewSet):
         except DjangoValidationError as error:
             raise ValidationError({"date": error.messages}) from None
         return Response(MorningPackSerializer(pack).data, status=status.HTTP_201_CREATED)
+
+
+def _freshness(serializer: MorningPackSerializer, pack: MorningPack) -> Staleness:
+    cache = serializer.__dict__.setdefault("_freshness", {})
+    if pack.pk not in cache:
+        cache[pack.pk] = pack_freshness(pack)
+    found: Staleness = cache[pack.pk]
+    return found
 
 
 def register(router: BaseRouter) -> None:

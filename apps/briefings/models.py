@@ -6,7 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from apps.core.staleness import Basis, Staleness, staleness
 from apps.journal.models import JournalAnchored
+from apps.marketdata.calendar import previous_business_day
 from apps.positions.models import Portfolio
 
 
@@ -33,6 +35,7 @@ class MorningPack(JournalAnchored):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    basis = models.JSONField(default=dict, help_text="Change counters computed on (staleness).")
 
     class Meta:
         ordering = ["-business_date", "-version"]
@@ -49,6 +52,14 @@ class MorningPack(JournalAnchored):
     @property
     def anchor_label(self) -> str:
         return f"morning pack {self.business_date} v{self.version} of {self.portfolio.code}"
+
+
+def pack_freshness(pack: MorningPack) -> Staleness:
+    """What changed after the pack: its close's book or prices (the facts are of the close
+    before its business day; today's trades do not make the close's facts wrong)."""
+    asof = previous_business_day(pack.business_date)
+    basis = Basis.of(pack.basis)
+    return staleness(pack.portfolio_id, basis, through=asof, book_through=asof)
 
 
 class CalendarEvent(models.Model):

@@ -17,6 +17,7 @@ from apps.briefings.facts import FACTS_VERSION, build_facts
 from apps.briefings.models import MorningPack
 from apps.briefings.narrative import MessagesClient, write_narrative
 from apps.core.roles import Role, has_role
+from apps.core.staleness import basis_now
 from apps.journal.anchors import stamp as anchor_journal
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
@@ -46,10 +47,11 @@ def generate_morning_pack(
         raise ValidationError(f"{day:%Y-%m-%d} is not an ANBIMA business day.")
     language = language or settings.MORNING_PACK_LANGUAGE
     started = time.perf_counter()
+    basis = basis_now(portfolio.pk)  # before the inputs: a write after shows as newer
     facts = build_facts(portfolio, day)
     facts_ms = int((time.perf_counter() - started) * 1000)
     narrative = write_narrative(facts, language=language, client=client)
-    pack = _store(portfolio, day, facts, narrative, language, by, facts_ms)
+    pack = _store(portfolio, day, facts, narrative, language, by, facts_ms, basis.as_dict())
     if settings.MORNING_PACK_EMAIL:
         _email(pack)
     return pack
@@ -64,6 +66,7 @@ def _store(
     language: str,
     by: User | None,
     facts_ms: int,
+    basis: dict[str, int],
 ) -> MorningPack:
     latest = MorningPack.objects.select_for_update().filter(portfolio=portfolio, business_date=day)
     version = (latest.aggregate(v=Max("version"))["v"] or 0) + 1
@@ -81,6 +84,7 @@ def _store(
         rejection_reason=narrative.rejection_reason,
         timings={"facts_ms": facts_ms, "llm_ms": narrative.llm_ms},
         created_by=by,
+        basis=basis,
     )
     entry = journal(
         kind=EntryKind.MORNING_PACK,

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from apps.briefings import pdf
-from apps.briefings.models import MorningPack
+from apps.briefings.models import MorningPack, pack_freshness
 from apps.briefings.queries import (
     Morning,
     cached_morning,
@@ -82,7 +82,10 @@ def pack_context(
         facts=facts_view(pack.facts) if pack else None,
         blocks=narrative_blocks(pack.narrative) if pack else [],
     )
-    return _context(portfolio, portfolios, morning, has_role(request.user, *GENERATORS))
+    context = _context(portfolio, portfolios, morning, has_role(request.user, *GENERATORS))
+    context["freshness"] = pack_freshness(pack).as_dict() if pack else {}
+    context["recompute_fields"] = [("portfolio", portfolio.code)] if portfolio else []
+    return context
 
 
 def _context(

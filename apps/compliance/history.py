@@ -22,6 +22,7 @@ from apps.compliance.services import (
     margin_of,
     specs,
 )
+from apps.core.staleness import basis_now
 from apps.marketdata.calendar import add_business_days
 from apps.positions.models import DailyMark, NavRecord, Portfolio
 
@@ -34,6 +35,7 @@ def replay_history(portfolio: Portfolio, *, by: User | None = None) -> dict[str,
     """Evaluate the fund's active rules on every marked day it has no checks for yet, in
     order; returns how many days, checks and breaches it made."""
     rules = active_rules(portfolio)
+    basis = basis_now(portfolio.pk).as_dict()  # before the inputs: a write after shows newer
     done = set(RuleCheck.objects.filter(portfolio=portfolio).values_list("date", flat=True))
     navs = {
         n.date: n
@@ -53,7 +55,7 @@ def replay_history(portfolio: Portfolio, *, by: User | None = None) -> dict[str,
         margin, note = _margin_on(margins, day)
         book = Book(tuple(holdings.get(day, ())), nav.nav_close, nav.cash_brl, margin, note)
         for rule, result in zip(rules, evaluate(specs(rules), book), strict=True):
-            checks.append(_check(rule, portfolio, day, result))
+            checks.append(_check(rule, portfolio, day, result, basis))
             opened += follow_breach(open_, rule, result, day, by=by)
     RuleCheck.objects.bulk_create(checks, batch_size=2000)
     return {"days": len(navs), "checks": len(checks), "breaches": opened}
@@ -78,8 +80,11 @@ def _margin_on(margins: dict[date, MarginRecord], day: date) -> tuple[Decimal | 
     return margin_of(margins[found] if found else None, since, day)
 
 
-def _check(rule: ComplianceRule, portfolio: Portfolio, day: date, result: Result) -> RuleCheck:
+def _check(
+    rule: ComplianceRule, portfolio: Portfolio, day: date, result: Result, basis: dict[str, int]
+) -> RuleCheck:
     return RuleCheck(
+        basis=basis,
         rule=rule,
         portfolio=portfolio,
         date=day,

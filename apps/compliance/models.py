@@ -169,6 +169,7 @@ class RuleCheck(models.Model):
     status = models.CharField(max_length=6, choices=Status.choices)
     detail = models.CharField(max_length=300, blank=True)
     checked_at = models.DateTimeField(auto_now=True)
+    basis = models.JSONField(default=dict, help_text="Change counters checked on (staleness).")
 
     class Meta:
         ordering = ["date", "rule"]

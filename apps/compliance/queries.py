@@ -10,6 +10,7 @@ from typing import Any
 
 from apps.compliance import engine
 from apps.compliance.models import COUNT_KINDS, Breach, ComplianceRule, RuleCheck, RuleKind
+from apps.core.staleness import Basis, staleness
 from apps.marketdata.calendar import business_days
 from apps.positions.models import Portfolio
 
@@ -38,10 +39,13 @@ def compliance_view(portfolio: Portfolio, day: date | None = None) -> dict[str, 
                 (c.date, utilisation(kinds[c.rule_id], c.value, c.limit), c.status)
             )
     rows = [_row(rule, today.get(rule.pk), history[rule.pk]) for rule in rules]
+    checked = min(today.values(), key=lambda c: c.checked_at, default=None)
     breaches = Breach.objects.filter(portfolio=portfolio).select_related("rule", "acknowledged_by")
     return {
         "portfolio": {"code": portfolio.code, "name": portfolio.name},
         "as_of": as_of,
+        "computed_at": checked.checked_at if checked else None,
+        **_freshness(portfolio, checked),
         "rules": rows,
         "counts": {
             "rules": len(rows),
@@ -52,6 +56,14 @@ def compliance_view(portfolio: Portfolio, day: date | None = None) -> dict[str, 
         "open_breaches": [_breach(b, as_of) for b in breaches if _open_on(b, as_of)],
         "past_breaches": [_breach(b, as_of) for b in breaches if _cured_by(b, as_of)][:20],
     }
+
+
+def _freshness(portfolio: Portfolio, check: RuleCheck | None) -> dict[str, Any]:
+    """Whether the day's checks are stale: its book or prices changed after the earliest."""
+    if check is None:
+        return {"stale": False, "stale_reason": ""}
+    basis = Basis.of(check.basis)
+    return staleness(portfolio.pk, basis, through=check.date, book_through=check.date).as_dict()
 
 
 def _row(

@@ -17,6 +17,7 @@ from apps.compliance.defaults import DEFAULT_RULES
 from apps.compliance.engine import Book, Holding, Result, RuleSpec, evaluate
 from apps.compliance.models import Breach, ComplianceRule, MarginRecord, RuleCheck, Status
 from apps.core.roles import Role, has_role
+from apps.core.staleness import basis_now
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import add_business_days
@@ -121,6 +122,7 @@ def run_compliance(portfolio: Portfolio, day: date, *, by: User | None = None) -
     """Evaluate every active rule on the fund's book of `day`: keep each check, open a breach
     the first day a rule is broken (start date, deadline), follow it while it lasts and cure it
     the first day it is not. Idempotent for a day."""
+    basis = basis_now(portfolio.pk).as_dict()  # before the inputs: a write after shows newer
     book = book_on(portfolio, day)
     rules = active_rules(portfolio)
     if book is None:
@@ -141,6 +143,7 @@ def run_compliance(portfolio: Portfolio, day: date, *, by: User | None = None) -
                 "limit": result.limit,
                 "status": result.status,
                 "detail": result.detail[:300],
+                "basis": basis,
             },
         )
         if rule.pk in latest and day < latest[rule.pk]:

@@ -6,5 +6,6 @@ app_name = "compliance"
 
 urlpatterns = [
     path("", views.page, name="page"),
+    path("recompute/", views.recompute, name="recompute"),
     path("breaches/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
 ]

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from apps.compliance.models import Breach
 from apps.compliance.queries import compliance_view
-from apps.compliance.services import acknowledge_breach
+from apps.compliance.services import acknowledge_breach, run_compliance
 from apps.core.actors import actor
 from apps.core.inputs import FreeTextField
 from apps.core.permissions import role_required
@@ -24,6 +24,7 @@ from apps.core.roles import Role, has_role
 from apps.positions import picker
 from apps.positions.access import active_fund_or_404, has_any_fund, visible
 from apps.positions.models import Portfolio
+from apps.positions.scoped import scope_form
 
 
 def parse_day(raw: str) -> tuple[date | None, str]:
@@ -58,11 +59,48 @@ def page(request: HttpRequest) -> HttpResponse:
         "charts_json": json.dumps(charts, cls=DjangoJSONEncoder),
         "can_acknowledge": has_role(request.user, Role.BACK_OFFICE, Role.MANAGER),
         "error": error,
+        "freshness": view or {},
+        "can_recompute": has_role(request.user, *RECOMPUTERS),
+        "recompute_fields": [
+            ("portfolio", portfolio.code if portfolio else ""),
+            ("date", view["as_of"].isoformat() if view and view["as_of"] else ""),
+        ],
     }
     htmx = getattr(request, "htmx", None)
     partial = bool(htmx) and not htmx.history_restore_request  # type: ignore[union-attr]
     template = "compliance/_compliance.html" if partial else "compliance/compliance.html"
     return render(request, template, context)
+
+
+RECOMPUTERS = (Role.MANAGER, Role.APPROVER, Role.OPS, Role.BACK_OFFICE)
+
+
+class RecomputeForm(forms.Form):
+    portfolio = forms.ModelChoiceField(Portfolio.objects.active(), to_field_name="code")
+    date = forms.DateField()
+
+
+@require_POST
+@role_required(*RECOMPUTERS)
+def recompute(request: HttpRequest) -> HttpResponse:
+    """The stale banner's button: the day's checks again on its book as it stands now."""
+    form = RecomputeForm(request.POST)
+    scope_form(form, request.user)
+    if not form.is_valid():
+        messages.error(request, "Choose a fund and a checked day to recompute.")
+        return redirect("compliance:page")
+    portfolio, day = form.cleaned_data["portfolio"], form.cleaned_data["date"]
+    try:
+        results = run_compliance(portfolio, day, by=actor(request))
+    except ValidationError as error:
+        messages.error(request, f"Compliance not recomputed: {' '.join(error.messages)}")
+    else:
+        messages.success(
+            request,
+            f"Compliance of {portfolio.name} on {day:%d/%m/%Y}: "
+            f"{len(results)} rules checked again.",
+        )
+    return redirect(f"/compliance/?portfolio={portfolio.code}&date={day.isoformat()}")
 
 
 class AcknowledgeForm(forms.Form):

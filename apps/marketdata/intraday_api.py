@@ -47,7 +47,9 @@ class IntradayEntrySerializer(serializers.Serializer):
 
 
 class IntradayEntriesSerializer(serializers.Serializer):
-    prices = IntradayEntrySerializer(many=True, allow_empty=False, max_length=MAX_PRICES)
+    prices = IntradayEntrySerializer(  # type: ignore[call-arg]  # ListSerializer's own
+        many=True, allow_empty=False, max_length=MAX_PRICES
+    )
 
 
 class IntradayPriceSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
@@ -71,7 +73,9 @@ class IntradayPriceViewSet(viewsets.ViewSet):
         rows = IntradayPrice.objects.filter(day=_today()).select_related("instrument")
         return Response(IntradayPriceSerializer(rows.order_by("at", "pk"), many=True).data)
 
-    @extend_schema(request=IntradayEntriesSerializer, responses={201: IntradayPriceSerializer(many=True)})
+    @extend_schema(
+        request=IntradayEntriesSerializer, responses={201: IntradayPriceSerializer(many=True)}
+    )
     def create(self, request: Request) -> Response:
         """Enter intraday prices for today, all or none: a price for instruments quoted in
         price, `rate_pct` for rate-quoted ones (converted to the day's PU)."""

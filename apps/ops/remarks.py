@@ -18,12 +18,13 @@ import logging
 from datetime import date, timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F, Min
 from django.utils import timezone
 
 from apps.core.cache import warm, without_refresh
-from apps.positions.models import NavRecord, Portfolio, RemarkRequest
+from apps.positions.models import Portfolio, RemarkRequest
 from apps.positions.mtm import recompute_from
+from apps.positions.remarks import stale_navs
 
 log = logging.getLogger(__name__)
 
@@ -113,18 +114,10 @@ def sweep(*, grace: timedelta = SWEEP_GRACE) -> list[int]:
 
 
 def stale_marks() -> list[tuple[str, date, int]]:
-    """Funds whose marks are older than their prices: (code, first such day, days), from the
-    prices' change notes newer than the counter each day's marks were computed on."""
-    from django.db.models import Count, Exists, Min, OuterRef
-
-    from apps.core.models import Change
-    from apps.core.staleness import PRICES
-
-    newer = Change.objects.filter(
-        scope=PRICES, day__lte=OuterRef("date"), version__gt=OuterRef("prices_version")
-    )
+    """Funds whose marks are older than their prices (`apps.positions.remarks.stale_navs`):
+    (code, first such day, days)."""
     rows = (
-        NavRecord.objects.filter(Exists(newer))
+        stale_navs()
         .values("portfolio__code")
         .annotate(first=Min("date"), days=Count("pk"))
         .order_by("portfolio__code")

@@ -192,7 +192,7 @@ class EstimateRowSerializer(serializers.Serializer):
     quantity = price()
     price = price(help_text="The price or PU valued at.")
     rate = fraction()
-    source = serializers.ChoiceField(
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # a field named "source"
         choices=["intraday", "settlement", "close"],
         help_text="intraday: a price entered today (see quoted_at); settlement: today's "
         "official, not yet marked; close: the last close carried (rate-quoted: its rate).",

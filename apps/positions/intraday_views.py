@@ -47,7 +47,8 @@ def grid(request: HttpRequest) -> HttpResponse:
     rate-quoted instruments, a price for the others (the service knows which)."""
     entries: list[Entry] = []
     errors: list[str] = []
-    for name, raw in request.POST.items():
+    for name in request.POST:
+        raw = request.POST.get(name, "")
         if not name.startswith("q-") or not raw.strip():
             continue
         ticker = name.removeprefix("q-")
@@ -98,7 +99,8 @@ def parse_csv(text: str) -> list[Entry]:
     header = [cell.strip().lower() for cell in rows[0]]
     if "ticker" not in header or not {"price", "rate"} & set(header):
         raise ValidationError("Line 1: the header must name ticker and price and/or rate.")
-    entries, errors = [], []
+    entries: list[Entry] = []
+    errors: list[str] = []
     for number, cells in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in cells):
             continue

@@ -15,11 +15,13 @@ from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.db.models.functions import Least
+from django.utils import timezone
 
 from apps.core.cache import publish_task
-from apps.core.staleness import prices_changed
+from apps.core.models import Change
+from apps.core.staleness import PRICES, prices_changed
 from apps.positions.models import DailyMark, NavRecord, RemarkRequest
 
 REMARK_TASK = "marks.remark"  # apps.ops.tasks; looked up by name, not imported
@@ -64,6 +66,34 @@ def publish_remark(portfolio_id: int) -> None:
 def queue_remarks(sender: Any, changes: Mapping[date, Any], reason: str, **kwargs: Any) -> None:
     for portfolio_id, day in affected(changes).items():
         queue_remark(portfolio_id, day, reason[:300])
+
+
+def stale_navs(portfolio_id: int | None = None) -> QuerySet[NavRecord]:
+    """The marked days older than their prices: a price or fixing moving that day's marks was
+    written (its change note's version) after the marks were computed (`prices_version`)."""
+    newer = Change.objects.filter(
+        scope=PRICES, day__lte=OuterRef("date"), version__gt=OuterRef("prices_version")
+    )
+    navs = NavRecord.objects.filter(Exists(newer))
+    return navs if portfolio_id is None else navs.filter(portfolio_id=portfolio_id)
+
+
+def marks_freshness(portfolio_id: int, through: date | None = None) -> dict[str, Any]:
+    """For a page computed from the marks (the book, attribution): whether any day it reads
+    (up to `through`) is older than its prices, and since when; the queued re-mark if any."""
+    navs = stale_navs(portfolio_id)
+    if through is not None:
+        navs = navs.filter(date__lte=through)
+    first = navs.order_by("date").values_list("date", flat=True).first()
+    if first is None:
+        return {"stale": False, "stale_reason": ""}
+    changed = Change.objects.filter(scope=PRICES, day__lte=first).order_by("-version").first()
+    at = f" at {timezone.localtime(changed.changed_at):%d/%m %H:%M}" if changed else ""
+    return {
+        "stale": True,
+        "stale_reason": f"prices of {first:%d/%m/%Y} changed{at}, after its marks: the "
+        "re-mark from that day is queued",
+    }
 
 
 def connect() -> None:

@@ -22,6 +22,7 @@ from rest_framework.routers import BaseRouter
 from apps.core.actors import actor
 from apps.core.inputs import FreeTextSerializerField
 from apps.core.permissions import AnyRole
+from apps.core.staleness import FRESH, Staleness
 from apps.marketdata.models import Instrument
 from apps.marketdata.validators import validate_quoted_rate
 from apps.positions.access import portfolio_or_404
@@ -78,6 +79,11 @@ class ProposalSerializer(serializers.ModelSerializer):
     )
     original_terms = TermsSerializer(read_only=True)
     what_if = serializers.JSONField(read_only=True)
+    what_if_stale = serializers.SerializerMethodField(
+        help_text="True when the fund's book, or a price of the day it was measured on, changed "
+        "after the what-if was measured (pending proposals only)."
+    )
+    what_if_stale_reason = serializers.SerializerMethodField(help_text="What changed and when.")
     executions = ExecutionSerializer(many=True, read_only=True)
     limit_price = _price()
 
@@ -106,9 +112,26 @@ class ProposalSerializer(serializers.ModelSerializer):
             "original_terms",
             "executed_at",
             "what_if",
+            "what_if_stale",
+            "what_if_stale_reason",
             "executions",
             "created_at",
         )
+
+    def _freshness(self, proposal: Proposal) -> Staleness:
+        if not proposal.is_decidable:
+            return FRESH
+        cache = self.__dict__.setdefault("_freshness", {})
+        if proposal.pk not in cache:
+            cache[proposal.pk] = services.what_if_freshness(proposal)
+        found: Staleness = cache[proposal.pk]
+        return found
+
+    def get_what_if_stale(self, proposal: Proposal) -> bool:
+        return self._freshness(proposal).stale
+
+    def get_what_if_stale_reason(self, proposal: Proposal) -> str:
+        return self._freshness(proposal).sentence()
 
 
 class ProposalInputSerializer(serializers.Serializer):

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apps.core.permissions import DECIDERS, same_person, second_pair_of_eyes
 from apps.core.roles import Role, has_role
+from apps.core.staleness import FRESH, Basis, Staleness, basis_now, staleness
 from apps.journal.models import Entry, EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import is_business_day
@@ -181,13 +182,26 @@ def _lock_for_decision(proposal: Proposal, by: User) -> Proposal:
 
 @transaction.atomic
 def measure_what_if(proposal: Proposal, *, day: date | None = None) -> dict[str, Any]:
-    """Risk before and after the proposal (risk's `what_if`), stored on it."""
+    """Risk before and after the proposal (risk's `what_if`), stored on it with the change
+    counters it was measured on (`what_if_freshness`)."""
+    basis = basis_now(proposal.portfolio_id)  # before the inputs: a write after shows newer
     result = what_if(proposal, day=day)
+    result["basis"] = basis.as_dict()
     # The fund's compliance rules too: what the execution's pre-trade check would refuse.
     result["compliance"] = what_if_compliance(proposal.portfolio, [proposal.instrument], result)
     proposal.what_if = result
     proposal.save(update_fields=["what_if", "updated_at"])
     return result
+
+
+def what_if_freshness(proposal: Proposal) -> Staleness:
+    """Whether the stored what-if still measures the book as it is: any change of the fund's
+    book since, or a price of the day it was measured on."""
+    stored = proposal.what_if or {}
+    if not stored or stored.get("error") or not stored.get("asof"):
+        return FRESH
+    asof = date.fromisoformat(stored["asof"])
+    return staleness(proposal.portfolio_id, Basis.of(stored.get("basis")), through=asof)
 
 
 def refresh_what_if(proposal: Proposal) -> dict[str, Any]:

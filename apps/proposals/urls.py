@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/modify/", views.modify, name="modify"),
     path("<int:pk>/execute/", views.execute, name="execute"),
     path("<int:pk>/note/", views.note, name="note"),
+    path("<int:pk>/what-if/", views.remeasure, name="remeasure"),
 ]

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
 from apps.core.actors import actor
-from apps.core.roles import has_role
+from apps.core.roles import Role, has_role
 from apps.journal import services as journal
 from apps.positions import picker
 from apps.positions.access import has_any_fund, visible
@@ -87,6 +87,8 @@ def _row(
         "can_execute": can_execute,
         "breaches": breaches,
         "expired": proposal.is_decidable and proposal.expires_at <= timezone.now(),
+        "freshness": services.what_if_freshness(proposal) if proposal.is_decidable else None,
+        "can_remeasure": proposal.is_decidable and has_role(user, *REMEASURERS),
         "places": proposal.instrument.price_places,
         "forms": forms,
         "action": action,
@@ -178,6 +180,29 @@ def detail(request: HttpRequest, pk: int, note_form: NoteForm | None = None) -> 
         "can_note": has_role(request.user, *services.DECIDERS),
     }
     return render(request, "proposals/detail.html", context)
+
+
+# Who may measure a pending proposal's what-if again (what the pre-open pipeline does).
+REMEASURERS = (Role.MANAGER, Role.APPROVER, Role.OPS)
+
+
+@require_POST
+def remeasure(request: HttpRequest, pk: int) -> HttpResponse:
+    """The stale what-if's button: measure the proposal on the book as it is now."""
+    if not has_role(request.user, *REMEASURERS):
+        raise PermissionDenied("Only a manager, an approver or ops may measure a what-if.")
+    proposal = get_object_or_404(_proposals(request), pk=pk)
+    if not proposal.is_decidable:
+        messages.error(request, f"Proposal #{proposal.pk} is decided: its what-if stays as it was.")
+    else:
+        result = services.refresh_what_if(proposal)
+        if result.get("error"):
+            messages.error(request, f"What-if of #{proposal.pk} not measured: {result['error']}")
+        else:
+            messages.success(
+                request, f"What-if of #{proposal.pk} measured on the book as it is now."
+            )
+    return redirect(f"{reverse('proposals:blotter')}?portfolio={proposal.portfolio.code}")
 
 
 @require_POST

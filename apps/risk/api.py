@@ -27,6 +27,7 @@ from rest_framework.routers import BaseRouter
 from apps.core.actors import actor
 from apps.core.inputs import FreeTextSerializerField
 from apps.core.permissions import AnyRole, RolePermission
+from apps.core.serializers import Freshness
 from apps.positions.access import active_fund_or_404, portfolio_or_404, visible
 from apps.positions.models import Portfolio
 from apps.positions.scoped import FundSlugRelatedField
@@ -159,7 +160,7 @@ class RiskReportSerializer(serializers.Serializer):
     limits = LimitCheckSerializer(many=True)
 
 
-class RiskSnapshotSerializer(serializers.Serializer):
+class RiskSnapshotSerializer(Freshness):
     portfolio = serializers.CharField()
     date = serializers.DateField()
     stored = serializers.BooleanField(help_text="False for a live report (not saved).")
@@ -168,10 +169,6 @@ class RiskSnapshotSerializer(serializers.Serializer):
         help_text="eod: a close's snapshot; intraday: the provisional risk of the book now.",
     )
     computed_at = serializers.DateTimeField()
-    stale = serializers.BooleanField(
-        help_text="True when the book or a price it covers changed after it was computed."
-    )
-    stale_reason = serializers.CharField(help_text="What changed and when (empty when fresh).")
     report = RiskReportSerializer()
 
 

@@ -57,7 +57,7 @@ def run_intraday_risk(portfolio: Portfolio) -> IntradayRisk | None:
     clock = time.perf_counter()
     basis = basis_now(portfolio.pk)  # before the inputs: a write after shows as newer
     result = estimate(portfolio)
-    if result.status != "ok":
+    if result.status != "ok" or result.base_day is None:
         IntradayRisk.objects.filter(portfolio=portfolio).delete()
         return None
     report = intraday_report(result)

@@ -138,7 +138,9 @@ def test_the_grid_and_the_api_enter_prices_and_the_book_api_shows_the_estimate(
 ) -> None:
     assert log_in(client, di1_book.user.username, "correct-horse-battery-staple")
     code = di1_book.portfolio.code
-    response = client.post("/book/intraday/", {"portfolio": code, "q-DI1F27": "14.70", "q-WDOJ25": ""})
+    response = client.post(
+        "/book/intraday/", {"portfolio": code, "q-DI1F27": "14.70", "q-WDOJ25": ""}
+    )
     assert response.status_code == 302
     assert IntradayPrice.objects.get().rate == D("0.1470")
     page = client.get(f"/book/?portfolio={code}")
