@@ -182,7 +182,7 @@ class MorningPackViewSet(viewsets.ViewSet):
 
 
 def _freshness(serializer: MorningPackSerializer, pack: MorningPack) -> Staleness:
-    cache = serializer.__dict__.setdefault("_freshness", {})
+    cache = serializer.__dict__.setdefault("_freshness_cache", {})
     if pack.pk not in cache:
         cache[pack.pk] = pack_freshness(pack)
     found: Staleness = cache[pack.pk]

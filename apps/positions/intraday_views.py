@@ -17,11 +17,18 @@ from django.views.decorators.http import require_POST
 
 from apps.core.actors import actor
 from apps.core.permissions import role_required
+from apps.positions.access import active_fund_or_404
 from apps.marketdata.intraday import ENTERERS, Entry, enter_prices
 from apps.marketdata.models import Instrument, IntradayPrice, QuoteConvention
 
 MAX_UPLOAD = 512 * 1024
 COLUMNS = ("ticker", "price", "rate", "time")
+
+
+def _fund(request: HttpRequest) -> None:
+    """The grid is posted from a fund's book: a fund the user may not see is a 404 (the
+    prices are market data, but the request names the fund it came from)."""
+    active_fund_or_404(request.user, request.POST.get("portfolio") or None)
 
 
 def _back(request: HttpRequest) -> HttpResponse:
@@ -45,6 +52,7 @@ def _store(request: HttpRequest, entries: list[Entry], source: str) -> None:
 def grid(request: HttpRequest) -> HttpResponse:
     """The book's grid: one field per instrument (`q-<ticker>`), blanks left alone; a rate for
     rate-quoted instruments, a price for the others (the service knows which)."""
+    _fund(request)
     entries: list[Entry] = []
     errors: list[str] = []
     for name in request.POST:
@@ -71,6 +79,7 @@ def grid(request: HttpRequest) -> HttpResponse:
 def upload(request: HttpRequest) -> HttpResponse:
     """A CSV of intraday prices: columns ticker, price, rate (%), time (HH:MM, optional);
     separated by "," or ";" (then a decimal comma is accepted). All lines or none."""
+    _fund(request)
     file = request.FILES.get("file")
     if file is None or file.size is None or file.size > MAX_UPLOAD:
         messages.error(request, "Choose a CSV file of at most 512 kB.")

@@ -121,7 +121,7 @@ class ProposalSerializer(serializers.ModelSerializer):
     def _freshness(self, proposal: Proposal) -> Staleness:
         if not proposal.is_decidable:
             return FRESH
-        cache = self.__dict__.setdefault("_freshness", {})
+        cache = self.__dict__.setdefault("_freshness_cache", {})
         if proposal.pk not in cache:
             cache[proposal.pk] = services.what_if_freshness(proposal)
         found: Staleness = cache[proposal.pk]

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
 from apps.core.actors import actor
+from apps.core.permissions import role_required
 from apps.core.roles import Role, has_role
 from apps.journal import services as journal
 from apps.positions import picker
@@ -187,10 +188,9 @@ REMEASURERS = (Role.MANAGER, Role.APPROVER, Role.OPS)
 
 
 @require_POST
+@role_required(*REMEASURERS)
 def remeasure(request: HttpRequest, pk: int) -> HttpResponse:
     """The stale what-if's button: measure the proposal on the book as it is now."""
-    if not has_role(request.user, *REMEASURERS):
-        raise PermissionDenied("Only a manager, an approver or ops may measure a what-if.")
     proposal = get_object_or_404(_proposals(request), pk=pk)
     if not proposal.is_decidable:
         messages.error(request, f"Proposal #{proposal.pk} is decided: its what-if stays as it was.")

@@ -64,6 +64,7 @@ FUND_PARAM = {
 }
 # Writes that name no fund: a logout, a token of one's own, the EOD/pre-open of every fund.
 FUND_FREE_WRITES = {"logout", "api revoke token", "run now"}
+FUND_FREE_WRITES |= {"api intraday price entry"}  # market data: prices of no fund
 HIDDEN_NAME = "Zeta FIM"  # fund B's name: no page or list of a fund-A user may show it
 # Operational endpoints of the whole process, behind their own token, not per user.
 PROCESS_WIDE = {"/metrics", "/health", "/ready"}

@@ -39,6 +39,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.test import Client, override_settings
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, resolve, reverse
@@ -50,9 +51,9 @@ from rest_framework.test import APIRequestFactory
 from apps.attribution.models import PerformanceSnapshot
 from apps.briefings.models import MorningPack
 from apps.briefings.services import generate_morning_pack
-from apps.compliance.models import Breach, ComplianceRule, RuleKind
+from apps.compliance.models import Breach, ComplianceRule, RuleCheck, RuleKind
 from apps.journal.models import Entry
-from apps.marketdata.models import Fixing, Instrument, SettlementPrice
+from apps.marketdata.models import Fixing, Instrument, IntradayPrice, SettlementPrice
 from apps.marketdata.tests.factories import InstrumentFactory
 from apps.ops.models import PipelineRun
 from apps.ops.pipelines import run_pipeline
@@ -62,7 +63,7 @@ from apps.positions.services import TradeTicket
 from apps.positions.tests.factories import PortfolioFactory, StrategyFactory
 from apps.proposals.models import Proposal
 from apps.proposals.services import Terms, approve_proposal, create_proposal
-from apps.risk.models import Alert, Limit, Metric, RiskSnapshot
+from apps.risk.models import Alert, IntradayRisk, Limit, Metric, RiskSnapshot
 from apps.tokens.models import ApiToken
 from apps.tokens.services import issue_token
 from apps.trading.overrides import request_override
@@ -235,6 +236,9 @@ def fingerprint() -> dict[str, Any]:
         "plans": rows(Position.objects, "pk", "thesis", "stop", "target"),
         "marks": rows(DailyMark.objects, "pk", "date"),
         "snapshots": rows(RiskSnapshot.objects, "pk", "date", "computed_at"),
+        "intraday_risk": rows(IntradayRisk.objects, "pk", "date", "computed_at"),
+        "checks": rows(RuleCheck.objects, "pk", "date", "checked_at"),
+        "intraday": rows(IntradayPrice.objects, "pk", "price"),
         "alerts": rows(Alert.objects, "pk", "status"),
         "breaches": rows(Breach.objects, "pk", "state"),
         "packs": MorningPack.objects.count(),
@@ -298,6 +302,25 @@ TABLE: list[Row] = [
     # --- book ------------------------------------------------------------------------------
     page("book", "/book/", EVERYONE),
     page("position page", "/book/position/{position}/", EVERYONE),
+    page("intraday grid by GET", "/book/intraday/", NOT_GET),
+    post(
+        "intraday grid",
+        "/book/intraday/",
+        "A302 R403 A302 R403 R403 Rlogin",
+        lambda i: {"portfolio": i["portfolio"], "q-WDOH25": "5561.5"},
+        "intraday",
+    ),
+    page("intraday upload by GET", "/book/intraday/upload/", NOT_GET),
+    post(
+        "intraday upload",
+        "/book/intraday/upload/",
+        "A302 R403 A302 R403 R403 Rlogin",
+        lambda i: {
+            "portfolio": i["portfolio"],
+            "file": SimpleUploadedFile("prices.csv", b"ticker,price\nWDOH25,5562.0\n"),
+        },
+        "intraday",
+    ),
     page("position plan by GET", "/book/position/{position}/plan/", NOT_GET),
     post(
         "position plan",
@@ -419,6 +442,14 @@ TABLE: list[Row] = [
         lambda i: {"note": "Call the broker at 10:00."},
         "entries",
     ),
+    page("what-if again by GET", "/blotter/{pending}/what-if/", NOT_GET),
+    post(
+        "what-if again",
+        "/blotter/{pending}/what-if/",
+        "A302 A302 R403 A302 R403 Rlogin",
+        lambda i: {},
+        "proposals",
+    ),
     # --- journal ---------------------------------------------------------------------------
     page("journal", "/journal/", EVERYONE),
     page("journal note by GET", "/journal/notes/", NOT_GET),
@@ -453,6 +484,22 @@ TABLE: list[Row] = [
         lambda i: {"portfolio": i["portfolio"], "date": i["d1"]},
         "snapshots",
     ),
+    page("risk recompute by GET", "/risk/recompute/", NOT_GET),
+    post(
+        "risk recompute",
+        "/risk/recompute/",
+        "A302 A302 R403 A302 R403 Rlogin",
+        lambda i: {"portfolio": i["portfolio"]},
+        "intraday_risk",
+    ),
+    page("compliance recompute by GET", "/compliance/recompute/", NOT_GET),
+    post(
+        "compliance recompute",
+        "/compliance/recompute/",
+        "A302 A302 A302 A302 R403 Rlogin",
+        lambda i: {"portfolio": i["portfolio"], "date": i["d1"]},
+        "checks",
+    ),
     page("acknowledge by GET", "/risk/alerts/{alert}/acknowledge/", NOT_GET),
     post(
         "acknowledge",
@@ -486,6 +533,14 @@ TABLE: list[Row] = [
     api("api price", "/api/prices/{price}/", ALL_ROLES),
     api("api fixings", "/api/fixings/", ALL_ROLES),
     api("api fixing", "/api/fixings/{fixing}/", ALL_ROLES),
+    api("api intraday prices", "/api/intraday-prices/", ALL_ROLES),
+    api_post(
+        "api intraday price entry",
+        "/api/intraday-prices/",
+        "A201 R403 A201 R403 R403",
+        lambda i: {"prices": [{"instrument": "WDOH25", "price": "5563.0"}]},
+        "intraday",
+    ),
     api("api book", "/api/book/?portfolio={portfolio}", ALL_ROLES),
     api("api positions", "/api/positions/", ALL_ROLES),
     api("api position", "/api/positions/{position}/", ALL_ROLES),
