@@ -28,7 +28,7 @@ from apps.marketdata.calendar import is_business_day, previous_business_day
 from apps.marketdata.intraday import latest_quotes
 from apps.marketdata.models import Fixing, FixingIndex, Instrument
 from apps.marketdata.pricing import PricingError
-from apps.marketdata.queries import effective_prices
+from apps.marketdata.queries import effective_quotes
 from apps.marketdata.valuation import RateTerms, pu_at
 from apps.positions import calculations as calc
 from apps.positions.models import DailyMark, NavRecord, Portfolio, Position, Trade
@@ -41,6 +41,14 @@ from apps.positions.mtm import (
 )
 
 ZERO = Decimal("0")
+# What the valuation and the risk read of a position (a few hundred per run: no timestamps).
+INSTRUMENT_FIELDS = ("ticker", "kind", "asset_class", "currency", "multiplier", "maturity")
+POSITION_FIELDS = (
+    "portfolio_id",
+    "strategy__code",
+    "instrument__quote_convention",
+    *(f"instrument__{name}" for name in INSTRUMENT_FIELDS),
+)
 VNA = {"NTNB": FixingIndex.VNA_NTNB, "LFT": FixingIndex.VNA_LFT}
 
 
@@ -163,11 +171,13 @@ def _estimate(portfolio: Portfolio, day: date, base: date) -> Estimate:
     prev_marks = _previous_marks(portfolio, day, base, set(fills))
     position_ids = {pk for pk, m in prev_marks.items() if m.quantity != 0} | set(fills)
     positions = list(
-        Position.objects.filter(pk__in=position_ids).select_related("instrument", "strategy")
+        Position.objects.filter(pk__in=position_ids)
+        .select_related("instrument", "strategy")
+        .only(*POSITION_FIELDS)
     )
     instruments = {p.instrument_id: p.instrument for p in positions}
     fixings = _LatestFixings([day, base, previous_business_day(base)])
-    closes = effective_prices(base, instruments)
+    closes = effective_quotes(base, instruments)
     quotes, warnings = _quotes(day, instruments, closes, fixings)
     missing: list[str] = []
     priced = [p for p in positions if p.instrument_id in quotes]
@@ -232,7 +242,7 @@ def _quotes(
 ) -> tuple[dict[int, Quote], list[str]]:
     """Each instrument's quote: intraday, else today's settlement, else the close rolled."""
     intraday = latest_quotes(day, instruments)
-    official = effective_prices(day, instruments)
+    official = effective_quotes(day, instruments)
     quotes: dict[int, Quote] = {}
     warnings = []
     for pk, instrument in instruments.items():

@@ -17,9 +17,9 @@ from django.views.decorators.http import require_POST
 
 from apps.core.actors import actor
 from apps.core.permissions import role_required
-from apps.positions.access import active_fund_or_404
 from apps.marketdata.intraday import ENTERERS, Entry, enter_prices
 from apps.marketdata.models import Instrument, IntradayPrice, QuoteConvention
+from apps.positions.access import active_fund_or_404
 
 MAX_UPLOAD = 512 * 1024
 COLUMNS = ("ticker", "price", "rate", "time")

@@ -23,9 +23,8 @@ from apps.marketdata.queries import latest_fixings
 from apps.positions.intraday import Estimate, estimate, intraday_counts
 from apps.positions.models import Portfolio
 from apps.risk.engine import RiskReport, analyse
-from apps.risk.history import shared_history
-from apps.risk.models import IntradayRisk, RiskSnapshot, StressScenario
-from apps.risk.services import check_limits, risk_positions, run_risk
+from apps.risk.models import IntradayRisk, RiskSnapshot
+from apps.risk.services import check_limits, reusable, risk_positions, run_risk
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -33,21 +32,27 @@ if TYPE_CHECKING:
 Shown = RiskSnapshot | IntradayRisk
 
 
-def intraday_report(result: Estimate) -> RiskReport:
+def intraday_report(portfolio: Portfolio, result: Estimate) -> RiskReport:
     """The full risk report (VaR, ES, stress, exposures, DV01) of an intraday estimate, on the
-    factor history of the close it starts from."""
+    factor history of the close it starts from; the revaluations of positions unchanged since
+    the fund's last intraday run are reused (`risk.services.reusable`)."""
     assert result.base_day is not None
     marks = [m for m in result.marks if m.quantity != 0]
     ptax = latest_fixings(result.day).get(FixingIndex.PTAX_SELL)
-    return analyse(
-        risk_positions(marks, result.day),
-        shared_history(result.base_day),
+    kept = reusable(portfolio, result.base_day, asof=result.day, name="intraday")
+    positions = risk_positions(marks, result.day)
+    report = analyse(
+        positions,
+        kept.history,
         nav=result.nav,
         asof=result.day,
         ptax=ptax.value if ptax else None,
-        scenarios=list(StressScenario.objects.filter(active=True)),
+        scenarios=kept.scenarios,
         warnings=list(result.warnings),
+        memo=kept.memo,
     )
+    kept.keep(positions)
+    return report
 
 
 @transaction.atomic
@@ -60,7 +65,7 @@ def run_intraday_risk(portfolio: Portfolio) -> IntradayRisk | None:
     if result.status != "ok" or result.base_day is None:
         IntradayRisk.objects.filter(portfolio=portfolio).delete()
         return None
-    report = intraday_report(result)
+    report = intraday_report(portfolio, result)
     payload = {**report.as_dict(), "limits": check_limits(portfolio, report)}
     quotes = [
         {"ticker": row.ticker, "at": row.quoted_at.isoformat() if row.quoted_at else None}

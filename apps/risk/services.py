@@ -552,13 +552,54 @@ def book_before(portfolio: Portfolio, day: date) -> tuple[BookInputs, RiskReport
     nav_row = NavRecord.objects.filter(portfolio=portfolio, date=day).first()
     if nav_row is None:
         raise ValidationError(f"{portfolio} has no NAV on {day:%Y-%m-%d}: run the MTM first.")
+    kept = reusable(portfolio, day, asof=day, name="whatif")
+    positions, warnings = book_positions(portfolio, day)
+    inputs = BookInputs(
+        portfolio=portfolio,
+        day=day,
+        nav=nav_row.nav_close,
+        positions=positions,
+        warnings=warnings,
+        history=kept.history,
+        ptax=fixing_on(FixingIndex.PTAX_SELL, day),
+        scenarios=kept.scenarios,
+        memo=kept.memo,
+    )
+    before = inputs.report()
+    kept.keep(positions)
+    return inputs, before
+
+
+@dataclass
+class Reusable:
+    """What a repeated report of one fund (a what-if, the intraday risk) keeps between runs
+    under the market's data version: the factor history of its close and each position's
+    revaluations (keyed by everything they depend on), so the next run revalues only the
+    positions that changed since."""
+
+    history: FactorHistory
+    scenarios: list[StressScenario]
+    memo: Revaluations
+    memo_key: str
+    shared: bool
+
+    def keep(self, positions: list[RiskPosition]) -> None:
+        """Store the revaluations of `positions` for the next run (outside a transaction
+        only: an uncommitted state is never shared)."""
+        if self.shared and self.memo.misses:
+            cache_set(self.memo_key, self.memo.keep_only(positions), WHAT_IF_TTL)
+
+
+def reusable(portfolio: Portfolio, day: date, *, asof: date, name: str) -> Reusable:
+    """The history of the close `day` and the revaluations kept by the last `name` run of the
+    fund measured as of `asof` (stress revaluations depend on it)."""
     scenarios = list(StressScenario.objects.filter(active=True))
     stamp = max((s.updated_at for s in scenarios), default=None)
     market, _ = versions(None)
     shared = not transaction.get_connection().in_atomic_block
     history_key = f"rm:whatif-history:m{market}:{day.isoformat()}"
     memo_key = (
-        f"rm:whatif-memo:{portfolio.pk}:m{market}:{day.isoformat()}:"
+        f"rm:{name}-memo:{portfolio.pk}:m{market}:{day.isoformat()}:{asof.isoformat()}:"
         f"s{len(scenarios)}:{stamp.isoformat() if stamp else '-'}"
     )
     found = cache_get_many([history_key, memo_key])
@@ -567,22 +608,8 @@ def book_before(portfolio: Portfolio, day: date) -> tuple[BookInputs, RiskReport
         history = shared_history(day)
         if shared:
             cache_set(history_key, history, WHAT_IF_TTL)
-    positions, warnings = book_positions(portfolio, day)
-    inputs = BookInputs(
-        portfolio=portfolio,
-        day=day,
-        nav=nav_row.nav_close,
-        positions=positions,
-        warnings=warnings,
-        history=history,
-        ptax=fixing_on(FixingIndex.PTAX_SELL, day),
-        scenarios=scenarios,
-        memo=found.get(memo_key) or Revaluations(),
-    )
-    before = inputs.report()
-    if shared and inputs.memo.misses:
-        cache_set(memo_key, inputs.memo.keep_only(positions), WHAT_IF_TTL)
-    return inputs, before
+    memo = found.get(memo_key) or Revaluations()
+    return Reusable(history, scenarios, memo, memo_key, shared)
 
 
 def what_if(trades: Any, *, day: date | None = None) -> dict[str, Any]:

@@ -33,6 +33,7 @@ MODULES = [
     "scripts.bench.risk",
     "scripts.bench.trading",
     "scripts.bench.compliance",
+    "scripts.bench.intraday",
     "scripts.bench.attribution",
     "scripts.bench.briefings",
     "scripts.bench.journal",
