@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -103,7 +104,8 @@ def enter_prices(
             note=f"{len(rows)} intraday price(s) entered ({IntradayPrice.Source(source).label}).",
         )
         record_change(INTRADAY, [day])  # also every page's cache key: they show the estimate
-        schedule_refresh("market")  # a worker recomputes the funds' intraday risk
+        if getattr(settings, "CACHE_WRITE_THROUGH", True):
+            schedule_refresh("market")  # a worker recomputes the funds' intraday risk
     return stored
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.exceptions import ValidationError
@@ -15,7 +18,7 @@ from rest_framework.response import Response
 
 from apps.core.actors import actor
 from apps.core.permissions import RolePermission
-from apps.marketdata.intraday import ENTERERS, Entry, enter_prices, trading_day
+from apps.marketdata.intraday import ENTERERS, Entry, enter_prices
 from apps.marketdata.models import IntradayPrice
 
 MAX_PRICES = 2000
@@ -67,10 +70,22 @@ class IntradayPriceSerializer(serializers.ModelSerializer):  # type: ignore[type
 class IntradayPriceViewSet(viewsets.ViewSet):
     permission_classes = [IntradayWrite]
 
-    @extend_schema(responses=IntradayPriceSerializer(many=True))
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "date", OpenApiTypes.DATE, description="The trading day (default: today)."
+            )
+        ],
+        responses=IntradayPriceSerializer(many=True),
+    )
     def list(self, request: Request) -> Response:
-        """Today's intraday prices, oldest first (provisional: never used by the EOD)."""
-        rows = IntradayPrice.objects.filter(day=_today()).select_related("instrument")
+        """A day's intraday prices, oldest first (provisional: never used by the EOD)."""
+        raw = request.query_params.get("date")
+        try:
+            day = date.fromisoformat(raw) if raw else timezone.localdate()
+        except ValueError:
+            raise ValidationError({"date": [f"{raw!r} is not a date (YYYY-MM-DD)."]}) from None
+        rows = IntradayPrice.objects.filter(day=day).select_related("instrument")
         return Response(IntradayPriceSerializer(rows.order_by("at", "pk"), many=True).data)
 
     @extend_schema(
@@ -99,12 +114,3 @@ class IntradayPriceViewSet(viewsets.ViewSet):
             raise ValidationError({"prices": error.messages}) from error
         body: Any = IntradayPriceSerializer(stored, many=True).data
         return Response(body, status=status.HTTP_201_CREATED)
-
-
-def _today() -> Any:
-    try:
-        return trading_day()
-    except DjangoValidationError:
-        from django.utils import timezone
-
-        return timezone.localdate()

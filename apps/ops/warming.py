@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from apps.core.cache import warm
+from apps.core.cache import warm, without_refresh
 from apps.core.models import RefreshRequest
 from apps.positions.models import Portfolio
 from apps.risk.intraday import refresh_if_stale
@@ -57,7 +57,8 @@ def refresh_scope(scope: str, *, eager: bool = False) -> list[str]:
     warmed = []
     for portfolio in portfolios:
         try:
-            refresh_if_stale(portfolio)  # the risk now, after a trade or an intraday price
+            with without_refresh():  # its own write needs no refresh: the warm below is it
+                refresh_if_stale(portfolio)  # the risk now, after a trade or an intraday price
             warm(portfolio)
         except Exception:  # a refresh is an optimisation; the next read recomputes
             log.exception("write-through refresh of %s failed", portfolio)

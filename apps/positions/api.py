@@ -206,8 +206,9 @@ class EstimateRowSerializer(serializers.Serializer):
 class EstimateSerializer(serializers.Serializer):
     provisional = serializers.BooleanField(default=True)
     status = serializers.ChoiceField(
-        choices=["ok", "unmarked", "closed", "superseded"],
-        help_text="closed: not a trading day; superseded: today's EOD has marked the book.",
+        choices=["ok", "unmarked", "closed", "superseded", "behind"],
+        help_text="closed: not a trading day; superseded: today's EOD has marked the book; "
+        "behind: the last close is older than the previous business day.",
     )
     day = serializers.DateField()
     base_day = serializers.DateField(allow_null=True, help_text="The close it starts from.")

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from apps.core.cache import Cached, read
@@ -114,7 +115,9 @@ class Estimate:
     """The intraday estimate of one fund (`status` "ok"), or why there is none."""
 
     portfolio_id: int
-    status: str  # "ok", "unmarked", "closed" (not a trading day), "superseded" (EOD ran)
+    # "ok"; "unmarked"; "closed" (not a trading day); "superseded" (today's EOD ran);
+    # "behind" (the last close is older than the previous business day: the EOD must catch up)
+    status: str
     day: date
     base_day: date | None = None
     computed_at: datetime = field(default_factory=timezone.now)
@@ -161,6 +164,10 @@ def estimate(portfolio: Portfolio, *, now: datetime | None = None) -> Estimate:
         return Estimate(portfolio.pk, "unmarked", today)
     if base >= today:
         return Estimate(portfolio.pk, "superseded", today, base)
+    if base < previous_business_day(today):
+        # One step from the close is what the B3 rules value (a day's carry, a day's ajuste):
+        # the missing closes must be marked first.
+        return Estimate(portfolio.pk, "behind", today, base)
     result = _estimate(portfolio, today, base)
     result.seconds = time.perf_counter() - clock
     return result
@@ -180,7 +187,16 @@ def _estimate(portfolio: Portfolio, day: date, base: date) -> Estimate:
     closes = effective_quotes(base, instruments)
     quotes, warnings = _quotes(day, instruments, closes, fixings)
     missing: list[str] = []
-    priced = [p for p in positions if p.instrument_id in quotes]
+    matured = sorted(
+        p.instrument.ticker
+        for p in positions
+        if p.instrument.maturity is not None and p.instrument.maturity <= day
+    )
+    if matured:
+        warnings.append(f"matured today, left to the EOD's settlement: {', '.join(matured)}")
+    priced = [
+        p for p in positions if p.instrument_id in quotes and p.instrument.ticker not in matured
+    ]
     marks = value_positions(day, base, priced, quotes, prev_marks, fills, fixings, missing)
     nav_base = NavRecord.objects.get(portfolio=portfolio, date=base)
     nav = nav_values(portfolio, day, nav_base, marks, fees, fixings.get(FixingIndex.CDI, base))
@@ -298,11 +314,18 @@ def cached_estimate(portfolio: Portfolio) -> Cached:
     """The estimate, cache-first under the fund's and the market's data versions (a trade, a
     price or an intraday price makes a new key)."""
     day = timezone.localdate()
-    return read("intraday", portfolio.pk, lambda: estimate(portfolio), params=day.isoformat())
+    return read(
+        "intraday",
+        portfolio.pk,
+        lambda: estimate(portfolio),
+        params=day.isoformat(),
+        bypass=connection.in_atomic_block,  # an uncommitted state is never cached
+    )
 
 
 def intraday_counts(portfolio: Portfolio) -> bool:
-    """True when an intraday estimate may differ from the last close: a trading day after it."""
+    """True when an intraday estimate can be made: a trading day whose previous business day
+    is the fund's last close."""
     base = last_mark_date(portfolio)
     today = timezone.localdate()
-    return base is not None and base < today and is_business_day(today)
+    return is_business_day(today) and base is not None and base == previous_business_day(today)

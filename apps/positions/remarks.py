@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, QuerySet
 from django.db.models.functions import Least
 from django.utils import timezone
 
@@ -29,16 +29,35 @@ REMARK_TASK = "marks.remark"  # apps.ops.tasks; looked up by name, not imported
 
 def affected(changes: Mapping[date, Collection[int] | None]) -> dict[int, date]:
     """Funds already marked on a changed day (holding a changed instrument then or later, or
-    any fund for a fixing): the first day each must be re-marked from."""
+    any fund for a fixing): the first day each must be re-marked from. Two queries at most,
+    however many days an import covers."""
     first: dict[int, date] = {}
-    for day, instruments in sorted(changes.items()):
-        funds: QuerySet[Any] = (
-            NavRecord.objects.filter(date__gte=day)
-            if instruments is None
-            else DailyMark.objects.filter(date__gte=day, position__instrument_id__in=instruments)
+
+    def touch(portfolio_id: int, day: date) -> None:
+        if portfolio_id not in first or day < first[portfolio_id]:
+            first[portfolio_id] = day
+
+    fixings = sorted(day for day, ids in changes.items() if ids is None)
+    if fixings:
+        last_marked = NavRecord.objects.filter(date__gte=fixings[0]).values("portfolio_id")
+        for row in last_marked.annotate(last=Max("date")):
+            for day in fixings:
+                if row["last"] >= day:
+                    touch(row["portfolio_id"], day)
+                    break
+    priced = {day: set(ids) for day, ids in changes.items() if ids is not None}
+    if priced:
+        instruments = set().union(*priced.values())
+        held = (
+            DailyMark.objects.filter(date__gte=min(priced), position__instrument_id__in=instruments)
+            .values("portfolio_id", "position__instrument_id")
+            .annotate(last=Max("date"))
         )
-        for portfolio_id in funds.values_list("portfolio_id", flat=True).distinct():
-            first.setdefault(portfolio_id, day)
+        for row in held:
+            for day in sorted(priced):
+                if row["position__instrument_id"] in priced[day] and row["last"] >= day:
+                    touch(row["portfolio_id"], day)
+                    break
     return first
 
 

@@ -16,6 +16,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from apps.core.staleness import Basis, Staleness, basis_now, staleness
 from apps.marketdata.models import FixingIndex
@@ -129,7 +130,9 @@ def recompute_current(portfolio: Portfolio, *, by: User | None = None) -> str:
     if intraday_counts(portfolio):
         live = run_intraday_risk(portfolio)
         if live is not None:
-            done.append(f"intraday risk computed at {live.computed_at:%H:%M:%S}")
+            done.append(
+                f"intraday risk computed at {timezone.localtime(live.computed_at):%H:%M:%S}"
+            )
     return "; ".join(done) or "nothing to recompute: the risk shown is current"
 
 

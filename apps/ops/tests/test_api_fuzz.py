@@ -19,6 +19,7 @@ import schemathesis
 from django.contrib.auth.models import User
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -89,6 +90,8 @@ def _fuzz(operation: Any, mode: GenerationMode, header: dict[str, str]) -> str |
         call()
     except FailureGroup as error:  # reported with the others, not raised at the first
         return f"{operation.label} ({mode.value}): {error}"
+    except Unsatisfiable as error:  # a schema no request can satisfy: name the operation
+        return f"{operation.label} ({mode.value}): no request could be generated: {error}"
     return None
 
 

@@ -109,7 +109,9 @@ def worker(services: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]
 def test_a_real_worker_runs_the_eod_of_a_portfolio(fund: Any, worker: dict[str, str]) -> None:
     from celery import Celery
 
-    app = Celery("pms-test", broker=worker["broker"], backend=worker["broker"])
+    app = Celery(
+        "pms-test", broker=worker["broker"], backend=worker["broker"], set_as_current=False
+    )
     result = app.send_task(
         "pipelines.run_eod_portfolio",
         args=[fund.portfolio.pk, D3.isoformat()],
@@ -204,7 +206,9 @@ def test_a_worker_killed_mid_eod_is_marked_abandoned_and_taken_over(
     )
     from celery import Celery
 
-    app = Celery("pms-test", broker=services["broker"], backend=services["broker"])
+    app = Celery(
+        "pms-test", broker=services["broker"], backend=services["broker"], set_as_current=False
+    )
     try:
         holder.execute("LOCK TABLE positions_navrecord IN SHARE ROW EXCLUSIVE MODE")
         app.send_task(

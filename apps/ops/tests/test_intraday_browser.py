@@ -51,6 +51,8 @@ def test_opening_prices_then_a_trade_then_the_risk_page_stale_then_fresh(
         expect(pnl).not_to_have_text("0")
         sources = page.locator("[data-ticker='DI1F27'] .badge.warn")
         expect(sources.first).to_contain_text("intraday 09:3")
+        page.locator(".intraday-grid summary").click()  # the prices, as the desk checks them
+        expect(grid).to_be_visible()
         page.screenshot(path=str(SHOTS / "book-intraday.png"), full_page=True)
 
         page.goto(f"{live_server.url}/risk/")
