@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -54,9 +56,10 @@ class MorningPack(JournalAnchored):
         return f"morning pack {self.business_date} v{self.version} of {self.portfolio.code}"
 
 
-def pack_freshness(pack: MorningPack) -> Staleness:
-    """What changed after the pack: its close's book or prices (the facts are of the close
-    before its business day; today's trades do not make the close's facts wrong)."""
+def pack_freshness(pack: Any) -> Staleness:
+    """What changed after the pack (a `MorningPack`, or the page's summary of one): its
+    close's book or prices (the facts are of the close before its business day; today's
+    trades do not make the close's facts wrong)."""
     asof = previous_business_day(pack.business_date)
     basis = Basis.of(pack.basis)
     return staleness(pack.portfolio_id, basis, through=asof, book_through=asof)

@@ -62,6 +62,8 @@ class PackSummary:
     created_by: Person | None
     journal_seq: int | None = None  # the journal head the pack anchored (14 §4.2)
     journal_hash: str = ""
+    portfolio_id: int = 0
+    basis: dict[str, int] = field(default_factory=dict)  # what it was computed on (staleness)
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,8 @@ def summary(pack: MorningPack) -> PackSummary:
         created_by=Person(who.username, who.get_full_name()) if who else None,
         journal_seq=pack.journal_seq,
         journal_hash=pack.journal_hash,
+        portfolio_id=pack.portfolio_id,
+        basis=pack.basis,
     )
 
 

@@ -82,10 +82,7 @@ def pack_context(
         facts=facts_view(pack.facts) if pack else None,
         blocks=narrative_blocks(pack.narrative) if pack else [],
     )
-    context = _context(portfolio, portfolios, morning, has_role(request.user, *GENERATORS))
-    context["freshness"] = pack_freshness(pack).as_dict() if pack else {}
-    context["recompute_fields"] = [("portfolio", portfolio.code)] if portfolio else []
-    return context
+    return _context(portfolio, portfolios, morning, has_role(request.user, *GENERATORS))
 
 
 def _context(
@@ -107,6 +104,9 @@ def _context(
         "facts": morning.facts,
         "blocks": morning.blocks,
         "can_generate": can_generate,
+        # Whether the close it describes changed since (apps/core/staleness.py).
+        "freshness": pack_freshness(morning.pack).as_dict() if morning.pack else {},
+        "recompute_fields": [("portfolio", portfolio.code)] if portfolio else [],
     }
 
 

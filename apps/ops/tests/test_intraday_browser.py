@@ -81,3 +81,35 @@ def test_opening_prices_then_a_trade_then_the_risk_page_stale_then_fresh(
         expect(page.get_by_test_id("intraday-flag")).to_be_visible()
         expect(page.get_by_test_id("as-of")).to_contain_text("Estimate of")
         page.screenshot(path=str(SHOTS / "risk-fresh.png"), full_page=True)
+
+
+def test_stale_compliance_and_what_if_say_so_and_recompute(
+    fund: Any, alice: Any, cio_bob: Any, login: Any, live_server: Any, pm_alice: Any
+) -> None:
+    """A backdated trade: the close's compliance page says it is stale and recomputes; a
+    pending proposal's what-if on the blotter says so and is measured again."""
+    from playwright.sync_api import expect
+
+    from apps.compliance.services import ensure_default_rules, run_compliance
+    from apps.ops.tests.support import D3, D4, propose_two_more, remark_trade
+    from apps.proposals.services import refresh_what_if
+
+    ensure_default_rules(fund.portfolio)
+    run_compliance(fund.portfolio, D3)
+    proposal = propose_two_more(fund, D4, fund.user)
+    refresh_what_if(proposal)
+    remark_trade(fund, "5")
+    code = fund.portfolio.code
+    page = login(pm_alice)
+    page.goto(f"{live_server.url}/compliance/?portfolio={code}")
+    expect(page.get_by_test_id("stale")).to_contain_text("Book changed at")
+    page.screenshot(path=str(SHOTS / "compliance-stale.png"), full_page=False)
+    page.get_by_role("button", name="Recompute now").click()
+    expect(page.get_by_test_id("stale")).to_have_count(0)
+
+    page.goto(f"{live_server.url}/blotter/?portfolio={code}")
+    stale = page.get_by_test_id("what-if-stale")
+    expect(stale).to_contain_text("Book changed at")
+    page.screenshot(path=str(SHOTS / "blotter-what-if-stale.png"), full_page=False)
+    stale.get_by_role("button", name="Measure again").click()
+    expect(page.get_by_test_id("what-if-stale")).to_have_count(0)
