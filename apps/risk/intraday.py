@@ -39,9 +39,10 @@ def intraday_report(portfolio: Portfolio, result: Estimate) -> RiskReport:
     the fund's last intraday run are reused (`risk.services.reusable`)."""
     assert result.base_day is not None
     marks = [m for m in result.marks if m.quantity != 0]
-    ptax = latest_fixings(result.day).get(FixingIndex.PTAX_SELL)
+    latest = latest_fixings(result.day)  # today's PTAX and VNA may not be published yet
+    ptax, vna = latest.get(FixingIndex.PTAX_SELL), latest.get(FixingIndex.VNA_NTNB)
     kept = reusable(portfolio, result.base_day, asof=result.day, name="intraday")
-    positions = risk_positions(marks, result.day)
+    positions = risk_positions(marks, result.day, vna=vna.value if vna else None)
     report = analyse(
         positions,
         kept.history,

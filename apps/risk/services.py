@@ -254,9 +254,12 @@ def book_positions(portfolio: Portfolio, day: date) -> tuple[list[RiskPosition],
     return positions, warnings
 
 
-def risk_positions(marks: list[DailyMark], day: date) -> list[RiskPosition]:
-    """The engine's positions from marks of `day` (stored, or an intraday estimate's)."""
-    vna = fixing_on(FixingIndex.VNA_NTNB, day)
+def risk_positions(
+    marks: list[DailyMark], day: date, *, vna: Decimal | None = None
+) -> list[RiskPosition]:
+    """The engine's positions from marks of `day` (stored, or an intraday estimate's, which
+    passes the latest NTN-B VNA: today's may not be published yet)."""
+    vna = vna if vna is not None else fixing_on(FixingIndex.VNA_NTNB, day)
     positions = []
     for mark in marks:
         instrument = mark.position.instrument
