@@ -46,7 +46,7 @@ T = TypeVar("T")
 MISSING = object()
 
 # Seconds each read model may live even without an invalidation (a safety net only).
-TTL = {"book": 30, "risk": 60, "attribution": 300, "morning": 24 * 3600}
+TTL = {"book": 30, "intraday": 30, "risk": 60, "attribution": 300, "morning": 24 * 3600}
 TTL_LOCAL = 30  # a value fetched from Redis (its remaining TTL is unknown): the shortest one
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from apps.core.cache import Cached, read
+from apps.core.cache import Cached, breaker, read, warmer
 from apps.marketdata.calendar import is_business_day, previous_business_day
 from apps.marketdata.intraday import latest_quotes
 from apps.marketdata.models import Fixing, FixingIndex, Instrument
@@ -321,6 +321,14 @@ def cached_estimate(portfolio: Portfolio) -> Cached:
         params=day.isoformat(),
         bypass=connection.in_atomic_block,  # an uncommitted state is never cached
     )
+
+
+@warmer("intraday")
+def warm_estimate(portfolio: Portfolio) -> None:
+    """The estimate into the cache on a trading day after the close (the refresh after a
+    trade or a price, the pipelines' warm step): the book page's miss does not compute it."""
+    if intraday_counts(portfolio) and not breaker.is_open:
+        cached_estimate(portfolio)
 
 
 def intraday_counts(portfolio: Portfolio) -> bool:

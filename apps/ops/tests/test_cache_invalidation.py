@@ -241,7 +241,8 @@ def test_a_write_in_an_open_transaction_touches_no_cache_until_commit(
     assert not RefreshRequest.objects.exists()  # the task claimed the request
     refreshed = stored_keys() - keys
     pk = fund.portfolio.pk
-    assert {k.split(":")[1] for k in refreshed} == set(PAGES)  # every read model, rebuilt
+    # Every read model rebuilt (the book's intraday estimate too: D4 is one step from D3).
+    assert {k.split(":")[1] for k in refreshed} == {*PAGES, "intraday"}
     assert all(f":{pk}:" in k and f":p{after[scope]}:" in k for k in refreshed)
 
 
@@ -360,9 +361,11 @@ def test_a_stale_refill_lands_under_a_key_nobody_reads(
 
 
 def test_the_refresh_warms_every_registered_read_model(fund: Book) -> None:
-    assert set(read_cache_module.WARMERS) == set(PAGES)
+    # The four pages' read models, and the book's intraday estimate (on the morning of D4,
+    # one step from the close of D3: there is one to warm).
+    assert set(read_cache_module.WARMERS) == {*PAGES, "intraday"}
     assert read_cache_module.warm(fund.portfolio) == list(read_cache_module.WARMERS)
-    for name in PAGES:
+    for name in (*PAGES, "intraday"):
         assert any(k.startswith(f"rm:{name}:{fund.portfolio.pk}:") for k in stored_keys())
 
 
