@@ -152,6 +152,25 @@ def run_compliance(portfolio: Portfolio, day: date, *, by: User | None = None) -
     return results
 
 
+@transaction.atomic
+def recheck(portfolio: Portfolio, day: date, *, by: User) -> list[Result]:
+    """The stale banner's recompute: the day's checks again on its book as it stands now (a
+    backdated trade, a re-mark), with the rules active now; journaled, since it replaces the
+    day's stored checks."""
+    results = run_compliance(portfolio, day, by=by)
+    broken = sum(r.status in (Status.WARN, Status.BREACH) for r in results)
+    journal(
+        kind=EntryKind.NOTE,
+        actor=by,
+        portfolio=portfolio,
+        on_date=day,
+        snapshot={"rechecked": len(results), "broken": broken},
+        note=f"Compliance of {day:%d/%m/%Y} checked again ({len(results)} rules, {broken} "
+        "broken): its book or prices had changed since.",
+    )
+    return results
+
+
 def follow_breach(
     open_: dict[int, Breach], rule: ComplianceRule, result: Result, day: date, *, by: User | None
 ) -> int:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from apps.compliance.models import Breach
 from apps.compliance.queries import compliance_view
-from apps.compliance.services import acknowledge_breach, run_compliance
+from apps.compliance.services import acknowledge_breach, recheck
 from apps.core.actors import actor
 from apps.core.inputs import FreeTextField
 from apps.core.permissions import role_required
@@ -91,7 +91,7 @@ def recompute(request: HttpRequest) -> HttpResponse:
         return redirect("compliance:page")
     portfolio, day = form.cleaned_data["portfolio"], form.cleaned_data["date"]
     try:
-        results = run_compliance(portfolio, day, by=actor(request))
+        results = recheck(portfolio, day, by=actor(request))
     except ValidationError as error:
         messages.error(request, f"Compliance not recomputed: {' '.join(error.messages)}")
     else:

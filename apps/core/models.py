@@ -48,7 +48,7 @@ class RefreshRequest(models.Model):
 class Change(models.Model):
     """What a computed snapshot is stale against: the latest change of one scope's inputs for
     one day. Scopes: "book:<portfolio id>" (trades and capital flows, by trade or flow date),
-    "market" (settlement prices and fixings, by the first date whose marks they move) and
+    "prices" (settlement prices and fixings, by the first date whose marks they move) and
     "intraday" (intraday prices, by their business date).
 
     `version` comes from the scope's `DataVersion` counter, incremented in the writing

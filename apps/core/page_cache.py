@@ -45,8 +45,8 @@ class PageScope:
     market: int
     own: int
     pipelines: int
-    funds: str
-    intraday: int = 0  # a digest of the ids of the funds the picker lists
+    funds: str  # a digest of the ids of the funds the picker lists
+    intraday: int = 0  # the intraday prices' counter (pages show the estimate, or staleness)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,19 @@ from apps.marketdata.models import FixingIndex
 # A day's CDI first moves the next business day's marks (the carry and the interest on cash
 # of day t use the CDI of t−1); every other fixing moves the marks of its own date.
 NEXT_DAY_FIXINGS = frozenset({FixingIndex.CDI})
+# The fixings the MTM reads (the CDI carry and interest, the PTAX, the VNAs, the DAP's IPCA
+# pro rata); the others (Selic, PTAX compra) move no mark, only the snapshots that show them.
+MARKED_FIXINGS = frozenset(
+    {
+        FixingIndex.CDI,
+        FixingIndex.PTAX_SELL,
+        FixingIndex.VNA_NTNB,
+        FixingIndex.VNA_LFT,
+        FixingIndex.IPCA_INDEX,
+        FixingIndex.IPCA_MONTHLY,
+        FixingIndex.IPCA_PROJECTION,
+    }
+)
 
 
 def fixing_moves(index: str, day: date) -> date:
@@ -25,12 +38,21 @@ def fixing_moves(index: str, day: date) -> date:
     return next_business_day(day) if index in NEXT_DAY_FIXINGS else day
 
 
-def note_prices(changes: Mapping[date, Collection[int] | None], *, reason: str) -> None:
-    """Prices written for days: day → instrument ids (None: a fixing, every instrument)."""
+def note_prices(
+    changes: Mapping[date, Collection[int] | None], *, reason: str, moves_marks: bool = True
+) -> None:
+    """Prices written for days: day → instrument ids (None: a fixing, every instrument).
+    `moves_marks` False: a fixing the MTM does not read (no fund is re-marked)."""
     if not changes:
         return
-    record_change(PRICES, changes)
-    prices_changed.send(sender=note_prices, changes=dict(changes), reason=reason)
+    version = record_change(PRICES, changes)
+    prices_changed.send(
+        sender=note_prices,
+        changes=dict(changes),
+        reason=reason,
+        version=version,
+        moves_marks=moves_marks,
+    )
 
 
 def by_day(rows: Iterable[tuple[int, date]]) -> dict[date, set[int] | None]:

@@ -14,7 +14,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 
 from apps.core.cache import bump
-from apps.marketdata.changes import fixing_moves, note_prices
+from apps.marketdata.changes import MARKED_FIXINGS, fixing_moves, note_prices
 from apps.marketdata.models import Fixing, Instrument, PriceRevision, SettlementPrice
 
 MARKET_MODELS = (SettlementPrice, Fixing, PriceRevision, Instrument)
@@ -33,7 +33,11 @@ def note_price(sender: type, instance: SettlementPrice, **kwargs: Any) -> None:
 
 def note_fixing(sender: type, instance: Fixing, **kwargs: Any) -> None:
     reason = f"{instance.get_index_display()} of {instance.date:%d/%m/%Y}"
-    note_prices({fixing_moves(instance.index, instance.date): None}, reason=reason)
+    note_prices(
+        {fixing_moves(instance.index, instance.date): None},
+        reason=reason,
+        moves_marks=instance.index in MARKED_FIXINGS,
+    )
 
 
 def connect() -> None:

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 # for the ones whose task never ran (the broker was down, the worker died).
 SWEEP_GRACE = timedelta(seconds=30)
 ROUNDS = 5  # prices arriving faster than a re-mark runs: the next sweep carries on
+BACKOFF, MAX_BACKOFF = timedelta(minutes=1), timedelta(hours=1)  # after a failed attempt
 
 
 def run_remark(portfolio_id: int, *, warm_after: bool = False) -> list[date]:
@@ -50,16 +51,15 @@ def run_remark(portfolio_id: int, *, warm_after: bool = False) -> list[date]:
 def _run(portfolio_id: int) -> list[date]:
     done: list[date] = []
     for _ in range(ROUNDS):
-        request = RemarkRequest.objects.filter(portfolio_id=portfolio_id).first()
-        if request is None:
-            return done
         try:
-            days, finished = _round(request)
+            days, finished = _round(portfolio_id)
         except Exception as error:
-            RemarkRequest.objects.filter(pk=request.pk).update(
-                attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:2000]
+            RemarkRequest.objects.filter(portfolio_id=portfolio_id).update(
+                attempts=F("attempts") + 1,
+                tried_at=timezone.now(),
+                last_error=f"{type(error).__name__}: {error}"[:2000],
             )
-            log.exception("re-mark of fund %s from %s failed", portfolio_id, request.from_day)
+            log.exception("re-mark of fund %s failed", portfolio_id)
             raise
         done += days
         if finished:
@@ -68,9 +68,16 @@ def _run(portfolio_id: int) -> list[date]:
 
 
 @transaction.atomic
-def _round(request: RemarkRequest) -> tuple[list[date], bool]:
-    # One re-mark of a fund at a time (the task and the sweep may both pick it up).
-    portfolio = Portfolio.objects.select_for_update().get(pk=request.portfolio_id)
+def _round(portfolio_id: int) -> tuple[list[date], bool]:
+    """One pass: the request as it stands once this fund's re-marks are serialised (a second
+    runner, the task or the sweep, that waited here finds it gone and does nothing)."""
+    # One re-mark of a fund at a time. FOR NO KEY UPDATE: trades, marks and journal entries
+    # of the fund (rows that reference it) can still be written meanwhile.
+    Portfolio.objects.select_for_update(no_key=True).filter(pk=portfolio_id).first()
+    request = RemarkRequest.objects.filter(portfolio_id=portfolio_id).first()
+    if request is None:
+        return [], True
+    portfolio = request.portfolio
     results = recompute_from(portfolio, request.from_day)
     days = [result.day for result in results]
     if days:
@@ -100,17 +107,24 @@ def _recompute_last_day(portfolio: Portfolio, day: date) -> None:
 
 
 def sweep(*, grace: timedelta = SWEEP_GRACE) -> list[int]:
-    """Run the re-marks whose task never ran (older than `grace`); their funds."""
-    cutoff = timezone.now() - grace
-    waiting = RemarkRequest.objects.filter(requested_at__lt=cutoff).order_by("requested_at")
-    funds = list(waiting.values_list("portfolio_id", flat=True))
-    for portfolio_id in funds:
-        log.warning("re-mark of fund %s was never run by its task: the sweep runs it", portfolio_id)
+    """Run the re-marks whose task never ran (older than `grace`), and those that failed once
+    their back-off has passed (a minute doubled per attempt, at most an hour: a missing
+    fixing is not retried every minute); their funds."""
+    now = timezone.now()
+    waiting = RemarkRequest.objects.filter(requested_at__lt=now - grace).order_by("requested_at")
+    due = [
+        r.portfolio_id
+        for r in waiting
+        if r.tried_at is None
+        or now - r.tried_at >= min(BACKOFF * 2 ** (r.attempts - 1), MAX_BACKOFF)
+    ]
+    for portfolio_id in due:
+        log.warning("re-mark of fund %s is overdue: the sweep runs it", portfolio_id)
         try:
             run_remark(portfolio_id, warm_after=True)
         except Exception:  # counted on the request; the other funds go on
             continue
-    return funds
+    return due
 
 
 def stale_marks() -> list[tuple[str, date, int]]:

@@ -173,6 +173,7 @@ def _beat() -> tuple[str, str]:
         "pipelines.run_preopen",
         "pipelines.sweep",
         "cache.sweep_refreshes",
+        "marks.sweep_remarks",
         "monitoring.verify_journal",
     }
     enabled = set(
@@ -182,7 +183,8 @@ def _beat() -> tuple[str, str]:
         every = settings.PIPELINE_SWEEP_MINUTES
         return PASS, (
             f"EOD 18:00, pre-open 06:00, the dead-run sweep (every {every} min), the "
-            f"read-model refresh sweep (every {settings.REFRESH_SWEEP_SECONDS} s) and the "
+            f"read-model refresh and re-mark sweeps (every {settings.REFRESH_SWEEP_SECONDS} s) "
+            "and the "
             f"journal's verification (every {settings.JOURNAL_VERIFY_MINUTES} min)"
         )
     missing = ", ".join(sorted(wanted - enabled))

@@ -1,8 +1,8 @@
 """The intraday estimate of a fund's book: the positions as they stand now (today's trades
 included), valued at the intraday prices entered today and at the last close elsewhere, by
 the MTM's own valuation (`mtm.value_positions`): P&L against the last close by the same B3
-rules, exposures, DV01. Provisional, computed on read and never stored: the EOD's marks
-supersede it.
+rules, exposures, DV01. Provisional and never written to the database (a cached read model,
+warmed after a trade or a price): the EOD's marks supersede it.
 
 Where an instrument has no intraday price, the estimate takes its official settlement of the
 day if one is already loaded, else the close carried over: a rate-quoted instrument at the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
@@ -22,6 +23,8 @@ from apps.marketdata.models import Instrument, IntradayPrice, QuoteConvention
 from apps.positions.access import active_fund_or_404
 
 MAX_UPLOAD = 512 * 1024
+MAX_LINES = 2000  # as the API takes
+MAX_DIGITS = 16  # integer digits of a price: more is a typo, not a market
 COLUMNS = ("ticker", "price", "rate", "time")
 
 
@@ -108,6 +111,8 @@ def parse_csv(text: str) -> list[Entry]:
     header = [cell.strip().lower() for cell in rows[0]]
     if "ticker" not in header or not {"price", "rate"} & set(header):
         raise ValidationError("Line 1: the header must name ticker and price and/or rate.")
+    if len(rows) - 1 > MAX_LINES:
+        raise ValidationError(f"The file has {len(rows) - 1:,} lines: at most {MAX_LINES:,}.")
     entries: list[Entry] = []
     errors: list[str] = []
     for number, cells in enumerate(rows[1:], start=2):
@@ -131,7 +136,13 @@ def _cell(
     raw = values.get(name, "")
     if not raw:
         return None
-    if delimiter == ";":
+    if delimiter == ";":  # a Brazilian file: "." groups thousands, "," is the decimal mark
+        if "," not in raw and re.fullmatch(r"-?\d{1,3}(\.\d{3})+", raw):
+            errors.append(
+                f"{where}, column {name}: {raw!r} could be thousands or a decimal point; "
+                "write it 5.850,00 or 5850"
+            )
+            return None
         raw = raw.replace(".", "").replace(",", ".") if "," in raw else raw
     number = _decimal(raw)
     if number is None:
@@ -151,11 +162,14 @@ def _time(raw: str, where: str, errors: list[str]) -> datetime | None:
 
 
 def _decimal(raw: str) -> Decimal | None:
+    """A plain decimal number of sane size, else None."""
     try:
         number = Decimal(raw.strip())
     except InvalidOperation:
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite() or number.adjusted() >= MAX_DIGITS:
+        return None
+    return number
 
 
 def as_quoted(entries: list[Entry]) -> list[Entry]:

@@ -395,6 +395,7 @@ class RemarkRequest(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True)
     generation = models.PositiveIntegerField(default=1)
     attempts = models.PositiveIntegerField(default=0)
+    tried_at = models.DateTimeField(null=True, blank=True, help_text="The last failed attempt.")
     last_error = models.TextField(blank=True)
 
     def __str__(self) -> str:

@@ -64,27 +64,45 @@ def affected(changes: Mapping[date, Collection[int] | None]) -> dict[int, date]:
 def queue_remark(portfolio_id: int, day: date, reason: str) -> None:
     """Ask (in the writing transaction) for `portfolio_id` to be re-marked from `day`."""
     pending = RemarkRequest.objects.filter(portfolio_id=portfolio_id)
-    for _ in range(2):  # a concurrent first request may win the insert: then join it
+    for _ in range(3):  # a concurrent first request may win the insert: then join it
         if pending.update(
             from_day=Least(F("from_day"), day), generation=F("generation") + 1, reason=reason
         ):
-            return
+            break
         try:
             with transaction.atomic():
                 RemarkRequest.objects.create(portfolio_id=portfolio_id, from_day=day, reason=reason)
         except IntegrityError:
             continue
-        transaction.on_commit(partial(publish_remark, portfolio_id), robust=True)
-        return
+        break
+    else:
+        raise IntegrityError(f"the re-mark request of fund {portfolio_id} could not be written")
+    # Published on every change (a run finding nothing pending does nothing): a request that
+    # failed before runs again as soon as the data that may fix it arrive.
+    transaction.on_commit(partial(publish_remark, portfolio_id), robust=True)
 
 
 def publish_remark(portfolio_id: int) -> None:
     publish_task(REMARK_TASK, (portfolio_id,), what=f"re-mark of fund {portfolio_id}")
 
 
-def queue_remarks(sender: Any, changes: Mapping[date, Any], reason: str, **kwargs: Any) -> None:
-    for portfolio_id, day in affected(changes).items():
+def queue_remarks(
+    sender: Any,
+    changes: Mapping[date, Any],
+    reason: str,
+    version: int,
+    moves_marks: bool = True,
+    **kwargs: Any,
+) -> None:
+    """Queue the funds the change moves; the marks of every other fund (no re-mark pending)
+    stay as true as they were: they are counted as computed on this version too."""
+    first = affected(changes) if moves_marks else {}
+    for portfolio_id, day in first.items():
         queue_remark(portfolio_id, day, reason[:300])
+    pending = RemarkRequest.objects.values_list("portfolio_id", flat=True)
+    NavRecord.objects.filter(date__gte=min(changes), prices_version__lt=version).exclude(
+        portfolio_id__in=set(first) | set(pending)
+    ).update(prices_version=version)
 
 
 def stale_navs(portfolio_id: int | None = None) -> QuerySet[NavRecord]:

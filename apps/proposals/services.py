@@ -195,13 +195,15 @@ def measure_what_if(proposal: Proposal, *, day: date | None = None) -> dict[str,
 
 
 def what_if_freshness(proposal: Proposal) -> Staleness:
-    """Whether the stored what-if still measures the book as it is: any change of the fund's
-    book since, or a price of the day it was measured on."""
+    """Whether the stored what-if still measures what it says: it is measured on the book of
+    its close (`asof`), so a change of that book (a backdated trade) or of a price of that day
+    or earlier makes it stale; "Measure again" (on the latest close) clears it."""
     stored = proposal.what_if or {}
     if not stored or stored.get("error") or not stored.get("asof"):
         return FRESH
     asof = date.fromisoformat(stored["asof"])
-    return staleness(proposal.portfolio_id, Basis.of(stored.get("basis")), through=asof)
+    basis = Basis.of(stored.get("basis"))
+    return staleness(proposal.portfolio_id, basis, through=asof, book_through=asof)
 
 
 def refresh_what_if(proposal: Proposal) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from apps.marketdata.models import FixingIndex
 from apps.marketdata.queries import latest_fixings
 from apps.positions.intraday import Estimate, estimate, intraday_counts
 from apps.positions.models import Portfolio
+from apps.positions.mtm import last_mark_date
 from apps.risk.engine import RiskReport, analyse
 from apps.risk.models import IntradayRisk, RiskSnapshot
 from apps.risk.services import check_limits, reusable, risk_positions, run_risk
@@ -57,10 +58,10 @@ def intraday_report(portfolio: Portfolio, result: Estimate) -> RiskReport:
     return report
 
 
-@transaction.atomic
 def run_intraday_risk(portfolio: Portfolio) -> IntradayRisk | None:
     """Compute and keep the fund's intraday risk now; None (and any old one dropped) when
-    there is nothing to estimate (not a trading day, or today's EOD has run)."""
+    there is nothing to estimate (not a trading day, or today's EOD has run). Computed outside
+    a transaction (so the revaluations are kept for the next run), written in one."""
     clock = time.perf_counter()
     basis = basis_now(portfolio.pk)  # before the inputs: a write after shows as newer
     result = estimate(portfolio)
@@ -73,17 +74,18 @@ def run_intraday_risk(portfolio: Portfolio) -> IntradayRisk | None:
         {"ticker": row.ticker, "at": row.quoted_at.isoformat() if row.quoted_at else None}
         for row in result.intraday_quotes
     ]
-    snapshot, _ = IntradayRisk.objects.update_or_create(
-        portfolio=portfolio,
-        defaults={
-            "date": result.day,
-            "base_date": result.base_day,
-            "report": payload,
-            "quotes": quotes,
-            "basis": basis.as_dict(),
-            "seconds": round(time.perf_counter() - clock, 3),
-        },
-    )
+    with transaction.atomic():
+        snapshot, _ = IntradayRisk.objects.update_or_create(
+            portfolio=portfolio,
+            defaults={
+                "date": result.day,
+                "base_date": result.base_day,
+                "report": payload,
+                "quotes": quotes,
+                "basis": basis.as_dict(),
+                "seconds": round(time.perf_counter() - clock, 3),
+            },
+        )
     return snapshot
 
 
@@ -91,7 +93,12 @@ def current(portfolio: Portfolio) -> Shown | None:
     """What the latest view shows: today's intraday snapshot if newer than the last EOD one."""
     latest = RiskSnapshot.objects.filter(portfolio=portfolio).order_by("-date").first()
     live = IntradayRisk.objects.filter(portfolio=portfolio).first()
-    if live is not None and (latest is None or live.date > latest.date):
+    closed = last_mark_date(portfolio)
+    if (
+        live is not None
+        and (latest is None or live.date > latest.date)
+        and (closed is None or live.base_date >= closed)  # a later close supersedes it
+    ):
         return live
     return latest
 
@@ -104,7 +111,9 @@ def freshness(snapshot: Shown, *, latest: bool) -> Staleness:
     if isinstance(snapshot, IntradayRisk):
         return staleness(snapshot.portfolio_id, basis, through=None, intraday=True)
     day: date = snapshot.date
-    if latest:
+    if latest and intraday_counts(snapshot.portfolio):
+        # The risk now can be recomputed (a trading day one step after the close): today's
+        # trades and intraday prices count against the close's snapshot.
         return staleness(snapshot.portfolio_id, basis, through=day, intraday=True)
     return staleness(snapshot.portfolio_id, basis, through=day, book_through=day)
 

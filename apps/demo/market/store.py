@@ -11,7 +11,7 @@ from apps.core.cache import bump
 from apps.demo.market.generator import generate_market
 from apps.demo.market.paths import trading_days
 from apps.demo.market.rows import DemoMarket
-from apps.marketdata.changes import by_day, fixing_moves, note_prices
+from apps.marketdata.changes import MARKED_FIXINGS, by_day, fixing_moves, note_prices
 from apps.marketdata.models import Fixing, FixingIndex, Instrument, PriceSource, SettlementPrice
 
 BATCH_SIZE = 2000
@@ -110,8 +110,12 @@ def store_demo_market(market: DemoMarket) -> StoreResult:
     Fixing.objects.bulk_create(new_fixings, batch_size=BATCH_SIZE, ignore_conflicts=True)
     bump(refresh=False)  # bulk writes fire no signals: every fund's read models
     changes = by_day((p.instrument_id, p.date) for p in new_prices)
-    changes.update({fixing_moves(f.index, f.date): None for f in new_fixings})
+    changes.update(
+        {fixing_moves(f.index, f.date): None for f in new_fixings if f.index in MARKED_FIXINGS}
+    )
     note_prices(changes, reason="demo market data stored")
+    other = {f.date: None for f in new_fixings if f.index not in MARKED_FIXINGS}
+    note_prices(other, reason="demo fixings the MTM does not read", moves_marks=False)
     return StoreResult(
         instruments=instruments_added, prices=len(new_prices), fixings=len(new_fixings)
     )

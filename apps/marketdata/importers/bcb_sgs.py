@@ -37,7 +37,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from apps.core.cache import bump
-from apps.marketdata.changes import fixing_moves, note_prices
+from apps.marketdata.changes import MARKED_FIXINGS, fixing_moves, note_prices
 from apps.marketdata.importers.common import ImportFailed, ImportResult
 from apps.marketdata.models import Fixing, FixingIndex
 
@@ -303,9 +303,15 @@ def _store(values: dict[tuple[str, date], tuple[Decimal, str]], errors: list[str
             Fixing.objects.bulk_create(new, batch_size=2000)
             if new:
                 bump(refresh=False)  # bulk writes fire no signals: every fund's read models
+            marked = [f for f in new if f.index in MARKED_FIXINGS]
             note_prices(
-                {fixing_moves(f.index, f.date): None for f in new},
-                reason=f"{len(new):,} BCB fixings imported",
+                {fixing_moves(f.index, f.date): None for f in marked},
+                reason=f"{len(marked):,} BCB fixings imported",
+            )
+            note_prices(
+                {f.date: None for f in new if f.index not in MARKED_FIXINGS},
+                reason="BCB fixings the MTM does not read",
+                moves_marks=False,
             )
         except IntegrityError as exc:
             raise ImportFailed(

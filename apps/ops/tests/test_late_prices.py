@@ -134,3 +134,26 @@ def test_a_real_worker_re_marks_after_the_override_commits(
         stop(process)
     assert "marks.remark" in log.read_text()
     assert stale_marks() == []
+
+
+def test_a_price_no_fund_holds_or_a_fixing_the_mtm_does_not_read_re_marks_nobody(
+    fund: Book, bo_carol: Any
+) -> None:
+    """Only the funds a change moves are re-marked; the others' marks stay true, and
+    `verify_system` does not call them older than their prices."""
+    from apps.marketdata.models import Fixing, Instrument
+    from apps.marketdata.services import override_price
+    from apps.marketdata.tests.factories import InstrumentFactory
+
+    InstrumentFactory.create(ticker="DI1F27")
+    override_price(
+        Instrument.objects.get(ticker="DI1F27"),
+        D3,
+        price=Decimal("88000"),
+        rate=Decimal("0.1450"),
+        reason="A contract no fund holds.",
+        by=bo_carol,
+    )
+    Fixing.objects.create(index="SELIC_TARGET", date=D3, value=Decimal("0.1325"))
+    assert not RemarkRequest.objects.exists()
+    assert stale_marks() == []

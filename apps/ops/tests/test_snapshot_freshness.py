@@ -1,6 +1,6 @@
 """Nothing silently stale beyond risk (issue 19 §1): a backdated trade makes the close's
-compliance checks, attribution snapshot and morning pack say they are stale, on the page and
-in the API, until recomputed; a trade of today makes a pending proposal's what-if stale."""
+compliance checks, attribution snapshot, morning pack and a pending proposal's what-if (all
+measured on that close) say they are stale, on the page and in the API, until recomputed."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_a_backdated_trade_makes_the_closes_snapshots_stale_until_recomputed(
     assert 'data-testid="stale"' not in alice.get(f"/compliance/?portfolio={code}").content.decode()
 
 
-def test_a_trade_makes_a_pending_proposals_what_if_stale_until_measured_again(
+def test_a_backdated_trade_makes_a_pending_proposals_what_if_stale_until_measured_again(
     fund: Book, alice: Client, cio_bob: Any
 ) -> None:
     proposal = propose_two_more(fund, D4, fund.user)
@@ -61,7 +61,9 @@ def test_a_trade_makes_a_pending_proposals_what_if_stale_until_measured_again(
     row = api.get(f"/api/proposals/{proposal.pk}/").json()
     assert row["what_if_stale"] is False and row["what_if_stale_reason"] == ""
 
-    fund.trade("WDOH25", "BUY", "1", D4, price="5560.00")
+    fund.trade("WDOH25", "BUY", "1", D4, price="5560.00")  # today's: not in the close's book
+    assert api.get(f"/api/proposals/{proposal.pk}/").json()["what_if_stale"] is False
+    remark_trade(fund, "5")  # dated D3, the close the what-if measured
 
     row = api.get(f"/api/proposals/{proposal.pk}/").json()
     assert row["what_if_stale"] is True and row["what_if_stale_reason"].startswith("book changed")
