@@ -12,6 +12,7 @@ price, the write-through refresh (`apps.ops.warming`) recomputes the intraday sn
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.staleness import Basis, Staleness, basis_now, staleness
+from apps.marketdata.calendar import is_business_day, previous_business_day
 from apps.marketdata.models import FixingIndex
 from apps.marketdata.queries import latest_fixings
 from apps.positions.intraday import Estimate, estimate, intraday_counts
@@ -89,31 +91,47 @@ def run_intraday_risk(portfolio: Portfolio) -> IntradayRisk | None:
     return snapshot
 
 
-def current(portfolio: Portfolio) -> Shown | None:
-    """What the latest view shows: today's intraday snapshot if newer than the last EOD one."""
+@dataclass(frozen=True)
+class LatestView:
+    """What the latest view shows, and whether the risk now can be recomputed (a trading day
+    one step after the fund's last close)."""
+
+    snapshot: Shown | None
+    live: bool
+
+
+def latest_view(portfolio: Portfolio) -> LatestView:
+    """Today's intraday snapshot if newer than the last EOD one (and not superseded by a later
+    close), else the last EOD snapshot."""
     latest = RiskSnapshot.objects.filter(portfolio=portfolio).order_by("-date").first()
-    live = IntradayRisk.objects.filter(portfolio=portfolio).first()
+    intraday = IntradayRisk.objects.filter(portfolio=portfolio).first()
     closed = last_mark_date(portfolio)
+    today = timezone.localdate()
+    live = is_business_day(today) and closed is not None and closed == previous_business_day(today)
     if (
-        live is not None
-        and (latest is None or live.date > latest.date)
-        and (closed is None or live.base_date >= closed)  # a later close supersedes it
+        intraday is not None
+        and (latest is None or intraday.date > latest.date)
+        and (closed is None or intraday.base_date >= closed)  # a later close supersedes it
     ):
-        return live
-    return latest
+        return LatestView(intraday, live)
+    return LatestView(latest, live)
 
 
-def freshness(snapshot: Shown, *, latest: bool) -> Staleness:
-    """What changed after `snapshot`. The latest view stands for the risk *now*: any change
-    of the book and any intraday price count; a dated view stands for its day's close: only
-    changes up to that day."""
+def current(portfolio: Portfolio) -> Shown | None:
+    return latest_view(portfolio).snapshot
+
+
+def freshness(snapshot: Shown, *, latest: bool, live: bool | None = None) -> Staleness:
+    """What changed after `snapshot`. The latest view stands for the risk *now*: when it can
+    be recomputed (`live`), today's trades and intraday prices count; a dated view stands for
+    its day's close: only changes up to that day."""
     basis = Basis.of(snapshot.basis)
     if isinstance(snapshot, IntradayRisk):
         return staleness(snapshot.portfolio_id, basis, through=None, intraday=True)
     day: date = snapshot.date
-    if latest and intraday_counts(snapshot.portfolio):
-        # The risk now can be recomputed (a trading day one step after the close): today's
-        # trades and intraday prices count against the close's snapshot.
+    if live is None:
+        live = intraday_counts(snapshot.portfolio)
+    if latest and live:
         return staleness(snapshot.portfolio_id, basis, through=day, intraday=True)
     return staleness(snapshot.portfolio_id, basis, through=day, book_through=day)
 
@@ -146,11 +164,11 @@ def recompute_current(portfolio: Portfolio, *, by: User | None = None) -> str:
     return "; ".join(done) or "nothing to recompute: the risk shown is current"
 
 
-def describe(snapshot: Shown | None, *, latest: bool) -> dict[str, Any]:
+def describe(snapshot: Shown | None, *, latest: bool, live: bool | None = None) -> dict[str, Any]:
     """The page's and the API's freshness fields of `snapshot`."""
     if snapshot is None:
         return {"kind": None, "computed_at": None, "stale": False, "stale_reason": ""}
-    state = freshness(snapshot, latest=latest)
+    state = freshness(snapshot, latest=latest, live=live)
     return {
         "kind": "intraday" if isinstance(snapshot, IntradayRisk) else "eod",
         "computed_at": snapshot.computed_at,

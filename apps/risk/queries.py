@@ -18,7 +18,7 @@ from django.utils import timezone
 from apps.core.cache import Cached, breaker, read, warmer
 from apps.marketdata.models import AssetClass
 from apps.positions.models import NavRecord, Portfolio, Strategy
-from apps.risk.intraday import Shown, current, describe
+from apps.risk.intraday import Shown, describe, latest_view
 from apps.risk.models import Alert, Limit, Metric, RiskSnapshot, Scope
 from apps.risk.services import latest_risk_date
 
@@ -59,11 +59,15 @@ def warm_monitor(portfolio: Portfolio) -> None:
 
 def build_monitor(portfolio: Portfolio, day: date | None) -> dict[str, Any]:
     """What the monitor shows for `day` (None: the latest snapshot), from stored rows only."""
-    rows = RiskSnapshot.objects.filter(portfolio=portfolio)
-    snapshot = rows.filter(date=day).first() if day else current(portfolio)
+    if day is None:
+        view = latest_view(portfolio)
+        snapshot, live = view.snapshot, view.live
+    else:
+        snapshot = RiskSnapshot.objects.filter(portfolio=portfolio, date=day).first()
+        live = False
     data = alerts_context(portfolio)
     data |= report_context(snapshot) if snapshot else missing_context(portfolio, day)
-    data["freshness"] = describe(snapshot, latest=day is None)
+    data["freshness"] = describe(snapshot, latest=day is None, live=live)
     return data
 
 

@@ -227,8 +227,9 @@ def test_the_page_reads_the_snapshot_in_few_queries(
     client, risk_book: RiskBook, pm_alice, django_assert_max_num_queries
 ) -> None:
     client.force_login(pm_alice)
-    # 12: two for "nothing silently stale" (today's intraday snapshot, the changes since).
-    with django_assert_max_num_queries(12):
+    # 13: three for "nothing silently stale" (today's intraday snapshot, the last close, the
+    # changes since).
+    with django_assert_max_num_queries(13):
         assert client.get(URL).status_code == 200
 
 
