@@ -25,6 +25,7 @@ from apps.positions import picker
 from apps.positions.access import active_fund_or_404, has_any_fund, visible
 from apps.positions.models import Portfolio
 from apps.positions.scoped import scope_form
+from apps.risk.forms import ComputeForm
 
 
 def parse_day(raw: str) -> tuple[date | None, str]:
@@ -75,16 +76,11 @@ def page(request: HttpRequest) -> HttpResponse:
 RECOMPUTERS = (Role.MANAGER, Role.APPROVER, Role.OPS, Role.BACK_OFFICE)
 
 
-class RecomputeForm(forms.Form):
-    portfolio = forms.ModelChoiceField(Portfolio.objects.active(), to_field_name="code")
-    date = forms.DateField()
-
-
 @require_POST
 @role_required(*RECOMPUTERS)
 def recompute(request: HttpRequest) -> HttpResponse:
     """The stale banner's button: the day's checks again on its book as it stands now."""
-    form = RecomputeForm(request.POST)
+    form = ComputeForm(request.POST)  # a fund and a day, as risk's compute takes
     scope_form(form, request.user)
     if not form.is_valid():
         messages.error(request, "Choose a fund and a checked day to recompute.")

@@ -25,8 +25,15 @@ from apps.core.staleness import INTRADAY, record_change
 from apps.journal.models import EntryKind
 from apps.journal.services import record as journal
 from apps.marketdata.calendar import is_business_day
-from apps.marketdata.models import Fixing, FixingIndex, Instrument, InstrumentKind, IntradayPrice
+from apps.marketdata.models import (
+    FixingIndex,
+    Instrument,
+    InstrumentKind,
+    IntradayPrice,
+    QuoteConvention,
+)
 from apps.marketdata.pricing import PricingError
+from apps.marketdata.queries import latest_fixing
 from apps.marketdata.validators import validate_quoted_rate
 from apps.marketdata.valuation import RateTerms, pu_at
 
@@ -154,12 +161,8 @@ def _row(
 
 def _vnas(day: date) -> dict[str, Decimal]:
     """The latest VNA on or before `day` of each rate-quoted bond that needs one."""
-    found: dict[str, Decimal] = {}
-    for kind, index in VNA.items():
-        row = Fixing.objects.filter(index=index, date__lte=day).order_by("-date").first()
-        if row is not None:
-            found[kind] = row.value
-    return found
+    rows = {kind: latest_fixing(index, day) for kind, index in VNA.items()}
+    return {kind: row.value for kind, row in rows.items() if row is not None}
 
 
 def latest_quotes(
@@ -173,3 +176,19 @@ def latest_quotes(
     for row in rows.order_by("at", "pk"):
         latest[row.instrument_id] = row
     return latest
+
+
+def as_quoted(entries: list[Entry]) -> list[Entry]:
+    """A grid value is a rate for rate-quoted instruments, a price for the others."""
+    tickers = {entry.ticker for entry in entries}
+    rated = set(
+        Instrument.objects.filter(
+            ticker__in=tickers, quote_convention=QuoteConvention.RATE
+        ).values_list("ticker", flat=True)
+    )
+    return [
+        Entry(e.ticker, rate_pct=e.rate_pct, where=e.where)
+        if e.ticker in rated
+        else Entry(e.ticker, price=e.price, where=e.where)
+        for e in entries
+    ]

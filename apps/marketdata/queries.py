@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from django.db.models import Count, Max
 
@@ -26,6 +27,9 @@ from apps.marketdata.models import (
 COMPLETE_DAY_KINDS: tuple[str, ...] = (InstrumentKind.DI1,)
 
 
+T = TypeVar("T")
+
+
 def effective_prices(
     day: date, instrument_ids: Iterable[int] | None = None
 ) -> dict[int, SettlementPrice]:
@@ -33,13 +37,18 @@ def effective_prices(
     rows = SettlementPrice.objects.filter(date=day).select_related("instrument")
     if instrument_ids is not None:
         rows = rows.filter(instrument_id__in=list(instrument_ids))
+    return _preferred((row.instrument_id, row.source, row) for row in rows)
+
+
+def _preferred(rows: Iterable[tuple[int, str, T]]) -> dict[int, T]:
+    """Per instrument, the row of the most trusted source (SOURCE_PRIORITY)."""
     rank = {source: i for i, source in enumerate(SOURCE_PRIORITY)}
-    best: dict[int, SettlementPrice] = {}
-    for row in rows:
-        current = best.get(row.instrument_id)
-        if current is None or rank[row.source] < rank[current.source]:
-            best[row.instrument_id] = row
-    return best
+    best: dict[int, tuple[int, T]] = {}
+    for instrument_id, source, row in rows:
+        current = best.get(instrument_id)
+        if current is None or rank[source] < current[0]:
+            best[instrument_id] = (rank[source], row)
+    return {pk: row for pk, (_, row) in best.items()}
 
 
 @dataclass(frozen=True)
@@ -53,16 +62,11 @@ class PriceQuote:
 def effective_quotes(day: date, instrument_ids: Iterable[int]) -> dict[int, PriceQuote]:
     """`effective_prices` as bare quotes: one light query, no model instances (the intraday
     estimate reads a few hundred per run)."""
-    rank = {source: i for i, source in enumerate(SOURCE_PRIORITY)}
-    best: dict[int, tuple[int, PriceQuote]] = {}
     rows = SettlementPrice.objects.filter(date=day, instrument_id__in=list(instrument_ids))
-    for instrument_id, source, price, rate in rows.values_list(
-        "instrument_id", "source", "price", "rate"
-    ):
-        current = best.get(instrument_id)
-        if current is None or rank[source] < current[0]:
-            best[instrument_id] = (rank[source], PriceQuote(price, rate))
-    return {pk: quote for pk, (_, quote) in best.items()}
+    return _preferred(
+        (pk, source, PriceQuote(price, rate))
+        for pk, source, price, rate in rows.values_list("instrument_id", "source", "price", "rate")
+    )
 
 
 def latest_price_date(on_or_before: date | None = None) -> date | None:
@@ -101,11 +105,16 @@ def fixing_on(index: str, day: date) -> Decimal | None:
     return Fixing.objects.filter(index=index, date=day).values_list("value", flat=True).first()
 
 
+def latest_fixing(index: str, on_or_before: date) -> Fixing | None:
+    """The latest fixing of `index` on or before a date (today's may not be published yet)."""
+    return Fixing.objects.filter(index=index, date__lte=on_or_before).order_by("-date").first()
+
+
 def latest_fixings(on_or_before: date) -> dict[str, Fixing]:
     """The latest fixing of every index on or before a date."""
     result: dict[str, Fixing] = {}
     for index in FixingIndex.values:
-        row = Fixing.objects.filter(index=index, date__lte=on_or_before).order_by("-date").first()
+        row = latest_fixing(index, on_or_before)
         if row is not None:
             result[index] = row
     return result

@@ -22,15 +22,13 @@ from django.db.models import Count, F, Min
 from django.utils import timezone
 
 from apps.core.cache import warm, without_refresh
+from apps.ops.warming import SWEEP_GRACE  # a request's own task comes first, as there
 from apps.positions.models import Portfolio, RemarkRequest
 from apps.positions.mtm import recompute_from
 from apps.positions.remarks import stale_navs
 
 log = logging.getLogger(__name__)
 
-# A request younger than this is left to its own task (published on commit): the sweep is
-# for the ones whose task never ran (the broker was down, the worker died).
-SWEEP_GRACE = timedelta(seconds=30)
 ROUNDS = 5  # prices arriving faster than a re-mark runs: the next sweep carries on
 BACKOFF, MAX_BACKOFF = timedelta(minutes=1), timedelta(hours=1)  # after a failed attempt
 

@@ -14,7 +14,6 @@ the latest day that has it, and the estimate says so.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -27,15 +26,15 @@ from django.utils import timezone
 from apps.core.cache import Cached, breaker, read, warmer
 from apps.marketdata.calendar import is_business_day, previous_business_day
 from apps.marketdata.intraday import latest_quotes
-from apps.marketdata.models import Fixing, FixingIndex, Instrument
+from apps.marketdata.models import FixingIndex, Instrument
 from apps.marketdata.pricing import PricingError
-from apps.marketdata.queries import effective_quotes
+from apps.marketdata.queries import effective_quotes, latest_fixing
 from apps.marketdata.valuation import RateTerms, pu_at
-from apps.positions import calculations as calc
 from apps.positions.models import DailyMark, NavRecord, Portfolio, Position, Trade
 from apps.positions.mtm import (
     _Fixings,
     _previous_marks,
+    fills_of,
     last_mark_date,
     nav_values,
     value_positions,
@@ -74,7 +73,7 @@ class _LatestFixings(_Fixings):
     def get(self, index: str, day: date) -> Decimal | None:
         value = super().get(index, day)
         if value is None:
-            row = Fixing.objects.filter(index=index, date__lt=day).order_by("-date").first()
+            row = latest_fixing(index, day)  # `day`'s own is missing: an earlier one
             if row is not None:
                 value = self._by[(index, day)] = row.value
                 self.estimated.append(
@@ -174,7 +173,11 @@ def estimate(portfolio: Portfolio, *, now: datetime | None = None) -> Estimate:
 
 
 def _estimate(portfolio: Portfolio, day: date, base: date) -> Estimate:
-    fills, fees, traded = _fills_since(portfolio, base, day)
+    fills, fees, traded = fills_of(  # the trades since the close (Trade's order: date, pk)
+        Trade.objects.effective().filter(
+            portfolio=portfolio, trade_date__gt=base, trade_date__lte=day
+        )
+    )
     prev_marks = _previous_marks(portfolio, day, base, set(fills))
     position_ids = {pk for pk, m in prev_marks.items() if m.quantity != 0} | set(fills)
     positions = list(
@@ -228,26 +231,6 @@ def _estimate(portfolio: Portfolio, day: date, base: date) -> Estimate:
         trades_today=traded,
         warnings=warnings,
     )
-
-
-def _fills_since(
-    portfolio: Portfolio, base: date, day: date
-) -> tuple[dict[int, list[calc.Fill]], Decimal, int]:
-    """The effective fills after the last close up to today, by position; fees; trades."""
-    fills: dict[int, list[calc.Fill]] = defaultdict(list)
-    fees = ZERO
-    trades = Trade.objects.effective().filter(
-        portfolio=portfolio, trade_date__gt=base, trade_date__lte=day
-    )
-    count = 0
-    for trade in trades.order_by("trade_date", "pk"):
-        assert trade.position_id is not None
-        fills[trade.position_id].append(
-            calc.Fill(trade.signed_quantity, trade.price, trade.fx_rate, trade.fees)
-        )
-        fees -= trade.fees
-        count += 1
-    return fills, fees, count
 
 
 def _quotes(

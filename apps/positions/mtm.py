@@ -8,6 +8,7 @@ one transaction, so a re-run is idempotent and a failure writes nothing.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -269,7 +270,8 @@ def run_mtm(portfolio: Portfolio, day: date, *, by: User | None = None) -> MtmRe
     """Mark every position of `portfolio` on `day` and close its NAV bridge."""
     prev_day, prev_nav = _check_date(portfolio, day)
     basis = basis_now(portfolio.pk)  # before the inputs: a price written later shows as newer
-    fills, fees_total = _fills(portfolio, day)
+    trades = Trade.objects.effective().filter(portfolio=portfolio, trade_date=day)
+    fills, fees_total, _ = fills_of(trades)
     prev_marks = _previous_marks(portfolio, day, prev_day, set(fills))
     position_ids = {pk for pk, m in prev_marks.items() if m.quantity != 0} | set(fills)
     positions = list(Position.objects.filter(pk__in=position_ids).select_related("instrument"))
@@ -321,17 +323,20 @@ def value_positions(
     return rows
 
 
-def _fills(portfolio: Portfolio, day: date) -> tuple[dict[int, list[calc.Fill]], Decimal]:
-    """The day's effective fills by position, and the fees they paid (negative)."""
+def fills_of(trades: Iterable[Trade]) -> tuple[dict[int, list[calc.Fill]], Decimal, int]:
+    """Effective trades as fills by position, the fees they paid (negative) and how many
+    there were (the MTM's one day; the intraday estimate's days since the close)."""
     fills: dict[int, list[calc.Fill]] = defaultdict(list)
     fees_total = ZERO
-    for trade in Trade.objects.effective().filter(portfolio=portfolio, trade_date=day):
+    count = 0
+    for trade in trades:
         assert trade.position_id is not None
         fills[trade.position_id].append(
             calc.Fill(trade.signed_quantity, trade.price, trade.fx_rate, trade.fees)
         )
         fees_total -= trade.fees
-    return fills, fees_total
+        count += 1
+    return fills, fees_total, count
 
 
 def _check_prices(

@@ -22,7 +22,7 @@ from django.utils import timezone
 from apps.core.staleness import Basis, Staleness, basis_now, staleness
 from apps.marketdata.calendar import is_business_day, previous_business_day
 from apps.marketdata.models import FixingIndex
-from apps.marketdata.queries import latest_fixings
+from apps.marketdata.queries import latest_fixing
 from apps.positions.intraday import Estimate, estimate, intraday_counts
 from apps.positions.models import Portfolio
 from apps.positions.mtm import last_mark_date
@@ -42,8 +42,9 @@ def intraday_report(portfolio: Portfolio, result: Estimate) -> RiskReport:
     the fund's last intraday run are reused (`risk.services.reusable`)."""
     assert result.base_day is not None
     marks = [m for m in result.marks if m.quantity != 0]
-    latest = latest_fixings(result.day)  # today's PTAX and VNA may not be published yet
-    ptax, vna = latest.get(FixingIndex.PTAX_SELL), latest.get(FixingIndex.VNA_NTNB)
+    # Today's PTAX and VNA may not be published yet: the latest ones.
+    ptax = latest_fixing(FixingIndex.PTAX_SELL, result.day)
+    vna = latest_fixing(FixingIndex.VNA_NTNB, result.day)
     kept = reusable(portfolio, result.base_day, asof=result.day, name="intraday")
     positions = risk_positions(marks, result.day, vna=vna.value if vna else None)
     report = analyse(

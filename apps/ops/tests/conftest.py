@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import time_machine
+from celery import current_app
 from django.contrib.auth.models import User
 from django.core.cache import caches
 from django.db import OperationalError, connection
 from django.test import Client
 from pytest_django import Settings
 
+from apps.core import cache as read_cache_module
 from apps.core.cache import breaker
 from apps.ops.pipelines import run_due, run_pipeline
 from apps.ops.tests.support import (
@@ -161,3 +163,34 @@ def alice(client: Client, pm_alice: User) -> Client:
     """The test client, logged in as the manager."""
     client.force_login(pm_alice)
     return client
+
+
+@pytest.fixture
+def broker() -> Iterator[Callable[[str], None]]:
+    """Point the Celery app at a broker (tasks no longer eager); restored afterwards."""
+    conf = current_app.conf
+    saved = conf.task_always_eager, conf.broker_url
+
+    def use(url: str) -> None:
+        conf.task_always_eager, conf.broker_url = False, url
+
+    yield use
+    conf.task_always_eager, conf.broker_url = saved
+    read_cache_module._drop_broker_connection()
+    read_cache_module.publisher_breaker.failures = 0
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, as a worker's broker (nothing else consumes its
+    queue; killing it harms no one). A worker needs a database server: PostgreSQL only."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a worker process needs a database server (PostgreSQL)")
+    try:
+        server = RedisServer(tmp_path)
+    except RedisServerError as error:
+        service_missing(str(error))
+    try:
+        yield server
+    finally:
+        server.kill()

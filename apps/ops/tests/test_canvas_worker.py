@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,45 +24,25 @@ from django.db import connection
 from apps.marketdata.tests.factories import InstrumentFactory
 from apps.ops.models import CanvasRun, PipelineLease, PipelineRun, StepRun
 from apps.ops.tests.support import D1, another_fund, long_wdo
-from apps.ops.tests.workers import database_url, start, stop
+from apps.ops.tests.workers import start, stop, worker_env
 from apps.positions.models import DailyMark
 from apps.risk.models import StoredFactorHistory
-from scripts.redis_server import RedisServer, RedisServerError
-from tests.support import Book, BookAt, service_missing
+from scripts.redis_server import RedisServer
+from tests.support import Book, BookAt
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 LEASE_SECONDS = 5
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[RedisServer]:
-    if connection.vendor != "postgresql":
-        pytest.skip("a worker process needs a database server (PostgreSQL)")
-    try:
-        server = RedisServer(tmp_path)
-    except RedisServerError as error:
-        service_missing(str(error))
-    try:
-        yield server
-    finally:
-        server.kill()
+def broker(private_redis: RedisServer) -> RedisServer:
+    return private_redis
 
 
 @pytest.fixture
 def worker(broker: RedisServer, tmp_path: Path) -> Iterator[Path]:
     """`celery worker --pool prefork -c 2` on the broker; its log's path."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": broker.url,
-        "CELERY_RESULT_BACKEND": broker.url,
-        "REDIS_URL": broker.url.removesuffix("/0") + "/1",
-        "CACHE_KEY_PREFIX": f"pms-canvas-{uuid.uuid4().hex[:8]}",
-        "PIPELINE_LEASE_SECONDS": str(LEASE_SECONDS),
-        "DEBUG": "false",
-        "SECRET_KEY": "x",
-        "DJANGO_SETTINGS_MODULE": "pms_project.settings",
-    }
+    env = worker_env(broker.url, "pms-canvas", PIPELINE_LEASE_SECONDS=str(LEASE_SECONDS))
     log = tmp_path / "worker.log"
     args = ["worker", "--pool", "prefork", "--concurrency", "2", "--loglevel", "INFO"]
     process = start([*args, "--without-gossip", "--without-mingle"], env, log)

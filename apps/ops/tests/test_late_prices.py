@@ -6,29 +6,24 @@ by the sweep when the broker was down. Until then the book says which days wait,
 
 from __future__ import annotations
 
-import os
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from celery import current_app
-from django.db import connection
 from django.test import Client
 
-from apps.core import cache as read_cache_module
 from apps.ops.remarks import stale_marks, sweep
 from apps.ops.tests.support import D3, republish_settlement
 from apps.ops.tests.test_refresh_off_request import closed_port
-from apps.ops.tests.workers import database_url, start, stop
+from apps.ops.tests.workers import start, stop, worker_env
 from apps.positions.models import DailyMark, NavRecord, RemarkRequest
 from apps.risk.models import RiskSnapshot
-from scripts.redis_server import RedisServer, RedisServerError
-from tests.support import Book, service_missing
+from scripts.redis_server import RedisServer
+from tests.support import Book
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NEW = Decimal("5600.00")
@@ -36,20 +31,6 @@ NEW = Decimal("5600.00")
 
 def d3_mark() -> DailyMark:
     return DailyMark.objects.get(date=D3, position__instrument__ticker="WDOH25")
-
-
-@pytest.fixture
-def broker() -> Iterator[Callable[[str], None]]:
-    conf = current_app.conf
-    saved = conf.task_always_eager, conf.broker_url
-
-    def use(url: str) -> None:
-        conf.task_always_eager, conf.broker_url = False, url
-
-    yield use
-    conf.task_always_eager, conf.broker_url = saved
-    read_cache_module._drop_broker_connection()
-    read_cache_module.publisher_breaker.failures = 0
 
 
 def test_an_override_of_a_marked_day_re_marks_the_fund_eagerly(fund: Book, bo_carol: Any) -> None:
@@ -87,44 +68,20 @@ def test_with_the_broker_down_the_work_waits_in_the_database_and_the_sweep_runs_
     assert not RemarkRequest.objects.exists() and stale_marks() == []
 
 
-@pytest.fixture
-def private_broker(tmp_path: Path) -> Iterator[RedisServer]:
-    if connection.vendor != "postgresql":
-        pytest.skip("a worker process needs a database server (PostgreSQL)")
-    try:
-        server = RedisServer(tmp_path)
-    except RedisServerError as error:
-        service_missing(str(error))
-    try:
-        yield server
-    finally:
-        server.kill()
-
-
 @pytest.mark.slow
 def test_a_real_worker_re_marks_after_the_override_commits(
     fund: Book,
     bo_carol: Any,
     broker: Callable[[str], None],
-    private_broker: RedisServer,
+    private_redis: RedisServer,
     tmp_path: Path,
 ) -> None:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": private_broker.url,
-        "CELERY_RESULT_BACKEND": private_broker.url,
-        "REDIS_URL": private_broker.url.removesuffix("/0") + "/1",
-        "CACHE_KEY_PREFIX": f"pms-remark-{uuid.uuid4().hex[:8]}",
-        "DEBUG": "false",
-        "SECRET_KEY": "x",
-        "DJANGO_SETTINGS_MODULE": "pms_project.settings",
-    }
+    env = worker_env(private_redis.url, "pms-remark")
     log = tmp_path / "worker.log"
     args = ["worker", "--pool", "solo", "--loglevel", "INFO", "--without-gossip"]
     process = start([*args, "--without-mingle"], env, log)
     try:
-        broker(private_broker.url)
+        broker(private_redis.url)
         republish_settlement(bo_carol)
         deadline = time.monotonic() + 60
         while RemarkRequest.objects.exists() or d3_mark().price != NEW:

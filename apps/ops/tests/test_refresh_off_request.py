@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from celery import current_app
 from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
@@ -41,26 +40,12 @@ from apps.ops.tests.support import (
 from scripts.redis_server import RedisServer
 from tests.support import Book
 
-# `fund` and `alice` are conftest.py's: marked, risked, the pack out, an isolated cache.
+# `fund`, `alice` and `broker` are conftest.py's: marked, risked, the pack out, an isolated
+# cache; `broker` points the Celery app at a broker for a test.
 
 
 def details(client: Client, fund: Book) -> dict[str, str]:
     return {page: get(client, page, fund)["X-Cache-Detail"] for page in PAGES}
-
-
-@pytest.fixture
-def broker() -> Iterator[Callable[[str], None]]:
-    """Point the Celery app at a broker (tasks no longer eager); restored afterwards."""
-    conf = current_app.conf
-    saved = conf.task_always_eager, conf.broker_url
-
-    def use(url: str) -> None:
-        conf.task_always_eager, conf.broker_url = False, url
-
-    yield use
-    conf.task_always_eager, conf.broker_url = saved
-    read_cache_module._drop_broker_connection()
-    read_cache_module.publisher_breaker.failures = 0
 
 
 def closed_port() -> int:

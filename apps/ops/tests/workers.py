@@ -3,8 +3,10 @@ in a subprocess against this test's database (pytest-django's test_<name>, as DA
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,6 +25,23 @@ def database_url() -> str:
     host = db["HOST"] or "localhost"
     port = f":{db['PORT']}" if db["PORT"] else ""
     return f"postgres://{auth}@{host}{port}/{db['NAME']}"
+
+
+def worker_env(broker_url: str, prefix: str, **extra: str) -> dict[str, str]:
+    """A worker's environment: this test's database, `broker_url` as broker and result
+    backend, the next Redis database as its cache under a key prefix of its own."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_RESULT_BACKEND": broker_url,
+        "REDIS_URL": broker_url.removesuffix("/0") + "/1",
+        "CACHE_KEY_PREFIX": f"{prefix}-{uuid.uuid4().hex[:8]}",
+        "DEBUG": "false",
+        "SECRET_KEY": "x",
+        "DJANGO_SETTINGS_MODULE": "pms_project.settings",
+        **extra,
+    }
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

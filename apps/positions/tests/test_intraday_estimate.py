@@ -16,10 +16,10 @@ from apps.journal.models import Entry as JournalEntry
 from apps.journal.models import EntryKind
 from apps.marketdata.calendar import business_days
 from apps.marketdata.intraday import Entry, enter_prices
+from apps.marketdata.intraday_csv import parse_csv
 from apps.marketdata.models import Instrument, IntradayPrice, SettlementPrice
 from apps.marketdata.pricing import di1_pu
 from apps.positions.intraday import estimate
-from apps.positions.intraday_views import parse_csv
 from apps.positions.models import DailyMark, NavRecord
 from apps.positions.mtm import catch_up, run_mtm
 from tests.support import Book, BookAt, log_in
